@@ -1,0 +1,1 @@
+//! The Consult gateway (being built).

@@ -1,0 +1,612 @@
+//! The Consult wire protocol, version 1: HTTP bodies, the visitor and agent WebSocket messages, and
+//! the postMessage bridge between the host-page launcher and the chat frame. Both ends use these
+//! types; JSON, `#[serde(tag = "type")]`, snake_case.
+//!
+//! Delivery: every stored message has a per-session `seq` (1, 2, …). A client resumes with the last
+//! `seq` it saw and gets the gap in order. Every send carries a client-chosen `client_id`; the same
+//! `client_id` sent twice stores one message and acknowledges both sends with the same `seq`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{EntryPoint, Membership};
+
+/// Protocol version; a client sends it in `hello`, the server refuses versions it does not speak.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Longest text message, in characters (Unicode scalar values).
+pub const MAX_TEXT_CHARS: usize = 1000;
+/// Largest image upload, bytes.
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+/// Largest non-image file upload, bytes.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// Longest client message id.
+pub const MAX_CLIENT_ID_LEN: usize = 64;
+
+/// `POST /v1/launch` body. Exactly one of `token` (button kind), `printed` or `handoff` (digits
+/// forms) may be set; with none, the launch is anonymous with a declared entry point only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchRequest {
+    /// Channel id.
+    pub channel: String,
+    /// Signed button token (text form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Printed entry code (digits form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printed: Option<String>,
+    /// Handoff code (digits form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<String>,
+    /// Entry point declared by the page (unsigned, shown as unverified).
+    #[serde(default, skip_serializing_if = "EntryPoint::is_empty")]
+    pub declared: EntryPoint,
+    /// The browser's anonymous visitor key from an earlier launch, if storage kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_key: Option<String>,
+    /// Preferred UI language (`ko`, `en`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+}
+
+/// `POST /v1/launch` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchResponse {
+    /// Opaque visitor session handle: the bearer secret for the visitor socket and uploads.
+    pub session: String,
+    /// Anonymous visitor key to keep in browser storage (a fresh one when none was sent).
+    pub visitor_key: String,
+    /// The channel as the visitor sees it.
+    pub channel: ChannelInfo,
+    /// Whether the entry point and membership were signed.
+    pub verified: bool,
+}
+
+/// The channel as shown to visitors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    /// Channel id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Guidance message shown first; includes the retention/privacy notice.
+    pub guidance: String,
+    /// Current status.
+    pub status: ChannelStatus,
+}
+
+/// `GET /v1/channels/{id}/status`: what buttons need to decide whether and how to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelStatus {
+    /// False when the service is switched off: every button hides.
+    pub enabled: bool,
+    /// Inside business hours now.
+    pub open_now: bool,
+    /// Next opening, Unix seconds, when closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_opening: Option<u64>,
+    /// After-hours reply, when closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_hours_message: Option<String>,
+}
+
+/// Error body of every HTTP error and of socket `error` events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code (`expired`, `origin_not_allowed`, `blocked`, `rate_limited`…).
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Sender {
+    /// The visitor.
+    Visitor,
+    /// An agent, by display name.
+    Agent {
+        /// Agent id.
+        id: String,
+        /// Display name.
+        name: String,
+    },
+    /// The channel's bot (menu, FAQ answers).
+    Bot,
+    /// The system (guidance, after-hours reply, session notices).
+    System,
+}
+
+/// One item of the bot menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuOption {
+    /// Option id the visitor sends back with `choose`.
+    pub id: String,
+    /// Label shown on the button.
+    pub label: String,
+    /// Link out for self-service, opened instead of choosing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// What a message holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Body {
+    /// Plain text, at most [`MAX_TEXT_CHARS`]; always rendered as text, never as HTML.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// An uploaded image.
+    Image {
+        /// Attachment id from `POST /v1/uploads`.
+        attachment: String,
+        /// MIME type detected from content.
+        mime: String,
+        /// Size in bytes.
+        size: u64,
+    },
+    /// An uploaded file.
+    File {
+        /// Attachment id.
+        attachment: String,
+        /// File name as uploaded (display only).
+        name: String,
+        /// MIME type detected from content.
+        mime: String,
+        /// Size in bytes.
+        size: u64,
+    },
+    /// A bot menu: a prompt and buttons.
+    Menu {
+        /// Prompt text.
+        text: String,
+        /// The buttons.
+        options: Vec<MenuOption>,
+    },
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Per-session sequence number, from 1, gap-free.
+    pub seq: u64,
+    /// Author.
+    pub sender: Sender,
+    /// Content.
+    pub body: Body,
+    /// The sender's client id, echoed so the sender can match its pending send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Server time, Unix milliseconds.
+    pub at_ms: u64,
+}
+
+/// Lifecycle of a consult session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Opened, the visitor has not written yet: no agent may write.
+    Waiting,
+    /// The bot menu runs.
+    Bot,
+    /// Waiting in the queue for an agent.
+    Queued,
+    /// An agent is assigned.
+    Assigned,
+    /// Closed: no agent may write until the visitor writes again.
+    Closed,
+}
+
+/// Why a session closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The visitor left.
+    VisitorLeft,
+    /// No message for the channel's inactivity period.
+    Inactivity,
+    /// An agent closed it.
+    AgentClosed,
+    /// The chat moved to the phone (desktop side only).
+    HandedOff,
+    /// The visitor was blocked.
+    Blocked,
+}
+
+/// Visitor → gateway, on `GET /v1/visitor/socket?session=…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum VisitorCommand {
+    /// First frame: protocol version and the last `seq` seen (0 for none).
+    Hello {
+        /// [`PROTOCOL_VERSION`].
+        version: u16,
+        /// Last sequence number the client has.
+        after_seq: u64,
+    },
+    /// Send a message; retries reuse the `client_id`.
+    Send {
+        /// Client-chosen idempotency id.
+        client_id: String,
+        /// Text, or an image/file already uploaded.
+        body: Body,
+    },
+    /// Pick a bot menu option.
+    Choose {
+        /// Client-chosen idempotency id.
+        client_id: String,
+        /// Option id.
+        option: String,
+    },
+    /// The visitor is typing (or stopped).
+    Typing {
+        /// Typing now.
+        active: bool,
+    },
+    /// Messages up to `seq` were seen (clears agent-side unread).
+    Read {
+        /// Last seen.
+        seq: u64,
+    },
+    /// Ask for a handoff QR code (desktop).
+    StartHandoff,
+    /// The visitor ends the chat.
+    Leave,
+}
+
+/// Gateway → visitor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum VisitorEvent {
+    /// Answer to `hello`: current state; the gap after `after_seq` follows as `message` events.
+    Welcome {
+        /// Session state.
+        state: SessionState,
+        /// Queue position when queued (1 = next).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue_position: Option<u32>,
+        /// Assigned agent's display name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent_name: Option<String>,
+        /// Highest `seq` stored.
+        last_seq: u64,
+    },
+    /// A stored message (own messages included, so every view is the stored order).
+    Message {
+        /// The message.
+        message: ChatMessage,
+    },
+    /// A send was stored durably under `seq`.
+    Ack {
+        /// The send's client id.
+        client_id: String,
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// Session state changed.
+    State {
+        /// New state.
+        state: SessionState,
+        /// Queue position when queued.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue_position: Option<u32>,
+        /// Assigned agent's display name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent_name: Option<String>,
+        /// Why it closed, when closed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<CloseReason>,
+    },
+    /// The agent is typing.
+    Typing {
+        /// Typing now.
+        active: bool,
+    },
+    /// A handoff code for the phone.
+    Handoff {
+        /// URL the QR code holds.
+        url: String,
+        /// The QR code, SVG, rendered by the gateway.
+        svg: String,
+        /// Expiry, Unix seconds.
+        expires_at: u64,
+    },
+    /// A phone took this chat over; this socket closes after this event.
+    HandedOff,
+    /// A command failed; `client_id` names the send when it was one.
+    Error {
+        /// Stable code.
+        code: String,
+        /// A sentence for people.
+        message: String,
+        /// The failed send's id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+}
+
+/// Entry point as agents see it: verified and declared never mixed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    /// Signed by the business's server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<EntryPoint>,
+    /// Declared by the page, unverified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<EntryPoint>,
+    /// How the launch came: `button`, `printed` or `handoff`.
+    pub via: String,
+}
+
+/// A session as the agent desk lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// Session id (not the visitor's bearer handle).
+    pub id: String,
+    /// Channel id.
+    pub channel: String,
+    /// Stable per-channel user key.
+    pub user_key: String,
+    /// State.
+    pub state: SessionState,
+    /// Entry point, verified and declared apart.
+    pub entry: EntryView,
+    /// Membership, only ever verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<Membership>,
+    /// Bot category chosen, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Assigned agent id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Opened, Unix milliseconds.
+    pub opened_ms: u64,
+    /// Last message, Unix milliseconds.
+    pub last_ms: u64,
+    /// Highest seq.
+    pub last_seq: u64,
+    /// Earlier sessions of the same user key.
+    pub earlier_sessions: u32,
+}
+
+/// Agent → gateway, on `GET /v1/agent/socket` with the agent's bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentCommand {
+    /// First frame.
+    Hello {
+        /// [`PROTOCOL_VERSION`].
+        version: u16,
+    },
+    /// Set availability for automatic assignment.
+    Available {
+        /// Available now.
+        available: bool,
+    },
+    /// Take a queued session (manual pick).
+    Take {
+        /// Session id.
+        session: String,
+    },
+    /// Open a session's messages after a seq.
+    Open {
+        /// Session id.
+        session: String,
+        /// Last seq seen.
+        after_seq: u64,
+    },
+    /// Send into an assigned, open session.
+    Send {
+        /// Session id.
+        session: String,
+        /// Client-chosen idempotency id.
+        client_id: String,
+        /// Content.
+        body: Body,
+    },
+    /// Typing indicator.
+    Typing {
+        /// Session id.
+        session: String,
+        /// Typing now.
+        active: bool,
+    },
+    /// Hand the session to another agent.
+    Transfer {
+        /// Session id.
+        session: String,
+        /// Target agent id.
+        to_agent: String,
+    },
+    /// Close the session.
+    Close {
+        /// Session id.
+        session: String,
+    },
+    /// Block the session's user key for a number of days.
+    Block {
+        /// Session id.
+        session: String,
+        /// Days.
+        days: u32,
+        /// Reason, for the audit log.
+        reason: String,
+    },
+    /// Earlier sessions of a user key.
+    History {
+        /// User key.
+        user_key: String,
+    },
+}
+
+/// Gateway → agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// Answer to `hello`: the agent, the queue and their open chats.
+    Welcome {
+        /// Agent id.
+        agent_id: String,
+        /// Agent display name.
+        agent_name: String,
+        /// Queued sessions.
+        queue: Vec<SessionSummary>,
+        /// Sessions assigned to this agent.
+        chats: Vec<SessionSummary>,
+        /// Canned answers.
+        canned: Vec<CannedAnswer>,
+        /// Other agents, for transfer.
+        agents: Vec<AgentInfo>,
+    },
+    /// A session was added or changed (queue, assignment, state).
+    Session {
+        /// The session.
+        session: SessionSummary,
+    },
+    /// A message in a session the agent can see.
+    Message {
+        /// Session id.
+        session: String,
+        /// The message.
+        message: ChatMessage,
+    },
+    /// A send was stored.
+    Ack {
+        /// Client id.
+        client_id: String,
+        /// Seq.
+        seq: u64,
+    },
+    /// The visitor is typing.
+    Typing {
+        /// Session id.
+        session: String,
+        /// Typing now.
+        active: bool,
+    },
+    /// The visitor has gone quiet (no message for a while, session still open).
+    Quiet {
+        /// Session id.
+        session: String,
+    },
+    /// Earlier sessions of a user key.
+    History {
+        /// User key.
+        user_key: String,
+        /// Sessions, newest first.
+        sessions: Vec<SessionSummary>,
+    },
+    /// A command failed.
+    Error {
+        /// Stable code (`session_not_open`, `not_assigned`, …).
+        code: String,
+        /// A sentence for people.
+        message: String,
+        /// The failed send's id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+}
+
+/// A canned answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CannedAnswer {
+    /// Short name (`/refund`).
+    pub shortcut: String,
+    /// Text inserted.
+    pub text: String,
+}
+
+/// Another agent, for transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// Agent id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Available now.
+    pub available: bool,
+}
+
+/// postMessage between the launcher (host page) and the chat frame (gateway origin). The sender
+/// always names the receiver's exact origin and the receiver checks `event.origin` and
+/// `event.source`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FrameMessage {
+    /// Frame → launcher: loaded and listening.
+    Ready,
+    /// Launcher → frame: start or show the chat with this launch context.
+    Launch {
+        /// The launch request.
+        request: LaunchRequest,
+        /// A message to prefill.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefill: Option<String>,
+    },
+    /// Launcher → frame: the page context changed (single-page app route change).
+    Context {
+        /// New declared entry point.
+        declared: EntryPoint,
+    },
+    /// Either way: close the panel.
+    Close,
+    /// Launcher → frame: forget the visitor (logout).
+    Shutdown,
+    /// Frame → launcher: unread count for the badge.
+    Unread {
+        /// Count.
+        count: u32,
+    },
+    /// Frame → launcher: a new message arrived (for the `message` event).
+    Message {
+        /// The message.
+        message: ChatMessage,
+    },
+    /// Frame → launcher: launch failed.
+    Error {
+        /// The error.
+        error: ErrorBody,
+    },
+}
+
+/// Checks a visitor or agent text body: non-empty after trimming, at most [`MAX_TEXT_CHARS`].
+///
+/// # Errors
+/// A stable error code and message.
+pub fn check_text(text: &str) -> Result<(), ErrorBody> {
+    if text.trim().is_empty() {
+        return Err(ErrorBody { code: "empty_message".into(), message: "message is empty".into() });
+    }
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(ErrorBody {
+            code: "message_too_long".into(),
+            message: format!("message is {chars} characters long; at most {MAX_TEXT_CHARS} are allowed"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shape_is_tagged_snake_case() {
+        let cmd = VisitorCommand::Send { client_id: "c1".into(), body: Body::Text { text: "hi".into() } };
+        let json = serde_json::to_string(&cmd).unwrap();
+        assert_eq!(json, r#"{"type":"send","client_id":"c1","body":{"kind":"text","text":"hi"}}"#);
+        assert_eq!(serde_json::from_str::<VisitorCommand>(&json).unwrap(), cmd);
+    }
+
+    #[test]
+    fn text_limits_count_characters_not_bytes() {
+        assert!(check_text(&"가".repeat(MAX_TEXT_CHARS)).is_ok());
+        assert_eq!(check_text(&"가".repeat(MAX_TEXT_CHARS + 1)).unwrap_err().code, "message_too_long");
+        assert_eq!(check_text("  \n").unwrap_err().code, "empty_message");
+    }
+}

@@ -1,0 +1,1 @@
+//! The Consult chat app (being built).

@@ -46,6 +46,11 @@ pub struct LaunchRequest {
     /// Preferred UI language (`ko`, `en`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// Origin of the host page that embeds the chat frame, as the frame read it from the
+    /// launcher's `postMessage` event (`event.origin`, set by the browser). The gateway checks it
+    /// against the channel's allowed origins when the request comes from its own chat frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_origin: Option<String>,
 }
 
 /// `POST /v1/launch` answer.

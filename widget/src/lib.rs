@@ -1,1 +1,14 @@
-//! The Consult chat app (being built).
+//! The Consult chat app: runs in a frame on the gateway's origin, launched by the host-page
+//! launcher (`launcher/consult.js`) or opened full page from a link or a scanned QR code.
+//!
+//! The logic is plain Rust state machines that test natively — [`session`] (delivery, ordering,
+//! reconnects), [`chat`] (UI state and update rules), [`ime`] (Enter during IME composition),
+//! [`i18n`], [`route`] — and a thin browser layer (`dom`, `app`, `net`, `js_api`) compiled for
+//! wasm32 only.
+
+pub mod chat;
+pub mod i18n;
+pub mod ime;
+pub mod route;
+pub mod session;
+

@@ -1,0 +1,829 @@
+//! The chat app's state and its update rules: `update(&mut State, Msg) -> Vec<Effect>`. No DOM and
+//! no I/O here; `dom.rs` and `app.rs` carry the effects out.
+
+use consult_sdk::EntryPoint;
+use consult_sdk::protocol::{
+    Body, ChatMessage, CloseReason, ErrorBody, FrameMessage, LaunchRequest, LaunchResponse, Sender, SessionState,
+    VisitorCommand, VisitorEvent, check_text,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Locale;
+use crate::session::{SessionClient, SessionOutput};
+
+/// Socket errors that mean the stored session handle is dead: launch afresh.
+const DEAD_SESSION_CODES: [&str; 4] = ["unknown_session", "session_expired", "invalid_session", "unauthorized"];
+/// Connection attempts that never got a `welcome` before a resumed session is given up.
+const RESUME_ATTEMPTS: u32 = 3;
+
+/// Where the chat runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// In the launcher's panel (or its full-screen frame on mobile) on a host page.
+    Embedded,
+    /// As the whole page (`/l/…`, `/P/…`, `/H/…`).
+    FullPage,
+}
+
+/// Where the launch stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Embedded, waiting for the launcher's `launch`.
+    AwaitingLaunch,
+    /// `POST /v1/launch` under way.
+    Launching,
+    /// A session handle is held; the socket connects and reconnects.
+    Live,
+    /// The launch was refused.
+    Failed(ErrorBody),
+    /// A phone took the chat over.
+    HandedOff,
+}
+
+/// The handoff code the gateway rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoffCode {
+    /// URL the QR code holds.
+    pub url: String,
+    /// The QR code as SVG.
+    pub svg: String,
+    /// Expiry, Unix seconds.
+    pub expires_at: u64,
+}
+
+/// What sessionStorage keeps so a reload resumes the same session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    /// The launch answer (session handle, channel as shown).
+    pub launch: LaunchResponse,
+    /// Highest seq the visitor has seen: older messages are history, not news.
+    pub seen_seq: u64,
+}
+
+/// Input to [`update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// Start or show the chat (launcher `launch` message, or the full-page route).
+    Launch {
+        /// The launch request (host origin already filled in by the bridge).
+        request: LaunchRequest,
+        /// Text to prefill the composer with.
+        prefill: Option<String>,
+    },
+    /// A session stored by an earlier load of this tab.
+    Resume(Stored),
+    /// `POST /v1/launch` answered.
+    Launched(LaunchResponse),
+    /// `POST /v1/launch` failed.
+    LaunchFailed(ErrorBody),
+    /// The socket opened.
+    SocketOpened,
+    /// The socket closed or failed to open.
+    SocketClosed,
+    /// An event from the gateway.
+    Socket(VisitorEvent),
+    /// The visitor submitted the composer.
+    Submit(String),
+    /// The visitor picked a bot menu option.
+    Choose {
+        /// Option id.
+        option: String,
+    },
+    /// The composer became empty or non-empty.
+    Drafting(bool),
+    /// A photo or file was uploaded: send it.
+    Uploaded(Body),
+    /// An upload failed.
+    UploadFailed(ErrorBody),
+    /// "Continue on your phone".
+    StartHandoff,
+    /// "Chat here" (dismiss the QR code).
+    CancelHandoff,
+    /// The launcher hid the panel.
+    Hidden,
+    /// The visitor closed the panel from inside (close button, Escape).
+    CloseRequested,
+    /// The host page's route changed.
+    Context(EntryPoint),
+    /// Forget the visitor (logout).
+    Shutdown,
+}
+
+/// What [`update`] asks the outside to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// `POST /v1/launch`.
+    PostLaunch(LaunchRequest),
+    /// Open the visitor socket for this session handle.
+    Connect(String),
+    /// Open it again after a delay, in ms (the caller adds jitter).
+    ReconnectIn(u32),
+    /// Close the socket for good.
+    Disconnect,
+    /// Write a command on the socket.
+    Transmit(VisitorCommand),
+    /// Show the channel header and its guidance message (first in the list).
+    ShowChannel,
+    /// Show a stored message, replacing the pending bubble of the same client id.
+    ShowMessage(ChatMessage),
+    /// Show a send waiting for its acknowledgement.
+    ShowPending {
+        /// Client id.
+        client_id: String,
+        /// What was sent.
+        body: Body,
+    },
+    /// Mark a pending send as failed.
+    FailPending(String),
+    /// Redraw the status line, banners, handoff view and composer from the state.
+    Render,
+    /// Say this through the ARIA live region.
+    Announce(String),
+    /// postMessage to the launcher (embedded mode only).
+    ToLauncher(FrameMessage),
+    /// Write (or, with `None`, clear) the session in sessionStorage.
+    Store(Option<Stored>),
+    /// Write (or clear) the anonymous visitor key in localStorage.
+    StoreVisitorKey(Option<String>),
+    /// Replace the composer text.
+    SetDraft(String),
+    /// Move focus into the composer.
+    FocusComposer,
+    /// Remove every message from the view.
+    ClearMessages,
+}
+
+/// The whole chat app state.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Embedded or full page.
+    pub mode: Mode,
+    /// UI language.
+    pub locale: Locale,
+    /// Launch phase.
+    pub phase: Phase,
+    /// The launch answer once live.
+    pub launch: Option<LaunchResponse>,
+    /// The session client.
+    pub session: SessionClient,
+    /// Conversation state as the gateway reports it.
+    pub conversation: SessionState,
+    /// Queue position when queued.
+    pub queue_position: Option<u32>,
+    /// Assigned agent's name.
+    pub agent_name: Option<String>,
+    /// The agent is typing.
+    pub agent_typing: bool,
+    /// Welcomed on the current socket.
+    pub connected: bool,
+    /// The panel is on screen.
+    pub visible: bool,
+    /// Messages from others not yet seen.
+    pub unread: u32,
+    /// Highest seq seen by the visitor.
+    pub seen_seq: u64,
+    /// A QR handoff was asked for and not dismissed.
+    pub handoff_requested: bool,
+    /// The handoff code, once the gateway sent it.
+    pub handoff: Option<HandoffCode>,
+    /// A one-line notice (upload failed, message too long, blocked…).
+    pub notice: Option<String>,
+    /// The anonymous visitor key from localStorage.
+    pub visitor_key: Option<String>,
+    /// The last launch request, to launch again when a stored session turns out dead.
+    pub last_request: Option<LaunchRequest>,
+    client_id_prefix: String,
+    generation: u32,
+    typing_sent: bool,
+}
+
+impl State {
+    /// A fresh app. `client_id_prefix` must be random per page load.
+    pub fn new(mode: Mode, locale: Locale, client_id_prefix: String, visitor_key: Option<String>) -> State {
+        State {
+            mode,
+            locale,
+            phase: if mode == Mode::Embedded { Phase::AwaitingLaunch } else { Phase::Launching },
+            launch: None,
+            session: SessionClient::new(client_id_prefix.clone(), 0),
+            conversation: SessionState::Waiting,
+            queue_position: None,
+            agent_name: None,
+            agent_typing: false,
+            connected: false,
+            visible: mode == Mode::FullPage,
+            unread: 0,
+            seen_seq: 0,
+            handoff_requested: false,
+            handoff: None,
+            notice: None,
+            visitor_key,
+            last_request: None,
+            client_id_prefix,
+            generation: 0,
+            typing_sent: false,
+        }
+    }
+
+    /// The session handle, when live.
+    pub fn session_handle(&self) -> Option<&str> {
+        self.launch.as_ref().map(|l| l.session.as_str())
+    }
+
+    fn stored(&self) -> Option<Stored> {
+        self.launch.clone().map(|launch| Stored { launch, seen_seq: self.seen_seq })
+    }
+
+    /// Back to a clean, unlaunched app (same mode and language).
+    fn reset(&mut self) {
+        let generation = self.generation + 1;
+        let prefix = self.client_id_prefix.clone();
+        *self = State::new(self.mode, self.locale, prefix.clone(), None);
+        self.generation = generation;
+        self.session = SessionClient::new(format!("{prefix}g{generation}"), 0);
+        self.phase = Phase::AwaitingLaunch;
+    }
+}
+
+/// Applies one message.
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Launch { mut request, prefill } => {
+            if request.visitor_key.is_none() {
+                request.visitor_key = state.visitor_key.clone();
+            }
+            if request.locale.is_none() {
+                request.locale = Some(state.locale.tag().to_string());
+            }
+            state.last_request = Some(request.clone());
+            if matches!(state.phase, Phase::AwaitingLaunch | Phase::Failed(_))
+                || (state.phase == Phase::Launching && state.mode == Mode::FullPage)
+            {
+                state.phase = Phase::Launching;
+                fx.push(Effect::PostLaunch(request));
+            }
+            if let Some(text) = prefill {
+                fx.push(Effect::SetDraft(text));
+            }
+            show(state, &mut fx);
+            fx.push(Effect::Render);
+            fx.push(Effect::FocusComposer);
+        }
+        Msg::Resume(stored) => {
+            state.seen_seq = stored.seen_seq;
+            go_live(state, stored.launch, &mut fx);
+        }
+        Msg::Launched(launch) => {
+            if state.phase != Phase::Launching {
+                return fx; // a shutdown happened meanwhile
+            }
+            if state.visitor_key.as_deref() != Some(launch.visitor_key.as_str()) {
+                state.visitor_key = Some(launch.visitor_key.clone());
+                fx.push(Effect::StoreVisitorKey(state.visitor_key.clone()));
+            }
+            go_live(state, launch, &mut fx);
+            fx.push(Effect::Store(state.stored()));
+        }
+        Msg::LaunchFailed(error) => {
+            if state.phase != Phase::Launching {
+                return fx;
+            }
+            state.phase = Phase::Failed(error.clone());
+            fx.push(Effect::Render);
+            fx.push(Effect::Announce(format!("{}: {}", state.locale.strings().launch_failed, error.message)));
+            fx.push(Effect::ToLauncher(FrameMessage::Error { error }));
+        }
+        Msg::SocketOpened => {
+            if state.phase == Phase::Live {
+                let outputs = state.session.opened();
+                session_outputs(state, outputs, &mut fx);
+            }
+        }
+        Msg::SocketClosed => {
+            if state.phase != Phase::Live {
+                return fx;
+            }
+            state.connected = false;
+            state.agent_typing = false;
+            let delay = state.session.closed();
+            if state.session.failed_connects() >= RESUME_ATTEMPTS && state.session.last_seq() == 0 {
+                // Never welcomed and nothing ever shown: the stored handle is probably dead.
+                relaunch(state, &mut fx);
+            } else {
+                fx.push(Effect::ReconnectIn(delay));
+                fx.push(Effect::Render);
+            }
+        }
+        Msg::Socket(event) => {
+            if state.phase != Phase::Live {
+                return fx;
+            }
+            let outputs = state.session.receive(event);
+            session_outputs(state, outputs, &mut fx);
+        }
+        Msg::Submit(text) => {
+            let text = text.trim().to_string();
+            if let Err(e) = check_text(&text) {
+                if e.code != "empty_message" {
+                    state.notice = Some(e.message);
+                    fx.push(Effect::Render);
+                }
+                return fx;
+            }
+            fx.push(Effect::SetDraft(String::new()));
+            send(state, Body::Text { text }, &mut fx);
+        }
+        Msg::Uploaded(body) => send(state, body, &mut fx),
+        Msg::UploadFailed(error) => {
+            state.notice = Some(format!("{}: {}", state.locale.strings().upload_failed, error.message));
+            fx.push(Effect::Render);
+            fx.push(Effect::Announce(state.notice.clone().unwrap_or_default()));
+        }
+        Msg::Choose { option } => {
+            let (_, outputs) = state.session.choose(option);
+            session_outputs(state, outputs, &mut fx);
+        }
+        Msg::Drafting(active) => {
+            if active != state.typing_sent {
+                state.typing_sent = active;
+                let outputs = state.session.transient(VisitorCommand::Typing { active });
+                session_outputs(state, outputs, &mut fx);
+            }
+        }
+        Msg::StartHandoff => {
+            state.handoff_requested = true;
+            let outputs = state.session.transient(VisitorCommand::StartHandoff);
+            session_outputs(state, outputs, &mut fx);
+            fx.push(Effect::Render);
+        }
+        Msg::CancelHandoff => {
+            state.handoff_requested = false;
+            state.handoff = None;
+            fx.push(Effect::Render);
+            fx.push(Effect::FocusComposer);
+        }
+        Msg::Hidden => state.visible = state.mode == Mode::FullPage,
+        Msg::CloseRequested => {
+            if state.mode == Mode::Embedded {
+                state.visible = false;
+                fx.push(Effect::ToLauncher(FrameMessage::Close));
+            }
+        }
+        Msg::Context(declared) => {
+            if let Some(request) = &mut state.last_request {
+                request.declared = declared;
+            }
+        }
+        Msg::Shutdown => {
+            fx.push(Effect::Disconnect);
+            fx.push(Effect::Store(None));
+            fx.push(Effect::StoreVisitorKey(None));
+            fx.push(Effect::ClearMessages);
+            state.reset();
+            fx.push(Effect::SetDraft(String::new()));
+            fx.push(Effect::Render);
+            fx.push(Effect::ToLauncher(FrameMessage::Unread { count: 0 }));
+        }
+    }
+    fx
+}
+
+fn go_live(state: &mut State, launch: LaunchResponse, fx: &mut Vec<Effect>) {
+    let handle = launch.session.clone();
+    state.launch = Some(launch);
+    state.phase = Phase::Live;
+    fx.push(Effect::ShowChannel);
+    fx.push(Effect::Connect(handle));
+    fx.push(Effect::Render);
+}
+
+fn relaunch(state: &mut State, fx: &mut Vec<Effect>) {
+    fx.push(Effect::Disconnect);
+    fx.push(Effect::Store(None));
+    fx.push(Effect::ClearMessages);
+    let request = state.last_request.take();
+    let visible = state.visible;
+    let visitor_key = state.visitor_key.clone();
+    state.reset();
+    state.visible = visible;
+    state.visitor_key = visitor_key;
+    if let Some(mut request) = request {
+        request.visitor_key = state.visitor_key.clone();
+        state.last_request = Some(request.clone());
+        state.phase = Phase::Launching;
+        fx.push(Effect::PostLaunch(request));
+    }
+    fx.push(Effect::Render);
+}
+
+fn send(state: &mut State, body: Body, fx: &mut Vec<Effect>) {
+    state.notice = None;
+    state.typing_sent = false;
+    let (client_id, outputs) = state.session.send(body.clone());
+    fx.push(Effect::ShowPending { client_id, body });
+    session_outputs(state, outputs, fx);
+    fx.push(Effect::Render);
+}
+
+/// Marks everything delivered as seen (the panel is on screen).
+fn show(state: &mut State, fx: &mut Vec<Effect>) {
+    state.visible = true;
+    if state.unread > 0 {
+        state.unread = 0;
+        fx.push(Effect::ToLauncher(FrameMessage::Unread { count: 0 }));
+    }
+    mark_seen(state, fx);
+}
+
+fn mark_seen(state: &mut State, fx: &mut Vec<Effect>) {
+    let last = state.session.last_seq();
+    if state.visible && last > state.seen_seq {
+        state.seen_seq = last;
+        for out in state.session.transient(VisitorCommand::Read { seq: last }) {
+            if let SessionOutput::Transmit(c) = out {
+                fx.push(Effect::Transmit(c));
+            }
+        }
+        fx.push(Effect::Store(state.stored()));
+    }
+}
+
+fn session_outputs(state: &mut State, outputs: Vec<SessionOutput>, fx: &mut Vec<Effect>) {
+    let strings = state.locale.strings();
+    let mut delivered_news = false;
+    for out in outputs {
+        match out {
+            SessionOutput::Transmit(command) => fx.push(Effect::Transmit(command)),
+            SessionOutput::Confirmed { .. } => {}
+            SessionOutput::Rejected { client_id, error } => {
+                fx.push(Effect::FailPending(client_id));
+                state.notice = Some(error.message);
+                fx.push(Effect::Announce(strings.send_failed.to_string()));
+                fx.push(Effect::Render);
+            }
+            SessionOutput::Deliver(message) => {
+                let news = message.seq > state.seen_seq && message.sender != Sender::Visitor;
+                if let Sender::Agent { .. } = message.sender {
+                    state.agent_typing = false;
+                }
+                if news {
+                    delivered_news = true;
+                    fx.push(Effect::Announce(announcement(state.locale, &message)));
+                    fx.push(Effect::ToLauncher(FrameMessage::Message { message: message.clone() }));
+                    if !state.visible {
+                        state.unread += 1;
+                        fx.push(Effect::ToLauncher(FrameMessage::Unread { count: state.unread }));
+                    }
+                }
+                fx.push(Effect::ShowMessage(message));
+            }
+            SessionOutput::Event(event) => on_event(state, event, fx),
+        }
+    }
+    if delivered_news {
+        fx.push(Effect::Render);
+    }
+    mark_seen(state, fx);
+}
+
+fn on_event(state: &mut State, event: VisitorEvent, fx: &mut Vec<Effect>) {
+    let strings = state.locale.strings();
+    match event {
+        VisitorEvent::Welcome { state: conversation, queue_position, agent_name, .. } => {
+            state.connected = true;
+            state.conversation = conversation;
+            state.queue_position = queue_position;
+            state.agent_name = agent_name;
+            if state.handoff_requested && state.handoff.is_none() {
+                // Asked while offline: ask again now.
+                fx.push(Effect::Transmit(VisitorCommand::StartHandoff));
+            }
+            fx.push(Effect::Render);
+        }
+        VisitorEvent::State { state: conversation, queue_position, agent_name, reason } => {
+            let newly_assigned = conversation == SessionState::Assigned
+                && agent_name.is_some()
+                && (state.conversation != SessionState::Assigned || state.agent_name != agent_name);
+            if newly_assigned {
+                fx.push(Effect::Announce(strings.agent_joined(agent_name.as_deref().unwrap_or_default())));
+            }
+            if conversation == SessionState::Closed && state.conversation != SessionState::Closed {
+                fx.push(Effect::Announce(strings.chat_ended.to_string()));
+            }
+            state.conversation = conversation;
+            state.queue_position = queue_position;
+            state.agent_name = agent_name;
+            state.agent_typing = false;
+            if reason == Some(CloseReason::Blocked) {
+                fx.push(Effect::Store(None));
+            }
+            fx.push(Effect::Render);
+        }
+        VisitorEvent::Typing { active } => {
+            state.agent_typing = active;
+            fx.push(Effect::Render);
+        }
+        VisitorEvent::Handoff { url, svg, expires_at } => {
+            if state.handoff_requested {
+                state.handoff = Some(HandoffCode { url, svg, expires_at });
+                fx.push(Effect::Render);
+            }
+        }
+        VisitorEvent::HandedOff => {
+            state.phase = Phase::HandedOff;
+            state.handoff = None;
+            state.handoff_requested = false;
+            state.connected = false;
+            fx.push(Effect::Disconnect);
+            fx.push(Effect::Store(None));
+            fx.push(Effect::Announce(strings.handed_off.to_string()));
+            fx.push(Effect::Render);
+        }
+        VisitorEvent::Error { code, message, .. } => {
+            if DEAD_SESSION_CODES.contains(&code.as_str()) {
+                relaunch(state, fx);
+            } else {
+                fx.push(Effect::Announce(message.clone()));
+                state.notice = Some(message);
+                fx.push(Effect::Render);
+            }
+        }
+        // Consumed by the session client.
+        VisitorEvent::Message { .. } | VisitorEvent::Ack { .. } => {}
+    }
+}
+
+/// What the live region says for a new message.
+pub fn announcement(locale: Locale, message: &ChatMessage) -> String {
+    let strings = locale.strings();
+    let who = match &message.sender {
+        Sender::Agent { name, .. } => name.as_str(),
+        Sender::Bot => strings.bot,
+        Sender::System => strings.title,
+        Sender::Visitor => strings.you,
+    };
+    let what = match &message.body {
+        Body::Text { text } | Body::Menu { text, .. } => text.as_str(),
+        Body::Image { .. } => strings.photo_alt,
+        Body::File { name, .. } => name.as_str(),
+    };
+    format!("{}, {who}: {what}", strings.new_message_from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consult_sdk::protocol::{ChannelInfo, ChannelStatus};
+
+    fn launch_response() -> LaunchResponse {
+        LaunchResponse {
+            session: "S1".into(),
+            visitor_key: "V1".into(),
+            channel: ChannelInfo {
+                id: "demo-shop".into(),
+                name: "Demo Shop".into(),
+                guidance: "Chats are kept 3 years.".into(),
+                status: ChannelStatus { enabled: true, open_now: true, next_opening: None, after_hours_message: None },
+            },
+            verified: false,
+        }
+    }
+
+    fn request() -> LaunchRequest {
+        LaunchRequest { channel: "demo-shop".into(), host_origin: Some("https://shop.example".into()), ..Default::default() }
+    }
+
+    fn agent_message(seq: u64, text: &str) -> VisitorEvent {
+        VisitorEvent::Message {
+            message: ChatMessage {
+                seq,
+                sender: Sender::Agent { id: "a1".into(), name: "Minji".into() },
+                body: Body::Text { text: text.into() },
+                client_id: None,
+                at_ms: 0,
+            },
+        }
+    }
+
+    fn welcome() -> VisitorEvent {
+        VisitorEvent::Welcome { state: SessionState::Waiting, queue_position: None, agent_name: None, last_seq: 0 }
+    }
+
+    /// An embedded app, launched, connected and welcomed, panel open.
+    fn live() -> State {
+        let mut s = State::new(Mode::Embedded, Locale::En, "p".into(), None);
+        update(&mut s, Msg::Launch { request: request(), prefill: None });
+        update(&mut s, Msg::Launched(launch_response()));
+        update(&mut s, Msg::SocketOpened);
+        update(&mut s, Msg::Socket(welcome()));
+        s
+    }
+
+    fn transmits(fx: &[Effect]) -> Vec<VisitorCommand> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Transmit(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn launch_posts_request_with_stored_visitor_key_and_locale() {
+        let mut s = State::new(Mode::Embedded, Locale::Ko, "p".into(), Some("V0".into()));
+        let fx = update(&mut s, Msg::Launch { request: request(), prefill: Some("size?".into()) });
+        let posted = fx.iter().find_map(|e| match e {
+            Effect::PostLaunch(r) => Some(r.clone()),
+            _ => None,
+        });
+        let posted = posted.expect("launch posted");
+        assert_eq!(posted.visitor_key.as_deref(), Some("V0"));
+        assert_eq!(posted.locale.as_deref(), Some("ko"));
+        assert_eq!(posted.host_origin.as_deref(), Some("https://shop.example"));
+        assert!(fx.contains(&Effect::SetDraft("size?".into())));
+        assert!(fx.contains(&Effect::FocusComposer));
+        // Opening again does not launch twice.
+        let again = update(&mut s, Msg::Launch { request: request(), prefill: None });
+        assert!(!again.iter().any(|e| matches!(e, Effect::PostLaunch(_))));
+    }
+
+    #[test]
+    fn launched_shows_guidance_connects_and_persists() {
+        let mut s = State::new(Mode::Embedded, Locale::En, "p".into(), None);
+        update(&mut s, Msg::Launch { request: request(), prefill: None });
+        let fx = update(&mut s, Msg::Launched(launch_response()));
+        let channel_at = fx.iter().position(|e| *e == Effect::ShowChannel).expect("guidance shown");
+        let connect_at = fx.iter().position(|e| *e == Effect::Connect("S1".into())).expect("connects");
+        assert!(channel_at < connect_at, "guidance is on screen before anything else can arrive");
+        assert!(fx.contains(&Effect::StoreVisitorKey(Some("V1".into()))));
+        assert!(fx.contains(&Effect::Store(Some(Stored { launch: launch_response(), seen_seq: 0 }))));
+    }
+
+    #[test]
+    fn hello_then_pending_sends_after_reconnect() {
+        let mut s = live();
+        update(&mut s, Msg::SocketClosed);
+        let fx = update(&mut s, Msg::Submit("  where is my order?  ".into()));
+        assert!(transmits(&fx).is_empty(), "offline: queued, not sent");
+        assert!(fx.iter().any(|e| matches!(e, Effect::ShowPending { body: Body::Text { text }, .. } if text == "where is my order?")));
+        let fx = update(&mut s, Msg::SocketOpened);
+        assert!(matches!(transmits(&fx)[..], [VisitorCommand::Hello { .. }]));
+        let fx = update(&mut s, Msg::Socket(welcome()));
+        assert!(matches!(&transmits(&fx)[..], [VisitorCommand::Send { .. }]));
+    }
+
+    #[test]
+    fn empty_and_too_long_messages_are_not_sent() {
+        let mut s = live();
+        assert!(update(&mut s, Msg::Submit("   ".into())).is_empty());
+        let fx = update(&mut s, Msg::Submit("x".repeat(1001)));
+        assert!(transmits(&fx).is_empty());
+        assert!(s.notice.as_deref().unwrap().contains("1000"));
+    }
+
+    #[test]
+    fn messages_while_hidden_count_as_unread_and_clear_on_open() {
+        let mut s = live();
+        update(&mut s, Msg::CloseRequested);
+        let fx = update(&mut s, Msg::Socket(agent_message(1, "hello")));
+        assert!(fx.contains(&Effect::ToLauncher(FrameMessage::Unread { count: 1 })));
+        assert!(fx.iter().any(|e| matches!(e, Effect::Announce(a) if a.contains("Minji: hello"))));
+        assert!(transmits(&fx).is_empty(), "not read while hidden");
+        let fx = update(&mut s, Msg::Socket(agent_message(2, "are you there?")));
+        assert!(fx.contains(&Effect::ToLauncher(FrameMessage::Unread { count: 2 })));
+        let fx = update(&mut s, Msg::Launch { request: request(), prefill: None });
+        assert!(fx.contains(&Effect::ToLauncher(FrameMessage::Unread { count: 0 })));
+        assert!(transmits(&fx).contains(&VisitorCommand::Read { seq: 2 }));
+    }
+
+    #[test]
+    fn history_replayed_after_reload_is_not_news() {
+        let mut s = State::new(Mode::Embedded, Locale::En, "p".into(), None);
+        update(&mut s, Msg::Resume(Stored { launch: launch_response(), seen_seq: 2 }));
+        update(&mut s, Msg::SocketOpened);
+        update(&mut s, Msg::Socket(welcome()));
+        let fx = update(&mut s, Msg::Socket(agent_message(1, "old")));
+        assert!(fx.iter().any(|e| matches!(e, Effect::ShowMessage(m) if m.seq == 1)));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Announce(_) | Effect::ToLauncher(_))));
+        update(&mut s, Msg::Socket(agent_message(2, "old too")));
+        let fx = update(&mut s, Msg::Socket(agent_message(3, "new")));
+        assert!(fx.iter().any(|e| matches!(e, Effect::ToLauncher(FrameMessage::Unread { count: 1 }))));
+    }
+
+    #[test]
+    fn closed_state_then_writing_again_sends_normally() {
+        let mut s = live();
+        let fx = update(
+            &mut s,
+            Msg::Socket(VisitorEvent::State {
+                state: SessionState::Closed,
+                queue_position: None,
+                agent_name: None,
+                reason: Some(CloseReason::Inactivity),
+            }),
+        );
+        assert_eq!(s.conversation, SessionState::Closed);
+        assert!(fx.iter().any(|e| matches!(e, Effect::Announce(a) if a.contains("Write again"))));
+        let fx = update(&mut s, Msg::Submit("one more question".into()));
+        assert!(matches!(&transmits(&fx)[..], [VisitorCommand::Send { .. }]));
+    }
+
+    #[test]
+    fn queue_and_agent_assignment_are_tracked_and_announced() {
+        let mut s = live();
+        update(
+            &mut s,
+            Msg::Socket(VisitorEvent::State {
+                state: SessionState::Queued,
+                queue_position: Some(3),
+                agent_name: None,
+                reason: None,
+            }),
+        );
+        assert_eq!(s.queue_position, Some(3));
+        let fx = update(
+            &mut s,
+            Msg::Socket(VisitorEvent::State {
+                state: SessionState::Assigned,
+                queue_position: None,
+                agent_name: Some("Minji".into()),
+                reason: None,
+            }),
+        );
+        assert_eq!(s.agent_name.as_deref(), Some("Minji"));
+        assert!(fx.contains(&Effect::Announce("Minji joined the chat.".into())));
+    }
+
+    #[test]
+    fn handoff_shows_code_then_handed_off_stops_everything() {
+        let mut s = live();
+        let fx = update(&mut s, Msg::StartHandoff);
+        assert_eq!(transmits(&fx), vec![VisitorCommand::StartHandoff]);
+        update(
+            &mut s,
+            Msg::Socket(VisitorEvent::Handoff { url: "https://gw/H/1".into(), svg: "<svg/>".into(), expires_at: 9 }),
+        );
+        assert_eq!(s.handoff.as_ref().map(|h| h.url.as_str()), Some("https://gw/H/1"));
+        let fx = update(&mut s, Msg::Socket(VisitorEvent::HandedOff));
+        assert_eq!(s.phase, Phase::HandedOff);
+        assert!(fx.contains(&Effect::Disconnect) && fx.contains(&Effect::Store(None)));
+        assert!(update(&mut s, Msg::SocketClosed).is_empty(), "no reconnect after a handoff");
+    }
+
+    #[test]
+    fn typing_is_sent_on_change_only() {
+        let mut s = live();
+        assert_eq!(transmits(&update(&mut s, Msg::Drafting(true))), vec![VisitorCommand::Typing { active: true }]);
+        assert!(transmits(&update(&mut s, Msg::Drafting(true))).is_empty());
+        assert_eq!(transmits(&update(&mut s, Msg::Drafting(false))), vec![VisitorCommand::Typing { active: false }]);
+    }
+
+    #[test]
+    fn dead_stored_session_launches_again() {
+        let mut s = State::new(Mode::FullPage, Locale::En, "p".into(), Some("V0".into()));
+        update(&mut s, Msg::Resume(Stored { launch: launch_response(), seen_seq: 0 }));
+        update(&mut s, Msg::Launch { request: request(), prefill: None });
+        let mut relaunched = false;
+        for _ in 0..RESUME_ATTEMPTS {
+            let fx = update(&mut s, Msg::SocketClosed);
+            relaunched |= fx.iter().any(|e| matches!(e, Effect::PostLaunch(_)));
+        }
+        assert!(relaunched);
+        assert_eq!(s.phase, Phase::Launching);
+    }
+
+    #[test]
+    fn unknown_session_error_relaunches() {
+        let mut s = live();
+        let fx = update(
+            &mut s,
+            Msg::Socket(VisitorEvent::Error { code: "unknown_session".into(), message: "gone".into(), client_id: None }),
+        );
+        assert!(fx.iter().any(|e| matches!(e, Effect::PostLaunch(_))));
+        assert!(fx.contains(&Effect::Store(None)));
+    }
+
+    #[test]
+    fn shutdown_forgets_the_visitor_and_waits_for_a_new_launch() {
+        let mut s = live();
+        let fx = update(&mut s, Msg::Shutdown);
+        assert!(fx.contains(&Effect::StoreVisitorKey(None)) && fx.contains(&Effect::Store(None)));
+        assert_eq!(s.phase, Phase::AwaitingLaunch);
+        assert!(s.visitor_key.is_none() && s.launch.is_none());
+        let fx = update(&mut s, Msg::Launch { request: request(), prefill: None });
+        let posted = fx.iter().find_map(|e| match e {
+            Effect::PostLaunch(r) => Some(r.clone()),
+            _ => None,
+        });
+        assert_eq!(posted.expect("launches again").visitor_key, None, "the next member starts clean");
+    }
+
+    #[test]
+    fn late_launch_answer_after_shutdown_is_ignored() {
+        let mut s = State::new(Mode::Embedded, Locale::En, "p".into(), None);
+        update(&mut s, Msg::Launch { request: request(), prefill: None });
+        update(&mut s, Msg::Shutdown);
+        assert!(update(&mut s, Msg::Launched(launch_response())).is_empty());
+    }
+}

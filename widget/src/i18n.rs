@@ -1,0 +1,191 @@
+//! UI text in Korean and English, chosen from an explicit override or the browser's languages.
+
+/// A UI language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    /// 한국어.
+    Ko,
+    /// English.
+    En,
+}
+
+impl Locale {
+    /// Picks the UI language: the override (`data-locale`, `?locale=`) when it names one we have,
+    /// else the first browser language we have, else Korean.
+    pub fn pick<'a>(overriding: Option<&str>, browser: impl IntoIterator<Item = &'a str>) -> Locale {
+        overriding
+            .and_then(Locale::parse)
+            .or_else(|| browser.into_iter().find_map(Locale::parse))
+            .unwrap_or(Locale::Ko)
+    }
+
+    /// `ko`, `ko-KR`, `en-US`… → the language; anything else → `None`.
+    pub fn parse(tag: &str) -> Option<Locale> {
+        let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        match primary.as_str() {
+            "ko" => Some(Locale::Ko),
+            "en" => Some(Locale::En),
+            _ => None,
+        }
+    }
+
+    /// The BCP 47 tag sent to the gateway and set on `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::Ko => "ko",
+            Locale::En => "en",
+        }
+    }
+
+    /// The UI strings of this language.
+    pub fn strings(self) -> &'static Strings {
+        match self {
+            Locale::Ko => &KO,
+            Locale::En => &EN,
+        }
+    }
+}
+
+/// Every fixed UI string.
+#[derive(Debug)]
+pub struct Strings {
+    pub title: &'static str,
+    pub placeholder: &'static str,
+    pub send: &'static str,
+    pub close: &'static str,
+    pub attach_photo: &'static str,
+    pub photo_alt: &'static str,
+    pub continue_on_phone: &'static str,
+    pub chat_here: &'static str,
+    pub scan_to_continue: &'static str,
+    pub handoff_expires: &'static str,
+    pub handed_off: &'static str,
+    pub handed_off_detail: &'static str,
+    pub chat_ended: &'static str,
+    pub connecting: &'static str,
+    pub offline: &'static str,
+    pub sending: &'static str,
+    pub send_failed: &'static str,
+    pub waiting_for_first_message: &'static str,
+    pub bot: &'static str,
+    pub you: &'static str,
+    pub agent_typing: &'static str,
+    pub launch_failed: &'static str,
+    pub upload_failed: &'static str,
+    pub new_message_from: &'static str,
+    pub queued: &'static str,
+    pub queue_position_before: &'static str,
+    pub queue_position_after: &'static str,
+    pub agent_joined_after: &'static str,
+    pub messages_label: &'static str,
+    pub verified: &'static str,
+}
+
+impl Strings {
+    /// "You are number 3 in the queue."
+    pub fn queue_position(&self, position: u32) -> String {
+        format!("{}{position}{}", self.queue_position_before, self.queue_position_after)
+    }
+
+    /// "Minji joined the chat."
+    pub fn agent_joined(&self, name: &str) -> String {
+        format!("{name}{}", self.agent_joined_after)
+    }
+}
+
+static KO: Strings = Strings {
+    title: "상담",
+    placeholder: "메시지를 입력하세요",
+    send: "보내기",
+    close: "닫기",
+    attach_photo: "사진 보내기",
+    photo_alt: "보낸 사진",
+    continue_on_phone: "휴대폰으로 이어하기",
+    chat_here: "여기서 상담하기",
+    scan_to_continue: "휴대폰 카메라로 QR 코드를 찍으면 이 상담을 휴대폰에서 이어갈 수 있어요.",
+    handoff_expires: "코드는 몇 분 뒤 만료돼요.",
+    handed_off: "휴대폰으로 옮겨졌어요",
+    handed_off_detail: "상담은 휴대폰에서 계속됩니다. 이 창은 닫아도 돼요.",
+    chat_ended: "상담이 종료되었어요. 메시지를 보내면 새로 시작돼요.",
+    connecting: "연결 중…",
+    offline: "연결이 끊겼어요. 다시 연결하는 중이에요. 보낸 메시지는 연결되면 전송돼요.",
+    sending: "보내는 중",
+    send_failed: "전송 실패",
+    waiting_for_first_message: "궁금한 점을 남겨 주시면 상담사가 답변드려요.",
+    bot: "안내봇",
+    you: "나",
+    agent_typing: "상담사가 입력 중…",
+    launch_failed: "상담을 시작하지 못했어요",
+    upload_failed: "사진을 보내지 못했어요",
+    new_message_from: "새 메시지",
+    queued: "상담사 연결을 기다리는 중이에요.",
+    queue_position_before: "대기 순서: ",
+    queue_position_after: "번째",
+    agent_joined_after: " 상담사가 연결되었어요.",
+    messages_label: "대화 내용",
+    verified: "인증됨",
+};
+
+static EN: Strings = Strings {
+    title: "Chat",
+    placeholder: "Write a message",
+    send: "Send",
+    close: "Close",
+    attach_photo: "Send a photo",
+    photo_alt: "Photo",
+    continue_on_phone: "Continue on your phone",
+    chat_here: "Chat here",
+    scan_to_continue: "Scan this QR code with your phone's camera to continue this chat there.",
+    handoff_expires: "The code expires in a few minutes.",
+    handed_off: "Moved to your phone",
+    handed_off_detail: "The chat continues on your phone. You can close this window.",
+    chat_ended: "This chat has ended. Write again to start a new one.",
+    connecting: "Connecting…",
+    offline: "Connection lost. Reconnecting; messages you send will go out once connected.",
+    sending: "Sending",
+    send_failed: "Not sent",
+    waiting_for_first_message: "Tell us what you need and an agent will answer.",
+    bot: "Assistant",
+    you: "You",
+    agent_typing: "The agent is typing…",
+    launch_failed: "The chat could not start",
+    upload_failed: "The photo could not be sent",
+    new_message_from: "New message",
+    queued: "Waiting for an agent.",
+    queue_position_before: "You are number ",
+    queue_position_after: " in the queue.",
+    agent_joined_after: " joined the chat.",
+    messages_label: "Conversation",
+    verified: "Verified",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_wins_over_browser_languages() {
+        assert_eq!(Locale::pick(Some("en"), ["ko-KR"]), Locale::En);
+        assert_eq!(Locale::pick(Some("ko"), ["en-US", "en"]), Locale::Ko);
+    }
+
+    #[test]
+    fn first_supported_browser_language_is_used() {
+        assert_eq!(Locale::pick(None, ["fr-FR", "en-GB", "ko"]), Locale::En);
+        assert_eq!(Locale::pick(None, ["ko_KR"]), Locale::Ko);
+    }
+
+    #[test]
+    fn unknown_override_falls_back_to_browser_then_korean() {
+        assert_eq!(Locale::pick(Some("de"), ["en-US"]), Locale::En);
+        assert_eq!(Locale::pick(Some(""), ["ja", "zh"]), Locale::Ko);
+        assert_eq!(Locale::pick(None, []), Locale::Ko);
+    }
+
+    #[test]
+    fn formatted_strings_read_naturally() {
+        assert_eq!(Locale::En.strings().queue_position(3), "You are number 3 in the queue.");
+        assert_eq!(Locale::Ko.strings().queue_position(2), "대기 순서: 2번째");
+        assert_eq!(Locale::En.strings().agent_joined("Minji"), "Minji joined the chat.");
+    }
+}

@@ -12,3 +12,11 @@ pub mod ime;
 pub mod route;
 pub mod session;
 
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod dom;
+#[cfg(target_arch = "wasm32")]
+mod js_api;
+#[cfg(target_arch = "wasm32")]
+mod net;

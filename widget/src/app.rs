@@ -1,0 +1,480 @@
+//! Wires the state machine to the browser: listeners turn events into [`Msg`]s, [`apply`] carries
+//! out the [`Effect`]s. Listeners, the socket and the reconnect timer are fields of [`App`], so
+//! dropping one of them unregisters it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use consult_sdk::launch::encode_component;
+use consult_sdk::protocol::{FrameMessage, VisitorEvent};
+use gloo::events::{EventListener, EventListenerOptions};
+use gloo::timers::callback::Timeout;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, HtmlElement, KeyboardEvent, MessageEvent, WebSocket, Window};
+
+use crate::chat::{Effect, Mode, Msg, State, Stored, update};
+use crate::dom::{Dom, OPTION_ATTR};
+use crate::i18n::Locale;
+use crate::route::{self, FrameRoute};
+
+/// The element chat.html provides for the app.
+pub const CONTAINER_ID: &str = "consult";
+
+type Shared = Rc<RefCell<App>>;
+
+/// The launcher's window and the origin it may be posted to.
+struct Bridge {
+    parent: Window,
+    origin: String,
+}
+
+impl Bridge {
+    fn post(&self, message: &FrameMessage) {
+        let Ok(json) = serde_json::to_string(message) else { return };
+        if let Ok(value) = js_sys::JSON::parse(&json) {
+            // The exact origin, never "*": nobody else on that window gets chat content.
+            let _ = self.parent.post_message(&value, &self.origin);
+        }
+    }
+}
+
+/// An open visitor socket; dropping it closes it and unregisters its listeners.
+struct Socket {
+    ws: WebSocket,
+    _listeners: [EventListener; 3],
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let _ = self.ws.close();
+    }
+}
+
+struct App {
+    state: State,
+    dom: Dom,
+    window: Window,
+    channel: String,
+    bridge: Option<Bridge>,
+    socket: Option<Socket>,
+    reconnect: Option<Timeout>,
+    composition: crate::ime::Composition,
+    listeners: Vec<EventListener>,
+}
+
+fn visitor_key_name(channel: &str) -> String {
+    format!("consult:visitor:{channel}")
+}
+
+fn session_key_name(channel: &str) -> String {
+    format!("consult:session:{channel}")
+}
+
+/// Starts the app in the page's `#consult` container; does nothing on a page without one.
+///
+/// # Errors
+/// A DOM exception while building the UI.
+pub fn start() -> Result<(), JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let doc = window.document().ok_or("no document")?;
+    let Some(container) = doc.get_element_by_id(CONTAINER_ID) else { return Ok(()) };
+    let route = match route::parse(&window.location().href()?) {
+        Ok(route) => route,
+        Err(e) => {
+            container.set_text_content(Some(&e.to_string()));
+            return Ok(());
+        }
+    };
+    let browser_languages: Vec<String> =
+        window.navigator().languages().iter().filter_map(|l| l.as_string()).collect();
+    let (mode, channel, locale_override, launch) = match &route {
+        FrameRoute::Embedded { channel, locale, .. } => (Mode::Embedded, channel.clone(), locale.clone(), None),
+        FrameRoute::FullPage { request } => {
+            (Mode::FullPage, request.channel.clone(), request.locale.clone(), Some(request.clone()))
+        }
+    };
+    let locale = Locale::pick(locale_override.as_deref(), browser_languages.iter().map(String::as_str));
+    if let Some(html) = doc.document_element() {
+        html.set_attribute("lang", locale.tag())?;
+    }
+    let visitor_key = window
+        .local_storage()
+        .ok()
+        .flatten()
+        .and_then(|s| s.get_item(&visitor_key_name(&channel)).ok().flatten());
+    let state = State::new(mode, locale, random_prefix(), visitor_key);
+    let dom = Dom::build(&doc, &container, mode, locale.strings())?;
+    let bridge = match &route {
+        FrameRoute::Embedded { parent_origin, .. } => {
+            window.parent()?.map(|parent| Bridge { parent, origin: parent_origin.clone() })
+        }
+        FrameRoute::FullPage { .. } => None,
+    };
+    let app: Shared = Rc::new(RefCell::new(App {
+        state,
+        dom,
+        window: window.clone(),
+        channel: channel.clone(),
+        bridge,
+        socket: None,
+        reconnect: None,
+        composition: Default::default(),
+        listeners: Vec::new(),
+    }));
+    listen(&app)?;
+
+    let stored = window
+        .session_storage()
+        .ok()
+        .flatten()
+        .and_then(|s| s.get_item(&session_key_name(&channel)).ok().flatten())
+        .and_then(|json| serde_json::from_str::<Stored>(&json).ok());
+    if let Some(stored) = stored {
+        dispatch(&app, Msg::Resume(stored));
+    }
+    apply(&app, Effect::Render);
+    match launch {
+        Some(request) => dispatch(&app, Msg::Launch { request, prefill: None }),
+        None => {
+            if let Some(bridge) = &app.borrow().bridge {
+                bridge.post(&FrameMessage::Ready);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn random_prefix() -> String {
+    let a = (js_sys::Math::random() * 4_294_967_296.0) as u32;
+    let b = (js_sys::Math::random() * 4_294_967_296.0) as u32;
+    format!("{a:08x}{b:08x}")
+}
+
+/// Runs one message through [`update`] and applies its effects.
+fn dispatch(app: &Shared, msg: Msg) {
+    let effects = update(&mut app.borrow_mut().state, msg);
+    for effect in effects {
+        apply(app, effect);
+    }
+}
+
+/// Dispatches on a fresh task: for messages raised while `app` may be borrowed.
+fn dispatch_later(app: &Shared, msg: Msg) {
+    let app = app.clone();
+    Timeout::new(0, move || dispatch(&app, msg)).forget();
+}
+
+fn apply(app: &Shared, effect: Effect) {
+    match effect {
+        Effect::PostLaunch(request) => {
+            let app = app.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let msg = match crate::net::launch(&request).await {
+                    Ok(launch) => Msg::Launched(launch),
+                    Err(error) => Msg::LaunchFailed(error),
+                };
+                dispatch(&app, msg);
+            });
+        }
+        Effect::Connect(handle) => connect(app, &handle),
+        Effect::ReconnectIn(ms) => {
+            // ±25 % jitter so many visitors dropped together do not return together.
+            let jittered = (f64::from(ms) * (0.75 + js_sys::Math::random() * 0.5)) as u32;
+            let again = app.clone();
+            let timer = Timeout::new(jittered, move || reconnect_now(&again));
+            let mut a = app.borrow_mut();
+            retire(a.socket.take());
+            a.reconnect = Some(timer);
+        }
+        Effect::Disconnect => {
+            let mut a = app.borrow_mut();
+            retire(a.socket.take());
+            a.reconnect = None;
+        }
+        Effect::Transmit(command) => {
+            let a = app.borrow();
+            if let (Some(socket), Ok(json)) = (&a.socket, serde_json::to_string(&command)) {
+                let _ = socket.ws.send_with_str(&json);
+            }
+        }
+        Effect::ToLauncher(message) => {
+            if let Some(bridge) = &app.borrow().bridge {
+                bridge.post(&message);
+            }
+        }
+        Effect::Store(stored) => {
+            let a = app.borrow();
+            if let Ok(Some(storage)) = a.window.session_storage() {
+                let key = session_key_name(&a.channel);
+                let _ = match stored.and_then(|s| serde_json::to_string(&s).ok()) {
+                    Some(json) => storage.set_item(&key, &json),
+                    None => storage.remove_item(&key),
+                };
+            }
+        }
+        Effect::StoreVisitorKey(visitor_key) => {
+            let a = app.borrow();
+            // Best effort: partitioned or disabled storage just means a new key next time.
+            if let Ok(Some(storage)) = a.window.local_storage() {
+                let key = visitor_key_name(&a.channel);
+                let _ = match visitor_key {
+                    Some(v) => storage.set_item(&key, &v),
+                    None => storage.remove_item(&key),
+                };
+            }
+        }
+        effect => {
+            let mut guard = app.borrow_mut();
+            let a = &mut *guard;
+            let strings = a.state.locale.strings();
+            let handle = a.state.session_handle().unwrap_or_default().to_string();
+            let result = match effect {
+                Effect::ShowChannel => match &a.state.launch {
+                    Some(launch) => a.dom.show_channel(launch),
+                    None => Ok(()),
+                },
+                Effect::ShowMessage(m) => a.dom.show_message(&m, &handle, strings),
+                Effect::ShowPending { client_id, body } => a.dom.show_pending(&client_id, &body, &handle, strings),
+                Effect::FailPending(client_id) => a.dom.fail_pending(&client_id, strings),
+                Effect::Render => a.dom.render(&a.state),
+                Effect::Announce(text) => {
+                    a.dom.announce(&text);
+                    Ok(())
+                }
+                Effect::SetDraft(text) => {
+                    a.dom.input.set_value(&text);
+                    fit_input(&a.dom.input);
+                    Ok(())
+                }
+                Effect::FocusComposer => {
+                    a.dom.focus_composer();
+                    Ok(())
+                }
+                Effect::ClearMessages => {
+                    a.dom.clear_messages();
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                web_sys::console::error_1(&e);
+            }
+        }
+    }
+}
+
+/// Drops a socket on a later task: its listeners may be the ones running now.
+fn retire(socket: Option<Socket>) {
+    if let Some(socket) = socket {
+        Timeout::new(0, move || drop(socket)).forget();
+    }
+}
+
+fn reconnect_now(app: &Shared) {
+    let handle = {
+        let mut a = app.borrow_mut();
+        a.reconnect = None;
+        if a.socket.is_some() {
+            return;
+        }
+        a.state.session_handle().map(str::to_string)
+    };
+    if let Some(handle) = handle {
+        connect(app, &handle);
+    }
+}
+
+fn connect(app: &Shared, handle: &str) {
+    let location = app.borrow().window.location();
+    let scheme = if location.protocol().as_deref() == Ok("https:") { "wss:" } else { "ws:" };
+    let host = location.host().unwrap_or_default();
+    let url = format!("{scheme}//{host}/v1/visitor/socket?session={}", encode_component(handle));
+    let ws = match WebSocket::new(&url) {
+        Ok(ws) => ws,
+        Err(_) => return dispatch_later(app, Msg::SocketClosed),
+    };
+    let on_open = {
+        let app = app.clone();
+        EventListener::new(&ws, "open", move |_| dispatch(&app, Msg::SocketOpened))
+    };
+    let on_message = {
+        let app = app.clone();
+        EventListener::new(&ws, "message", move |e| {
+            let Some(text) = e.unchecked_ref::<MessageEvent>().data().as_string() else { return };
+            match serde_json::from_str::<VisitorEvent>(&text) {
+                Ok(event) => dispatch(&app, Msg::Socket(event)),
+                Err(e) => web_sys::console::warn_1(&format!("consult: ignored socket frame: {e}").into()),
+            }
+        })
+    };
+    let on_close = {
+        let app = app.clone();
+        EventListener::new(&ws, "close", move |_| {
+            retire(app.borrow_mut().socket.take());
+            dispatch(&app, Msg::SocketClosed);
+        })
+    };
+    let mut a = app.borrow_mut();
+    a.reconnect = None;
+    a.socket = Some(Socket { ws, _listeners: [on_open, on_message, on_close] });
+}
+
+/// Grows the composer with its text, up to the CSS max-height.
+fn fit_input(input: &web_sys::HtmlTextAreaElement) {
+    let style = input.style();
+    let _ = style.set_property("height", "auto");
+    let _ = style.set_property("height", &format!("{}px", input.scroll_height()));
+}
+
+fn on<F>(app: &Shared, target: &web_sys::EventTarget, event: &'static str, handler: F) -> EventListener
+where
+    F: Fn(&Shared, &web_sys::Event) + 'static,
+{
+    let app = app.clone();
+    EventListener::new_with_options(target, event, EventListenerOptions::enable_prevent_default(), move |e| {
+        handler(&app, e)
+    })
+}
+
+fn listen(app: &Shared) -> Result<(), JsValue> {
+    let (window, input, composer, file, log, handoff, chat_here, close, mode) = {
+        let a = app.borrow();
+        (
+            a.window.clone(),
+            a.dom.input.clone(),
+            a.dom.composer.clone(),
+            a.dom.file.clone(),
+            a.dom.log.clone(),
+            a.dom.handoff_button.clone(),
+            a.dom.chat_here_button.clone(),
+            a.dom.close_button.clone(),
+            a.state.mode,
+        )
+    };
+    let mut listeners = vec![
+        on(app, &composer, "submit", |app, e| {
+            e.prevent_default();
+            let text = app.borrow().dom.input.value();
+            dispatch(app, Msg::Submit(text));
+        }),
+        on(app, &input, "compositionstart", |app, _| app.borrow_mut().composition.start()),
+        on(app, &input, "compositionend", |app, _| app.borrow_mut().composition.end()),
+        on(app, &input, "keydown", |app, e| {
+            let key: &KeyboardEvent = e.unchecked_ref();
+            let press = crate::ime::KeyPress {
+                enter: key.key() == "Enter",
+                shift: key.shift_key(),
+                is_composing: key.is_composing(),
+                key_code: key.key_code(),
+            };
+            if app.borrow().composition.enter_sends(press) {
+                e.prevent_default();
+                let text = app.borrow().dom.input.value();
+                dispatch(app, Msg::Submit(text));
+            }
+        }),
+        on(app, &input, "input", |app, _| {
+            let drafting = {
+                let a = app.borrow();
+                fit_input(&a.dom.input);
+                !a.dom.input.value().trim().is_empty()
+            };
+            dispatch(app, Msg::Drafting(drafting));
+        }),
+        on(app, &file, "change", |app, _| {
+            let (picked, handle) = {
+                let a = app.borrow();
+                let picked = a.dom.file.files().and_then(|files| files.get(0));
+                a.dom.file.set_value("");
+                (picked, a.state.session_handle().map(str::to_string))
+            };
+            let (Some(picked), Some(handle)) = (picked, handle) else { return };
+            let app = app.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let msg = match crate::net::upload(&handle, &picked).await {
+                    Ok(body) => Msg::Uploaded(body),
+                    Err(error) => Msg::UploadFailed(error),
+                };
+                dispatch(&app, msg);
+            });
+        }),
+        on(app, &log, "click", |app, e| {
+            let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+            let Ok(Some(option)) = target.closest(&format!("[{OPTION_ATTR}]")) else { return };
+            let Some(id) = option.get_attribute(OPTION_ATTR) else { return };
+            // One answer per menu: the others go inert.
+            if let Some(menu) = option.parent_element() {
+                let mut item = menu.first_element_child();
+                while let Some(b) = item {
+                    let _ = b.set_attribute("disabled", "");
+                    item = b.next_element_sibling();
+                }
+                let _ = option.set_attribute("aria-pressed", "true");
+            }
+            dispatch(app, Msg::Choose { option: id });
+        }),
+        on(app, &handoff, "click", |app, _| dispatch(app, Msg::StartHandoff)),
+        on(app, &chat_here, "click", |app, _| dispatch(app, Msg::CancelHandoff)),
+        on(app, &close, "click", |app, _| dispatch(app, Msg::CloseRequested)),
+        on(app, &window, "keydown", |app, e| {
+            if e.unchecked_ref::<KeyboardEvent>().key() != "Escape" {
+                return;
+            }
+            let showing_qr = app.borrow().state.handoff_requested;
+            dispatch(app, if showing_qr { Msg::CancelHandoff } else { Msg::CloseRequested });
+        }),
+        on(app, &window, "online", |app, _| reconnect_now(app)),
+    ];
+    if let Some(viewport) = window.visual_viewport() {
+        // The on-screen keyboard shrinks the visual viewport, not the layout one: size the app to
+        // what is visible and keep the newest message in view.
+        for event in ["resize", "scroll"] {
+            listeners.push(on(app, &viewport, event, |app, _| follow_viewport(app)));
+        }
+        follow_viewport(app);
+    }
+    if mode == Mode::Embedded {
+        listeners.push(on(app, &window, "message", on_parent_message));
+    }
+    app.borrow_mut().listeners = listeners;
+    Ok(())
+}
+
+fn follow_viewport(app: &Shared) {
+    let a = app.borrow();
+    let (Some(viewport), Some(doc)) = (a.window.visual_viewport(), a.window.document()) else { return };
+    if let Some(html) = doc.document_element().and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
+        let _ = html.style().set_property("--vvh", &format!("{}px", viewport.height()));
+        let _ = html.style().set_property("--vvtop", &format!("{}px", viewport.offset_top()));
+    }
+    a.dom.scroll_to_end();
+}
+
+fn on_parent_message(app: &Shared, e: &web_sys::Event) {
+    let e: &MessageEvent = e.unchecked_ref();
+    let trusted = {
+        let a = app.borrow();
+        let Some(bridge) = &a.bridge else { return };
+        let from_parent = e.source().is_some_and(|s| js_sys::Object::is(&s, &bridge.parent));
+        from_parent && e.origin() == bridge.origin
+    };
+    if !trusted {
+        return;
+    }
+    let Some(json) = js_sys::JSON::stringify(&e.data()).ok().and_then(|s| s.as_string()) else { return };
+    let Ok(message) = serde_json::from_str::<FrameMessage>(&json) else { return };
+    let msg = match message {
+        FrameMessage::Launch { mut request, prefill } => {
+            // The browser vouches for event.origin; the gateway checks it against the channel.
+            request.host_origin = Some(e.origin());
+            Msg::Launch { request, prefill }
+        }
+        FrameMessage::Context { declared } => Msg::Context(declared),
+        FrameMessage::Close => Msg::Hidden,
+        FrameMessage::Shutdown => Msg::Shutdown,
+        FrameMessage::Ready | FrameMessage::Unread { .. } | FrameMessage::Message { .. } | FrameMessage::Error { .. } => {
+            return;
+        }
+    };
+    dispatch(app, msg);
+}

@@ -1,0 +1,427 @@
+//! The one module that touches the chat frame's DOM. Text always goes in as text nodes or
+//! `textContent`, never as HTML; the handoff QR (SVG from the gateway) is shown through an
+//! `image/svg+xml` blob in an `<img>`, where no script can run.
+
+use consult_sdk::protocol::{Body, ChatMessage, LaunchResponse, MenuOption, Sender, SessionState};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
+use web_sys::{Document, Element, HtmlElement, HtmlImageElement, HtmlInputElement, HtmlTextAreaElement};
+
+use crate::chat::{Mode, Phase, State};
+use crate::i18n::Strings;
+
+/// Attribute marking a menu button with its option id.
+pub const OPTION_ATTR: &str = "data-option";
+
+/// Handles to the chat UI's elements.
+pub struct Dom {
+    doc: Document,
+    /// The app root.
+    pub root: HtmlElement,
+    title: HtmlElement,
+    status: HtmlElement,
+    banner: HtmlElement,
+    /// The message list.
+    pub log: HtmlElement,
+    typing: HtmlElement,
+    /// "Continue on your phone".
+    pub handoff_button: HtmlElement,
+    /// The close button.
+    pub close_button: HtmlElement,
+    qr: HtmlElement,
+    qr_image: HtmlImageElement,
+    qr_svg: Option<(String, String)>,
+    /// "Chat here" (dismiss the QR).
+    pub chat_here_button: HtmlElement,
+    handed_off: HtmlElement,
+    /// The composer form.
+    pub composer: HtmlElement,
+    /// The message field.
+    pub input: HtmlTextAreaElement,
+    /// The photo picker.
+    pub file: HtmlInputElement,
+    /// The live region.
+    pub live: HtmlElement,
+}
+
+fn create(doc: &Document, tag: &str, class: &str) -> Result<HtmlElement, JsValue> {
+    let el: HtmlElement = doc.create_element(tag)?.unchecked_into();
+    if !class.is_empty() {
+        el.set_class_name(class);
+    }
+    Ok(el)
+}
+
+fn button(doc: &Document, class: &str, label: &str) -> Result<HtmlElement, JsValue> {
+    let b = create(doc, "button", class)?;
+    b.set_attribute("type", "button")?;
+    b.set_text_content(Some(label));
+    Ok(b)
+}
+
+impl Dom {
+    /// Builds the chat UI inside `container` (emptied first).
+    ///
+    /// # Errors
+    /// A DOM exception from the browser.
+    pub fn build(doc: &Document, container: &Element, mode: Mode, s: &Strings) -> Result<Dom, JsValue> {
+        container.set_text_content(None);
+        let root = create(doc, "div", "app")?;
+        if mode == Mode::Embedded {
+            root.set_attribute("role", "dialog")?;
+            root.set_attribute("aria-labelledby", "consult-title")?;
+        } else {
+            root.class_list().add_1("full")?;
+        }
+
+        let head = create(doc, "header", "head")?;
+        let head_text = create(doc, "div", "head-text")?;
+        let title = create(doc, "h1", "title")?;
+        title.set_id("consult-title");
+        title.set_text_content(Some(s.title));
+        let status = create(doc, "p", "status")?;
+        head_text.append_with_node_2(&title, &status)?;
+        let handoff_button = button(doc, "head-btn handoff-btn", s.continue_on_phone)?;
+        let close_button = button(doc, "head-btn close-btn", "\u{00d7}")?;
+        close_button.set_attribute("aria-label", s.close)?;
+        close_button.set_hidden(mode == Mode::FullPage);
+        head.append_with_node_3(&head_text, &handoff_button, &close_button)?;
+
+        let banner = create(doc, "p", "banner")?;
+        banner.set_hidden(true);
+
+        let log = create(doc, "ol", "log")?;
+        log.set_attribute("aria-label", s.messages_label)?;
+        log.set_tab_index(0);
+        let typing = create(doc, "p", "typing")?;
+        typing.set_hidden(true);
+
+        let qr = create(doc, "section", "qr")?;
+        qr.set_hidden(true);
+        let qr_text = create(doc, "p", "qr-text")?;
+        qr_text.set_text_content(Some(s.scan_to_continue));
+        let qr_image: HtmlImageElement = doc.create_element("img")?.unchecked_into();
+        qr_image.set_class_name("qr-code");
+        qr_image.set_alt(s.continue_on_phone);
+        let qr_note = create(doc, "p", "qr-note")?;
+        qr_note.set_text_content(Some(s.handoff_expires));
+        let chat_here_button = button(doc, "chat-here", s.chat_here)?;
+        qr.append_with_node_4(&qr_text, &qr_image, &qr_note, &chat_here_button)?;
+
+        let handed_off = create(doc, "section", "handed-off")?;
+        handed_off.set_hidden(true);
+        let done_title = create(doc, "h2", "")?;
+        done_title.set_text_content(Some(s.handed_off));
+        let done_text = create(doc, "p", "")?;
+        done_text.set_text_content(Some(s.handed_off_detail));
+        handed_off.append_with_node_2(&done_title, &done_text)?;
+
+        let composer = create(doc, "form", "composer")?;
+        let attach = create(doc, "label", "attach")?;
+        attach.set_attribute("title", s.attach_photo)?;
+        let file: HtmlInputElement = doc.create_element("input")?.unchecked_into();
+        file.set_type("file");
+        file.set_accept("image/*");
+        file.set_class_name("sr-only");
+        file.set_attribute("aria-label", s.attach_photo)?;
+        let camera = create(doc, "span", "attach-icon")?;
+        camera.set_attribute("aria-hidden", "true")?;
+        attach.append_with_node_2(&file, &camera)?;
+        let input: HtmlTextAreaElement = doc.create_element("textarea")?.unchecked_into();
+        input.set_class_name("input");
+        input.set_rows(1);
+        input.set_placeholder(s.placeholder);
+        input.set_attribute("aria-label", s.placeholder)?;
+        input.set_attribute("enterkeyhint", "send")?;
+        let send = create(doc, "button", "send")?;
+        send.set_attribute("type", "submit")?;
+        send.set_text_content(Some(s.send));
+        composer.append_with_node_3(&attach, &input, &send)?;
+
+        let live = create(doc, "div", "sr-only")?;
+        live.set_attribute("aria-live", "polite")?;
+        live.set_attribute("aria-atomic", "true")?;
+
+        root.append_with_node_4(&head, &banner, &log, &typing)?;
+        root.append_with_node_4(&qr, &handed_off, &composer, &live)?;
+        container.append_child(&root)?;
+
+        Ok(Dom {
+            doc: doc.clone(),
+            root,
+            title,
+            status,
+            banner,
+            log,
+            typing,
+            handoff_button,
+            close_button,
+            qr,
+            qr_image,
+            qr_svg: None,
+            chat_here_button,
+            handed_off,
+            composer,
+            input,
+            file,
+            live,
+        })
+    }
+
+    /// The channel's name in the header and its guidance message first in the list.
+    ///
+    /// # Errors
+    /// A DOM exception.
+    pub fn show_channel(&self, launch: &LaunchResponse) -> Result<(), JsValue> {
+        self.title.set_text_content(Some(&launch.channel.name));
+        let guidance = match self.log.query_selector(".guidance")? {
+            Some(existing) => existing,
+            None => {
+                let li = create(&self.doc, "li", "msg system guidance")?;
+                self.log.prepend_with_node_1(&li)?;
+                li.into()
+            }
+        };
+        guidance.set_text_content(Some(&launch.channel.guidance));
+        Ok(())
+    }
+
+    /// Inserts a stored message in order: before any pending bubble, replacing its own.
+    ///
+    /// # Errors
+    /// A DOM exception.
+    pub fn show_message(&self, m: &ChatMessage, session: &str, s: &Strings) -> Result<(), JsValue> {
+        if self.log.query_selector(&format!("[data-seq=\"{}\"]", m.seq))?.is_some() {
+            return Ok(()); // never twice, even if asked twice
+        }
+        let li = self.message_element(&m.sender, &m.body, session, s)?;
+        li.set_attribute("data-seq", &m.seq.to_string())?;
+        if let Some(id) = &m.client_id {
+            if let Some(own) = self.pending_element(id)? {
+                own.remove();
+            }
+        }
+        let first_pending = self.log.query_selector(".pending")?;
+        self.log.insert_before(&li, first_pending.as_ref().map(|e| e.unchecked_ref()))?;
+        self.scroll_to_end();
+        Ok(())
+    }
+
+    /// Shows a send waiting for its acknowledgement, at the end.
+    ///
+    /// # Errors
+    /// A DOM exception.
+    pub fn show_pending(&self, client_id: &str, body: &Body, session: &str, s: &Strings) -> Result<(), JsValue> {
+        let li = self.message_element(&Sender::Visitor, body, session, s)?;
+        li.class_list().add_1("pending")?;
+        li.set_attribute("data-client-id", client_id)?;
+        li.set_attribute("aria-label", s.sending)?;
+        self.log.append_child(&li)?;
+        self.scroll_to_end();
+        Ok(())
+    }
+
+    /// Marks a pending send as failed.
+    ///
+    /// # Errors
+    /// A DOM exception.
+    pub fn fail_pending(&self, client_id: &str, s: &Strings) -> Result<(), JsValue> {
+        if let Some(li) = self.pending_element(client_id)? {
+            li.class_list().add_1("failed")?;
+            li.set_attribute("aria-label", s.send_failed)?;
+        }
+        Ok(())
+    }
+
+    fn pending_element(&self, client_id: &str) -> Result<Option<Element>, JsValue> {
+        // Pending bubbles sit at the end: walk back from the last one.
+        let mut item = self.log.last_element_child();
+        while let Some(el) = item {
+            if !el.class_list().contains("pending") {
+                break;
+            }
+            if el.get_attribute("data-client-id").as_deref() == Some(client_id) {
+                return Ok(Some(el));
+            }
+            item = el.previous_element_sibling();
+        }
+        Ok(None)
+    }
+
+    fn message_element(&self, sender: &Sender, body: &Body, session: &str, s: &Strings) -> Result<Element, JsValue> {
+        let (class, who) = match sender {
+            Sender::Visitor => ("msg mine", None),
+            Sender::Agent { name, .. } => ("msg agent", Some(name.as_str())),
+            Sender::Bot => ("msg bot", Some(s.bot)),
+            Sender::System => ("msg system", None),
+        };
+        let li = create(&self.doc, "li", class)?;
+        if let Some(who) = who {
+            let label = create(&self.doc, "span", "who")?;
+            label.set_text_content(Some(who));
+            li.append_child(&label)?;
+        }
+        let bubble = create(&self.doc, "div", "bubble")?;
+        match body {
+            Body::Text { text } => bubble.set_text_content(Some(text)),
+            Body::Image { attachment, .. } => {
+                let img: HtmlImageElement = self.doc.create_element("img")?.unchecked_into();
+                img.set_alt(s.photo_alt);
+                img.set_src(&attachment_url(attachment, session));
+                img.set_attribute("loading", "lazy")?;
+                bubble.class_list().add_1("image")?;
+                bubble.append_child(&img)?;
+            }
+            Body::File { attachment, name, size, .. } => {
+                let a = create(&self.doc, "a", "file")?;
+                a.set_attribute("href", &attachment_url(attachment, session))?;
+                a.set_attribute("download", name)?;
+                a.set_text_content(Some(&format!("{name} ({})", human_size(*size))));
+                bubble.append_child(&a)?;
+            }
+            Body::Menu { text, options } => {
+                bubble.set_text_content(Some(text));
+                li.append_child(&bubble)?;
+                li.append_child(&self.menu(options)?.into())?;
+                return Ok(li.into());
+            }
+        }
+        li.append_child(&bubble)?;
+        Ok(li.into())
+    }
+
+    fn menu(&self, options: &[MenuOption]) -> Result<Element, JsValue> {
+        let menu = create(&self.doc, "div", "menu")?;
+        menu.set_attribute("role", "group")?;
+        for option in options {
+            let item = match option.url.as_deref().filter(|u| is_web_url(u)) {
+                Some(url) => {
+                    let a = create(&self.doc, "a", "option link")?;
+                    a.set_attribute("href", url)?;
+                    a.set_attribute("target", "_blank")?;
+                    a.set_attribute("rel", "noopener noreferrer")?;
+                    a
+                }
+                None => {
+                    let b = button(&self.doc, "option", "")?;
+                    b.set_attribute(OPTION_ATTR, &option.id)?;
+                    b
+                }
+            };
+            item.set_text_content(Some(&option.label));
+            menu.append_child(&item)?;
+        }
+        Ok(menu.into())
+    }
+
+    /// Redraws everything that follows from the state rather than from events.
+    ///
+    /// # Errors
+    /// A DOM exception.
+    pub fn render(&mut self, state: &State) -> Result<(), JsValue> {
+        let s = state.locale.strings();
+        let live = state.phase == Phase::Live;
+        let status = match (&state.phase, state.connected, state.conversation) {
+            (Phase::Failed(_), _, _) => s.launch_failed.to_string(),
+            (Phase::HandedOff, _, _) => s.handed_off.to_string(),
+            (Phase::Live, false, _) | (Phase::Launching | Phase::AwaitingLaunch, _, _) => s.connecting.to_string(),
+            (_, true, SessionState::Assigned) => state.agent_name.clone().unwrap_or_default(),
+            (_, true, SessionState::Queued) => match state.queue_position {
+                Some(n) => s.queue_position(n),
+                None => s.queued.to_string(),
+            },
+            (_, true, SessionState::Closed) => s.chat_ended.to_string(),
+            (_, true, SessionState::Bot) => s.bot.to_string(),
+            (_, true, SessionState::Waiting) => s.waiting_for_first_message.to_string(),
+        };
+        self.status.set_text_content(Some(&status));
+
+        let banner = match &state.phase {
+            Phase::Failed(e) => Some(format!("{}: {}", s.launch_failed, e.message)),
+            Phase::Live if !state.connected && state.session.failed_connects() > 0 => Some(s.offline.to_string()),
+            Phase::Live if state.conversation == SessionState::Closed => Some(s.chat_ended.to_string()),
+            _ => state.notice.clone(),
+        };
+        self.banner.set_hidden(banner.is_none());
+        self.banner.set_text_content(banner.as_deref());
+        self.banner.class_list().toggle_with_force("warn", matches!(state.phase, Phase::Failed(_)) || state.notice.is_some())?;
+
+        self.typing.set_hidden(!state.agent_typing);
+        self.typing.set_text_content(Some(s.agent_typing));
+
+        let handed_off = state.phase == Phase::HandedOff;
+        self.handoff_button.set_hidden(!live || state.mode != Mode::Embedded || state.handoff_requested);
+        self.handed_off.set_hidden(!handed_off);
+        self.composer.set_hidden(handed_off || state.handoff_requested);
+        self.log.set_hidden(handed_off || state.handoff_requested);
+        self.qr.set_hidden(!state.handoff_requested || handed_off);
+        let svg = state.handoff.as_ref().map(|h| (h.svg.clone(), h.url.clone()));
+        if svg != self.qr_svg {
+            self.set_qr(svg.as_ref().map(|(svg, _)| svg.as_str()))?;
+            self.qr_svg = svg;
+        }
+        self.qr_image.set_hidden(self.qr_svg.is_none());
+        Ok(())
+    }
+
+    fn set_qr(&self, svg: Option<&str>) -> Result<(), JsValue> {
+        let old = self.qr_image.src();
+        if old.starts_with("blob:") {
+            web_sys::Url::revoke_object_url(&old)?;
+        }
+        match svg {
+            Some(svg) => {
+                let parts = js_sys::Array::of1(&JsValue::from_str(svg));
+                let options = web_sys::BlobPropertyBag::new();
+                options.set_type("image/svg+xml");
+                let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+                self.qr_image.set_src(&web_sys::Url::create_object_url_with_blob(&blob)?);
+            }
+            None => self.qr_image.remove_attribute("src")?,
+        }
+        Ok(())
+    }
+
+    /// Says `text` through the live region (cleared first so a repeat is announced again).
+    pub fn announce(&self, text: &str) {
+        self.live.set_text_content(None);
+        self.live.set_text_content(Some(text));
+    }
+
+    /// Removes every message, the guidance included.
+    pub fn clear_messages(&self) {
+        self.log.set_text_content(None);
+    }
+
+    /// Keeps the newest message in view.
+    pub fn scroll_to_end(&self) {
+        self.log.set_scroll_top(self.log.scroll_height());
+    }
+
+    /// Moves focus into the composer (or the QR view's button while it shows).
+    pub fn focus_composer(&self) {
+        let target: &HtmlElement = if self.qr.hidden() { &self.input } else { &self.chat_here_button };
+        let _ = target.focus();
+    }
+}
+
+/// `/v1/attachments/{id}?session=…`, the id and handle percent-encoded.
+pub fn attachment_url(attachment: &str, session: &str) -> String {
+    use consult_sdk::launch::encode_component;
+    format!("/v1/attachments/{}?session={}", encode_component(attachment), encode_component(session))
+}
+
+/// Menu links open only http(s) URLs: never `javascript:` or `data:`.
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{} KB", bytes / 1024),
+        // Integer arithmetic: float formatting would cost the wasm ~15 KB.
+        _ => format!("{}.{} MB", bytes / 1_048_576, bytes % 1_048_576 * 10 / 1_048_576),
+    }
+}

@@ -1,0 +1,86 @@
+//! HTTP calls to the gateway (same origin as the frame): launch and uploads.
+
+use consult_sdk::protocol::{Body, ErrorBody, LaunchRequest, LaunchResponse, MAX_FILE_BYTES, MAX_IMAGE_BYTES};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{File, RequestInit, Response};
+
+/// `POST /v1/uploads` answer.
+#[derive(Debug, Deserialize)]
+struct Uploaded {
+    attachment: String,
+    mime: String,
+    size: u64,
+    name: String,
+}
+
+fn network_error(e: JsValue) -> ErrorBody {
+    let detail = e.as_string().or_else(|| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()));
+    ErrorBody { code: "network".into(), message: detail.unwrap_or_else(|| "the gateway could not be reached".into()) }
+}
+
+async fn fetch_json<T: DeserializeOwned>(url: &str, init: &RequestInit) -> Result<T, ErrorBody> {
+    let window = web_sys::window().ok_or_else(|| network_error(JsValue::from_str("no window")))?;
+    let response: Response =
+        JsFuture::from(window.fetch_with_str_and_init(url, init)).await.map_err(network_error)?.unchecked_into();
+    let text = JsFuture::from(response.text().map_err(network_error)?).await.map_err(network_error)?;
+    let text = text.as_string().unwrap_or_default();
+    if response.ok() {
+        serde_json::from_str(&text).map_err(|e| ErrorBody { code: "bad_response".into(), message: e.to_string() })
+    } else {
+        Err(serde_json::from_str::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
+            code: "http_status".into(),
+            message: format!("the gateway answered {}", response.status()),
+        }))
+    }
+}
+
+/// `POST /v1/launch`.
+///
+/// # Errors
+/// The gateway's error body, or `network` / `bad_response`.
+pub async fn launch(request: &LaunchRequest) -> Result<LaunchResponse, ErrorBody> {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    let headers = web_sys::Headers::new().map_err(network_error)?;
+    headers.set("content-type", "application/json").map_err(network_error)?;
+    init.set_headers(&headers);
+    let body = serde_json::to_string(request).map_err(|e| ErrorBody { code: "bad_request".into(), message: e.to_string() })?;
+    init.set_body(&JsValue::from_str(&body));
+    fetch_json("/v1/launch", &init).await
+}
+
+/// Uploads a picked file (`POST /v1/uploads?session=…`, raw body) and returns the body to send.
+///
+/// # Errors
+/// `too_large` before uploading anything too big, else the gateway's error.
+pub async fn upload(session: &str, file: &File) -> Result<Body, ErrorBody> {
+    let is_image = file.type_().starts_with("image/");
+    let limit = if is_image { MAX_IMAGE_BYTES } else { MAX_FILE_BYTES };
+    if file.size() > limit as f64 {
+        return Err(ErrorBody {
+            code: "too_large".into(),
+            message: format!("{} is larger than {} MB", file.name(), limit / (1024 * 1024)),
+        });
+    }
+    let init = RequestInit::new();
+    init.set_method("POST");
+    let headers = web_sys::Headers::new().map_err(network_error)?;
+    let mime = file.type_();
+    headers.set("content-type", if mime.is_empty() { "application/octet-stream" } else { &mime }).map_err(network_error)?;
+    init.set_headers(&headers);
+    init.set_body(file);
+    let url = format!(
+        "/v1/uploads?session={}&name={}",
+        consult_sdk::launch::encode_component(session),
+        consult_sdk::launch::encode_component(&file.name())
+    );
+    let up: Uploaded = fetch_json(&url, &init).await?;
+    Ok(if up.mime.starts_with("image/") {
+        Body::Image { attachment: up.attachment, mime: up.mime, size: up.size }
+    } else {
+        Body::File { attachment: up.attachment, name: up.name, mime: up.mime, size: up.size }
+    })
+}

@@ -4,9 +4,12 @@
 
 mod cli;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use consult_gateway::config::Config;
 
 #[derive(Parser)]
 #[command(name = "consult", version, about = "Consult: consult buttons, signed launches and the gateway")]
@@ -17,6 +20,14 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the gateway with a demo channel, agents and the demo shop site.
+    Demo(consult_gateway::demo::DemoArgs),
+    /// Run the gateway from a configuration file.
+    Serve {
+        /// TOML configuration (see gateway/consult.example.toml).
+        #[arg(long, default_value = "consult.toml")]
+        config: PathBuf,
+    },
     /// Generate an Ed25519 signing key for a channel.
     Keygen(cli::KeygenArgs),
     /// Sign claims (JSON on stdin or in a file) into a token.
@@ -27,9 +38,41 @@ enum Command {
     Qr(cli::QrArgs),
 }
 
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+fn serve(path: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&path)?;
+    init_logs(config.log_json);
+    let listen = config.listen;
+    runtime()?.block_on(async move {
+        let state = consult_gateway::AppState::new(config).context("opening the database")?;
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "consult gateway listening");
+        println!("consult serve: gateway http://{}", listener.local_addr()?);
+        consult_gateway::serve(listener, state).await.context("serving")
+    })
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
+        Command::Demo(a) => {
+            init_logs(false);
+            runtime().and_then(|rt| rt.block_on(consult_gateway::demo::run(a)))
+        }
+        Command::Serve { config } => serve(config),
         Command::Keygen(a) => cli::keygen(a),
         Command::Sign(a) => cli::sign(a),
         Command::Verify(a) => cli::verify(a),
@@ -38,7 +81,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("consult: {e:#}");
+            // Config errors are one line per bad key; print each with the program name.
+            for line in format!("{e:#}").lines() {
+                eprintln!("consult: {line}");
+            }
             ExitCode::FAILURE
         }
     }

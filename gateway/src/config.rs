@@ -1,0 +1,729 @@
+//! Configuration in two phases: [`RawConfig`] (every field optional, straight from TOML), then
+//! [`Config`] (validated), with every bad field reported at once, one line each, naming the key.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use consult_sdk::protocol::{CannedAnswer, MAX_TEXT_CHARS};
+use consult_sdk::{KeySet, PublicKey};
+use serde::Deserialize;
+
+use crate::hours::{BusinessHours, DayHours};
+
+/// A configuration that could not be used: each line names a key and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct ConfigError {
+    /// One line per bad field.
+    pub problems: Vec<String>,
+}
+
+/// The TOML file as written: nothing is trusted yet.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    server: Option<RawServer>,
+    rate_limit: Option<RawRateLimit>,
+    #[serde(default)]
+    channels: Vec<RawChannel>,
+    #[serde(default)]
+    agents: Vec<RawAgent>,
+    #[serde(default)]
+    canned: Vec<RawCanned>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
+    public_url: Option<String>,
+    database: Option<String>,
+    assets_dir: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    log_format: Option<String>,
+    quiet_after_secs: Option<i64>,
+    durability: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    per_minute: Option<i64>,
+    burst: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    id: Option<String>,
+    name: Option<String>,
+    enabled: Option<bool>,
+    allowed_origins: Option<Vec<String>>,
+    guidance: Option<String>,
+    inactivity_secs: Option<i64>,
+    retention_days: Option<i64>,
+    #[serde(default)]
+    keys: BTreeMap<String, String>,
+    #[serde(default)]
+    revoked_serials: Vec<u64>,
+    hours: Option<RawHours>,
+    bot: Option<RawBot>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHours {
+    time_zone: Option<String>,
+    after_hours: Option<String>,
+    after_hours_message: Option<String>,
+    #[serde(default)]
+    days: BTreeMap<String, String>,
+    #[serde(default)]
+    holidays: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBot {
+    prompt: Option<String>,
+    #[serde(default)]
+    options: Vec<RawBotOption>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBotOption {
+    id: Option<String>,
+    label: Option<String>,
+    answer: Option<String>,
+    url: Option<String>,
+    category: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    id: Option<String>,
+    name: Option<String>,
+    password: Option<String>,
+    password_sha256: Option<String>,
+    #[serde(default)]
+    skills: Vec<String>,
+    max_chats: Option<i64>,
+    role: Option<String>,
+    #[serde(default)]
+    channels: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCanned {
+    shortcut: Option<String>,
+    text: Option<String>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The gateway's public base URL (`https://consult.example.com`), when known; otherwise it is
+    /// taken from each request's `Host`.
+    pub public_url: Option<String>,
+    /// SQLite file.
+    pub database: PathBuf,
+    /// Built widget assets.
+    pub assets_dir: PathBuf,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `pretty` or `json`.
+    pub log_json: bool,
+    /// After this long without a visitor message, the assigned agent gets a quiet notice.
+    pub quiet_after_secs: u64,
+    /// `synchronous=FULL` (survives power loss) rather than NORMAL (survives process kills).
+    pub durable_full: bool,
+    /// Launches and uploads per address per minute.
+    pub rate_per_minute: u32,
+    /// Burst above the steady rate.
+    pub rate_burst: u32,
+    /// Channels.
+    pub channels: Vec<Channel>,
+    /// Agents.
+    pub agents: Vec<Agent>,
+    /// Canned answers.
+    pub canned: Vec<CannedAnswer>,
+}
+
+/// What happens to requests outside business hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterHours {
+    /// Reply with the after-hours message and queue the request for when the desk opens.
+    Wait,
+    /// Reply with the after-hours message and refuse new requests.
+    Refuse,
+}
+
+/// One option of the bot menu: it answers, links out, or queues for an agent.
+#[derive(Debug, Clone)]
+pub struct BotOption {
+    /// Option id.
+    pub id: String,
+    /// Button label.
+    pub label: String,
+    /// What choosing it does.
+    pub action: BotAction,
+}
+
+/// What a bot option does.
+#[derive(Debug, Clone)]
+pub enum BotAction {
+    /// An FAQ answer.
+    Answer(String),
+    /// A self-service link (opened by the client; choosing it just records the choice).
+    Link(String),
+    /// Queue for an agent with this skill.
+    Queue(String),
+}
+
+/// The bot menu.
+#[derive(Debug, Clone)]
+pub struct Bot {
+    /// Prompt above the buttons.
+    pub prompt: String,
+    /// Buttons.
+    pub options: Vec<BotOption>,
+}
+
+/// A validated channel.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Off hides every button and refuses launches.
+    pub enabled: bool,
+    /// Origins allowed to embed and launch.
+    pub allowed_origins: Vec<String>,
+    /// Guidance with the retention notice.
+    pub guidance: String,
+    /// A session closes after this long without a message.
+    pub inactivity_secs: u64,
+    /// Messages older than this are deleted.
+    pub retention_days: u32,
+    /// The channel's public keys, with revoked serials.
+    pub keys: KeySet,
+    /// Business hours; `None` means always open.
+    pub hours: Option<BusinessHours>,
+    /// Bot menu, if any.
+    pub bot: Option<Bot>,
+}
+
+/// Agent role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Works chats.
+    Agent,
+    /// Works chats and may take or transfer any chat.
+    Supervisor,
+}
+
+/// How an agent's password is checked.
+#[derive(Debug, Clone)]
+pub enum Password {
+    /// Plain text (demo only).
+    Plain(String),
+    /// Hex SHA-256 of the password.
+    Sha256([u8; 32]),
+}
+
+/// A validated agent.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Password check.
+    pub password: Password,
+    /// Skills (bot categories they take).
+    pub skills: Vec<String>,
+    /// Most chats at once.
+    pub max_chats: u32,
+    /// Role.
+    pub role: Role,
+    /// Channels worked; empty means all.
+    pub channels: Vec<String>,
+}
+
+impl Agent {
+    /// Works this channel.
+    pub fn works(&self, channel: &str) -> bool {
+        self.channels.is_empty() || self.channels.iter().any(|c| c == channel)
+    }
+}
+
+impl Config {
+    /// Parses and validates a TOML file's text.
+    ///
+    /// # Errors
+    /// [`ConfigError`] listing every bad field.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError { problems: vec![toml_problem(&e)] })?;
+        raw.validate()
+    }
+
+    /// Reads, parses and validates a file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for an unreadable file or bad fields.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError { problems: vec![format!("{}: cannot read: {e}", path.display())] })?;
+        Config::from_toml(&text).map_err(|e| ConfigError {
+            problems: e.problems.into_iter().map(|p| format!("{}: {p}", path.display())).collect(),
+        })
+    }
+
+    /// A channel by id.
+    pub fn channel(&self, id: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.id == id)
+    }
+
+    /// An agent by id.
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.agents.iter().find(|a| a.id == id)
+    }
+}
+
+fn toml_problem(e: &toml::de::Error) -> String {
+    // toml's message spans several lines with a source excerpt; keep its first and last lines.
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => format!("at byte {}: {msg}", span.start),
+        None => msg,
+    }
+}
+
+/// The workspace's `widget/dist`, found from the crate at compile time, else from the current dir.
+pub fn default_assets_dir() -> PathBuf {
+    let from_crate = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
+    if from_crate.parent().is_some_and(|p| p.exists()) {
+        from_crate
+    } else {
+        PathBuf::from("widget/dist")
+    }
+}
+
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, key: &str, what: impl std::fmt::Display) {
+        self.0.push(format!("{key}: {what}"));
+    }
+}
+
+fn positive(p: &mut Problems, key: &str, v: Option<i64>, default: u64, max: u64) -> u64 {
+    match v {
+        None => default,
+        Some(n) if n > 0 && (n as u64) <= max => n as u64,
+        Some(n) => {
+            p.add(key, format!("{n} is out of range; use 1 to {max}"));
+            default
+        }
+    }
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Checks `scheme://host[:port]` with nothing after.
+pub fn is_origin(s: &str) -> bool {
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    match rest {
+        Some(host) => !host.is_empty() && !host.contains(['/', '?', '#', ' ', '*']) && s == s.to_ascii_lowercase(),
+        None => false,
+    }
+}
+
+impl RawConfig {
+    /// Validates every field, collecting every problem.
+    ///
+    /// # Errors
+    /// [`ConfigError`] listing every bad field.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let mut p = Problems(Vec::new());
+        let server = self.server.unwrap_or_default();
+        let listen = match server.listen.as_deref().unwrap_or("127.0.0.1:8080").parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                p.add("server.listen", format!("{:?} is not an address like 127.0.0.1:8080", server.listen.unwrap_or_default()));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }
+        };
+        let public_url = server.public_url.map(|u| u.trim_end_matches('/').to_string());
+        if let Some(u) = &public_url
+            && !is_origin(u)
+        {
+            p.add("server.public_url", format!("{u:?} must be scheme://host[:port] in lower case, without a path"));
+        }
+        let mut trusted_proxies = Vec::new();
+        for (i, s) in server.trusted_proxies.unwrap_or_default().iter().enumerate() {
+            match s.parse() {
+                Ok(ip) => trusted_proxies.push(ip),
+                Err(_) => p.add(&format!("server.trusted_proxies[{i}]"), format!("{s:?} is not an IP address")),
+            }
+        }
+        let log_json = match server.log_format.as_deref() {
+            None | Some("pretty") => false,
+            Some("json") => true,
+            Some(o) => {
+                p.add("server.log_format", format!("{o:?} is not \"pretty\" or \"json\""));
+                false
+            }
+        };
+        let durable_full = match server.durability.as_deref() {
+            None | Some("full") => true,
+            Some("normal") => false,
+            Some(o) => {
+                p.add("server.durability", format!("{o:?} is not \"full\" or \"normal\""));
+                true
+            }
+        };
+        let quiet_after_secs = positive(&mut p, "server.quiet_after_secs", server.quiet_after_secs, 120, 86_400);
+        let rate = self.rate_limit.unwrap_or_default();
+        let rate_per_minute = positive(&mut p, "rate_limit.per_minute", rate.per_minute, 60, 1_000_000) as u32;
+        let rate_burst = positive(&mut p, "rate_limit.burst", rate.burst, 20, 1_000_000) as u32;
+
+        let mut channels = Vec::new();
+        let mut seen = HashSet::new();
+        if self.channels.is_empty() {
+            p.add("channels", "no channel is configured; add a [[channels]] table");
+        }
+        for (i, c) in self.channels.into_iter().enumerate() {
+            let key = format!("channels[{i}]");
+            if let Some(ch) = validate_channel(&mut p, &key, c) {
+                if !seen.insert(ch.id.clone()) {
+                    p.add(&format!("{key}.id"), format!("{:?} is used by an earlier channel", ch.id));
+                }
+                channels.push(ch);
+            }
+        }
+        let mut agents = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, a) in self.agents.into_iter().enumerate() {
+            let key = format!("agents[{i}]");
+            if let Some(agent) = validate_agent(&mut p, &key, a, &channels) {
+                if !seen.insert(agent.id.clone()) {
+                    p.add(&format!("{key}.id"), format!("{:?} is used by an earlier agent", agent.id));
+                }
+                agents.push(agent);
+            }
+        }
+        let mut canned = Vec::new();
+        for (i, c) in self.canned.into_iter().enumerate() {
+            let key = format!("canned[{i}]");
+            match (c.shortcut, c.text) {
+                (Some(s), Some(t)) if s.starts_with('/') && s.len() > 1 && !s.contains(' ') => {
+                    if let Err(e) = consult_sdk::protocol::check_text(&t) {
+                        p.add(&format!("{key}.text"), e.message);
+                    }
+                    canned.push(CannedAnswer { shortcut: s, text: t });
+                }
+                (Some(s), Some(_)) => p.add(&format!("{key}.shortcut"), format!("{s:?} must start with '/' and have no spaces")),
+                (None, _) => p.add(&format!("{key}.shortcut"), "is missing"),
+                (_, None) => p.add(&format!("{key}.text"), "is missing"),
+            }
+        }
+        if !p.0.is_empty() {
+            return Err(ConfigError { problems: p.0 });
+        }
+        Ok(Config {
+            listen,
+            public_url,
+            database: PathBuf::from(server.database.unwrap_or_else(|| "consult.db".into())),
+            assets_dir: server.assets_dir.map(PathBuf::from).unwrap_or_else(default_assets_dir),
+            trusted_proxies,
+            log_json,
+            quiet_after_secs,
+            durable_full,
+            rate_per_minute,
+            rate_burst,
+            channels,
+            agents,
+            canned,
+        })
+    }
+}
+
+fn validate_channel(p: &mut Problems, key: &str, c: RawChannel) -> Option<Channel> {
+    let id = match c.id {
+        Some(id) if is_id(&id) => id,
+        Some(id) => {
+            p.add(&format!("{key}.id"), format!("{id:?} must be 1-64 of a-z, 0-9, '-' or '_'"));
+            return None;
+        }
+        None => {
+            p.add(&format!("{key}.id"), "is missing");
+            return None;
+        }
+    };
+    let key = format!("{key} ({id})");
+    let name = c.name.unwrap_or_else(|| id.clone());
+    let mut allowed_origins = Vec::new();
+    for (i, o) in c.allowed_origins.unwrap_or_default().into_iter().enumerate() {
+        if is_origin(&o) {
+            allowed_origins.push(o);
+        } else {
+            p.add(&format!("{key}.allowed_origins[{i}]"), format!("{o:?} must be scheme://host[:port] in lower case, without a path"));
+        }
+    }
+    let guidance = match c.guidance {
+        Some(g) if !g.trim().is_empty() && g.chars().count() <= MAX_TEXT_CHARS => g,
+        Some(_) => {
+            p.add(&format!("{key}.guidance"), format!("must be 1 to {MAX_TEXT_CHARS} characters"));
+            String::new()
+        }
+        None => {
+            p.add(&format!("{key}.guidance"), "is missing; it must include the retention/privacy notice");
+            String::new()
+        }
+    };
+    let inactivity_secs = positive(p, &format!("{key}.inactivity_secs"), c.inactivity_secs, 600, 7 * 86_400);
+    let retention_days = positive(p, &format!("{key}.retention_days"), c.retention_days, 90, 3650) as u32;
+    let mut keys = KeySet::new();
+    if c.keys.is_empty() {
+        p.add(&format!("{key}.keys"), "has no key; add one like k1 = \"ed25519:BASE64URL\" (consult keygen prints it)");
+    }
+    for (key_id, spec) in &c.keys {
+        let (alg, b64) = spec.split_once(':').unwrap_or(("ed25519", spec));
+        match PublicKey::parse(&id, key_id, alg, b64) {
+            Ok(k) => {
+                keys.add(k);
+            }
+            Err(e) => p.add(&format!("{key}.keys.{key_id}"), e),
+        }
+    }
+    for serial in &c.revoked_serials {
+        keys.revoke(&id, *serial);
+    }
+    let hours = c.hours.and_then(|h| validate_hours(p, &format!("{key}.hours"), h));
+    let bot = c.bot.and_then(|b| validate_bot(p, &format!("{key}.bot"), b));
+    Some(Channel {
+        id,
+        name,
+        enabled: c.enabled.unwrap_or(true),
+        allowed_origins,
+        guidance,
+        inactivity_secs,
+        retention_days,
+        keys,
+        hours,
+        bot,
+    })
+}
+
+fn validate_hours(p: &mut Problems, key: &str, h: RawHours) -> Option<BusinessHours> {
+    let before = p.0.len();
+    let tz_name = h.time_zone.unwrap_or_else(|| "UTC".into());
+    let tz = match jiff::tz::TimeZone::get(&tz_name) {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            p.add(&format!("{key}.time_zone"), format!("{tz_name:?} is not a known time zone (e.g. \"Asia/Seoul\")"));
+            None
+        }
+    };
+    let refuse = match h.after_hours.as_deref() {
+        None | Some("wait") => AfterHours::Wait,
+        Some("refuse") => AfterHours::Refuse,
+        Some(o) => {
+            p.add(&format!("{key}.after_hours"), format!("{o:?} is not \"wait\" or \"refuse\""));
+            AfterHours::Wait
+        }
+    };
+    let message = h.after_hours_message.unwrap_or_else(|| "We are closed now. We will answer when we open.".into());
+    let mut days: [DayHours; 7] = Default::default();
+    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    for (day, spec) in &h.days {
+        let Some(index) = NAMES.iter().position(|n| n == day) else {
+            p.add(&format!("{key}.days.{day}"), "is not a day; use mon, tue, wed, thu, fri, sat or sun");
+            continue;
+        };
+        match DayHours::parse(spec) {
+            Some(d) => days[index] = d,
+            None => p.add(
+                &format!("{key}.days.{day}"),
+                format!("{spec:?} is not \"HH:MM-HH:MM\" (several joined by ',', or \"closed\")"),
+            ),
+        }
+    }
+    let mut holidays = Vec::new();
+    for (i, d) in h.holidays.iter().enumerate() {
+        match d.parse::<jiff::civil::Date>() {
+            Ok(d) => holidays.push(d),
+            Err(_) => p.add(&format!("{key}.holidays[{i}]"), format!("{d:?} is not a date like 2025-12-25")),
+        }
+    }
+    if p.0.len() != before {
+        return None;
+    }
+    Some(BusinessHours { tz: tz?, tz_name, days, holidays, after_hours: refuse, message })
+}
+
+fn validate_bot(p: &mut Problems, key: &str, b: RawBot) -> Option<Bot> {
+    let mut options = Vec::new();
+    let mut ids = HashSet::new();
+    if b.options.is_empty() {
+        p.add(&format!("{key}.options"), "is empty; add [[...bot.options]] or remove the bot");
+    }
+    for (i, o) in b.options.into_iter().enumerate() {
+        let k = format!("{key}.options[{i}]");
+        let id = match o.id {
+            Some(id) if is_id(&id) => id,
+            other => {
+                p.add(&format!("{k}.id"), format!("{:?} must be 1-64 of a-z, 0-9, '-' or '_'", other.unwrap_or_default()));
+                continue;
+            }
+        };
+        if !ids.insert(id.clone()) {
+            p.add(&format!("{k}.id"), format!("{id:?} is used twice"));
+        }
+        let Some(label) = o.label.filter(|l| !l.trim().is_empty()) else {
+            p.add(&format!("{k}.label"), "is missing");
+            continue;
+        };
+        let action = match (o.answer, o.url, o.category) {
+            (Some(a), None, None) => BotAction::Answer(a),
+            (None, Some(u), None) if u.starts_with("https://") || u.starts_with("http://") => BotAction::Link(u),
+            (None, Some(u), None) => {
+                p.add(&format!("{k}.url"), format!("{u:?} must start with https:// or http://"));
+                continue;
+            }
+            (None, None, Some(c)) if is_id(&c) => BotAction::Queue(c),
+            (None, None, Some(c)) => {
+                p.add(&format!("{k}.category"), format!("{c:?} must be 1-64 of a-z, 0-9, '-' or '_'"));
+                continue;
+            }
+            _ => {
+                p.add(&k, "needs exactly one of answer, url or category");
+                continue;
+            }
+        };
+        options.push(BotOption { id, label, action });
+    }
+    Some(Bot { prompt: b.prompt.unwrap_or_else(|| "How can we help?".into()), options })
+}
+
+fn validate_agent(p: &mut Problems, key: &str, a: RawAgent, channels: &[Channel]) -> Option<Agent> {
+    let id = match a.id {
+        Some(id) if is_id(&id) => id,
+        other => {
+            p.add(&format!("{key}.id"), format!("{:?} must be 1-64 of a-z, 0-9, '-' or '_'", other.unwrap_or_default()));
+            return None;
+        }
+    };
+    let key = format!("{key} ({id})");
+    let password = match (a.password, a.password_sha256) {
+        (Some(pw), None) if !pw.is_empty() => Password::Plain(pw),
+        (None, Some(hex)) => match decode_hex32(&hex) {
+            Some(h) => Password::Sha256(h),
+            None => {
+                p.add(&format!("{key}.password_sha256"), "must be 64 hex digits (sha256sum of the password)");
+                return None;
+            }
+        },
+        _ => {
+            p.add(&format!("{key}.password"), "set exactly one of password or password_sha256");
+            return None;
+        }
+    };
+    let role = match a.role.as_deref() {
+        None | Some("agent") => Role::Agent,
+        Some("supervisor") => Role::Supervisor,
+        Some(o) => {
+            p.add(&format!("{key}.role"), format!("{o:?} is not \"agent\" or \"supervisor\""));
+            Role::Agent
+        }
+    };
+    for (i, c) in a.channels.iter().enumerate() {
+        if !channels.iter().any(|ch| &ch.id == c) {
+            p.add(&format!("{key}.channels[{i}]"), format!("{c:?} is not a configured channel"));
+        }
+    }
+    let max_chats = positive(p, &format!("{key}.max_chats"), a.max_chats, 3, 100) as u32;
+    Some(Agent {
+        name: a.name.unwrap_or_else(|| id.clone()),
+        id,
+        password,
+        skills: a.skills,
+        max_chats,
+        role,
+        channels: a.channels,
+    })
+}
+
+fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../consult.example.toml");
+        let config = Config::from_toml(text).unwrap_or_else(|e| panic!("example config: {e}"));
+        assert_eq!(config.channels[0].id, "my-shop");
+        assert!(config.channels[0].hours.is_some());
+        assert!(!config.agents.is_empty());
+    }
+
+    #[test]
+    fn every_bad_field_is_named_at_once() {
+        let text = r#"
+            [server]
+            listen = "nowhere"
+            [[channels]]
+            id = "Shop"
+            [[channels]]
+            id = "ok"
+            guidance = "hi"
+            allowed_origins = ["https://x.com/path"]
+            keys = { k1 = "ed25519:short" }
+            hours = { time_zone = "Mars/Base", days = { mon = "9-18" } }
+            [[agents]]
+            id = "a1"
+        "#;
+        let problems = Config::from_toml(text).unwrap_err().problems;
+        let joined = problems.join("\n");
+        for key in [
+            "server.listen",
+            "channels[0].id",
+            "channels[1] (ok).allowed_origins[0]",
+            "channels[1] (ok).keys.k1",
+            "channels[1] (ok).hours.time_zone",
+            "channels[1] (ok).hours.days.mon",
+            "agents[0] (a1).password",
+        ] {
+            assert!(joined.contains(key), "missing {key} in:\n{joined}");
+        }
+        assert!(problems.iter().all(|l| !l.contains('\n')));
+    }
+
+    #[test]
+    fn unknown_keys_are_reported() {
+        let err = Config::from_toml("[server]\nlisten_addr = \"x\"\n").unwrap_err();
+        assert!(err.problems[0].contains("listen_addr"), "{err}");
+    }
+}

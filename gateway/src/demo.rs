@@ -1,0 +1,364 @@
+//! `consult demo`: the gateway with a demo channel, plus a second listener for the demo shop site
+//! and its small "business server" API (sign-in, signed button tokens, a printed poster code).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use consult_sdk::qr::{QrLevel, qr_svg};
+use consult_sdk::{Claims, EntryPoint, Kind, LaunchUrl, Membership, SecretKey, random_serial};
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::identity::random_token;
+use crate::{AppState, now_ms};
+
+/// Demo channel id.
+pub const DEMO_CHANNEL: &str = "demo-shop";
+/// Demo agents: id, name, password, skills, role.
+pub const DEMO_AGENTS: &[(&str, &str, &str, &[&str], &str)] = &[
+    ("mina", "김민아 Mina", "mina-demo", &["orders", "delivery", "general"], "agent"),
+    ("joon", "이준호 Joon", "joon-demo", &["refunds", "general"], "agent"),
+    ("sora", "박소라 Sora", "sora-demo", &["orders", "delivery", "refunds", "general"], "supervisor"),
+];
+
+/// Options of `consult demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Gateway port (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Demo site port (0 picks a free one).
+    #[arg(long, default_value_t = 8081)]
+    pub site_port: u16,
+    /// Data directory (SQLite file and the demo signing key).
+    #[arg(long, default_value = "consult-demo-data")]
+    pub data: PathBuf,
+    /// The demo site's static files.
+    #[arg(long)]
+    pub site_dir: Option<PathBuf>,
+}
+
+/// The demo configuration as TOML, so it goes through the same validation as a real file.
+pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, inactivity_secs: u64) -> String {
+    let agents: String = DEMO_AGENTS
+        .iter()
+        .map(|(id, name, pw, skills, role)| {
+            let skills = skills.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+            format!("[[agents]]\nid = {id:?}\nname = {name:?}\npassword = {pw:?}\nskills = [{skills}]\nmax_chats = 3\nrole = {role:?}\n\n")
+        })
+        .collect();
+    format!(
+        r#"[server]
+database = {database:?}
+quiet_after_secs = 60
+durability = "normal"
+
+[rate_limit]
+per_minute = 120
+burst = 40
+
+[[channels]]
+id = "{DEMO_CHANNEL}"
+name = "데모 상점 Demo Shop"
+allowed_origins = ["http://localhost:{site_port}", "http://127.0.0.1:{site_port}"]
+guidance = """안녕하세요, 데모 상점 상담 채널입니다. 궁금한 점을 남겨 주시면 상담원이 답변드립니다.
+상담 내용은 상담 품질 관리를 위해 90일간 보관된 후 삭제됩니다.
+
+Hello, this is the Demo Shop consult channel. Leave your question and an agent will answer.
+Chats are kept for 90 days for quality purposes, then deleted."""
+inactivity_secs = {inactivity_secs}
+retention_days = 90
+keys = {{ k1 = "ed25519:{public_key}" }}
+
+[channels.hours]
+time_zone = "Asia/Seoul"
+after_hours = "wait"
+after_hours_message = "지금은 상담 시간이 아닙니다. 남겨 주시면 영업시간에 답변드립니다. · We are closed now; leave a message and we will answer when we open."
+days = {{ mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }}
+
+[channels.bot]
+prompt = "무엇을 도와드릴까요? · How can we help?"
+
+[[channels.bot.options]]
+id = "orders"
+label = "주문 문의 · Orders"
+category = "orders"
+
+[[channels.bot.options]]
+id = "refunds"
+label = "교환/환불 · Returns & refunds"
+category = "refunds"
+
+[[channels.bot.options]]
+id = "delivery-time"
+label = "배송은 얼마나 걸리나요? · Delivery time?"
+answer = "주문 후 평일 기준 1~2일 안에 도착합니다. · Orders arrive within 1-2 business days."
+
+[[channels.bot.options]]
+id = "track"
+label = "배송 조회 · Track my order"
+url = "http://localhost:{site_port}/orders.html"
+
+[[channels.bot.options]]
+id = "agent"
+label = "상담원 연결 · Talk to an agent"
+category = "general"
+
+{agents}
+[[canned]]
+shortcut = "/hello"
+text = "안녕하세요, 데모 상점입니다. 무엇을 도와드릴까요? · Hello, how can I help?"
+
+[[canned]]
+shortcut = "/refund"
+text = "환불은 상품 수령 후 7일 이내에 신청하실 수 있습니다. · Refunds can be requested within 7 days of delivery."
+
+[[canned]]
+shortcut = "/delivery"
+text = "주문하신 상품은 내일 도착 예정입니다. · Your order is due tomorrow."
+
+[[canned]]
+shortcut = "/thanks"
+text = "이용해 주셔서 감사합니다. 좋은 하루 보내세요! · Thank you, have a nice day!"
+"#
+    )
+}
+
+fn load_or_create_key(data: &FsPath) -> anyhow::Result<SecretKey> {
+    let path = data.join("demo-shop.key.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return SecretKey::from_json(&text).with_context(|| format!("{} is not a valid key file; delete it", path.display()));
+    }
+    let key = SecretKey::generate(DEMO_CHANNEL, "k1").context("generating the demo key")?;
+    std::fs::write(&path, key.to_json()).with_context(|| format!("writing {}", path.display()))?;
+    Ok(key)
+}
+
+/// Runs the demo until the process ends.
+///
+/// # Errors
+/// Binding, data-directory or database failures.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data).with_context(|| format!("creating {}", args.data.display()))?;
+    let key = load_or_create_key(&args.data)?;
+    let site_listener = tokio::net::TcpListener::bind(("127.0.0.1", args.site_port)).await.context("binding the demo site port")?;
+    let gateway_listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await.context("binding the gateway port")?;
+    let site_port = site_listener.local_addr()?.port();
+    let port = gateway_listener.local_addr()?.port();
+    let inactivity = std::env::var("CONSULT_DEMO_INACTIVITY_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(600);
+    let toml = demo_config_toml(&key.public_key().to_base64url(), site_port, &args.data.join("consult.db"), inactivity);
+    let config = Config::from_toml(&toml).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))?;
+    let state = AppState::new(config).context("opening the demo database")?;
+    let gateway = format!("http://127.0.0.1:{port}");
+    let site = format!("http://127.0.0.1:{site_port}");
+    let site_dir = args.site_dir.clone().unwrap_or_else(default_site_dir);
+    let demo = DemoSite { key: Arc::new(key), gateway: gateway.clone(), dir: site_dir, members: Arc::default() };
+
+    println!("consult demo: gateway {gateway} site {site}");
+    println!("  demo shop   {site}/            (also http://localhost:{site_port}/)");
+    println!("  agent desk  {gateway}/desk");
+    for (id, name, pw, _, role) in DEMO_AGENTS {
+        println!("  agent       {id} / {pw}   ({name}, {role})");
+    }
+    println!("  data        {}", args.data.display());
+
+    let site_app = site_router(demo);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(site_listener, site_app).await {
+            tracing::error!(error = %e, "demo site stopped");
+        }
+    });
+    crate::serve(gateway_listener, state).await.context("gateway stopped")
+}
+
+fn default_site_dir() -> PathBuf {
+    let from_crate = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo-site");
+    if from_crate.is_dir() { from_crate } else { PathBuf::from("demo-site") }
+}
+
+#[derive(Clone)]
+struct DemoSite {
+    key: Arc<SecretKey>,
+    gateway: String,
+    dir: PathBuf,
+    /// Demo sign-in sessions: cookie value → member.
+    members: Arc<Mutex<HashMap<String, Membership>>>,
+}
+
+/// The demo shop: static pages plus the business server's API.
+fn site_router(site: DemoSite) -> Router {
+    Router::new()
+        .route("/api/sign-in", post(sign_in))
+        .route("/api/sign-out", post(sign_out))
+        .route("/api/me", get(me))
+        .route("/api/token", get(token))
+        .route("/api/poster", get(poster))
+        .fallback(get(static_file))
+        .with_state(site)
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    member_id: String,
+    name: Option<String>,
+    tier: Option<String>,
+}
+
+fn cookie_member(site: &DemoSite, headers: &HeaderMap) -> Option<Membership> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    let id = cookies.split(';').find_map(|c| c.trim().strip_prefix("demo_session="))?;
+    site.members.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+}
+
+async fn sign_in(State(site): State<DemoSite>, Json(req): Json<SignIn>) -> Response {
+    let member = Membership { id: req.member_id, tier: req.tier, name: req.name, attrs: Default::default() };
+    let probe = Claims {
+        kind: Kind::Button,
+        channel: DEMO_CHANNEL.into(),
+        key_id: "k1".into(),
+        issued_at: 0,
+        expires_at: 1,
+        serial: 0,
+        entry: EntryPoint::default(),
+        member: Some(member.clone()),
+    };
+    if let Err(e) = probe.validate() {
+        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"code": "bad_request", "message": e.to_string()}))).into_response();
+    }
+    let sid = random_token(18);
+    site.members.lock().unwrap_or_else(|e| e.into_inner()).insert(sid.clone(), member.clone());
+    let cookie = format!("demo_session={sid}; Path=/; HttpOnly; SameSite=Lax");
+    let mut r = Json(member).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn sign_out() -> Response {
+    ([(header::SET_COOKIE, "demo_session=; Path=/; Max-Age=0")], Json(serde_json::json!({"ok": true}))).into_response()
+}
+
+async fn me(State(site): State<DemoSite>, headers: HeaderMap) -> Response {
+    Json(serde_json::json!({ "member": cookie_member(&site, &headers) })).into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct TokenQuery {
+    button: Option<String>,
+    page: Option<String>,
+    product: Option<String>,
+    campaign: Option<String>,
+    order: Option<String>,
+}
+
+async fn token(State(site): State<DemoSite>, headers: HeaderMap, Query(q): Query<TokenQuery>) -> Response {
+    let member = cookie_member(&site, &headers);
+    let now = now_ms() / 1000;
+    let ttl = if member.is_some() { 600 } else { 3600 };
+    let entry = EntryPoint { button: q.button, page: q.page, campaign: q.campaign, product: q.product, order: q.order, tags: vec![] };
+    let claims = Claims {
+        kind: Kind::Button,
+        channel: DEMO_CHANNEL.into(),
+        key_id: "k1".into(),
+        issued_at: now,
+        expires_at: now + ttl,
+        serial: random_serial().unwrap_or(0),
+        entry,
+        member: member.clone(),
+    };
+    match site.key.sign(&claims) {
+        Ok(token) => Json(serde_json::json!({ "token": token, "expires_at": now + ttl, "member": member })).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(serde_json::json!({"code": "bad_request", "message": e.to_string()}))).into_response(),
+    }
+}
+
+async fn poster(State(site): State<DemoSite>) -> Response {
+    let now = now_ms() / 1000;
+    let claims = Claims {
+        kind: Kind::Printed,
+        channel: DEMO_CHANNEL.into(),
+        key_id: "k1".into(),
+        issued_at: now,
+        expires_at: now + 365 * 24 * 3600,
+        serial: random_serial().unwrap_or(0),
+        entry: EntryPoint { button: Some("store-counter".into()), ..Default::default() },
+        member: None,
+    };
+    let made = site
+        .key
+        .sign_raw(&claims)
+        .map_err(|e| e.to_string())
+        .and_then(|raw| LaunchUrl::printed(&site.gateway, &raw).map_err(|e| e.to_string()))
+        .map(|u| u.to_url())
+        .and_then(|url| qr_svg(&url, QrLevel::Print).map(|svg| (url, svg)).map_err(|e| e.to_string()));
+    match made {
+        Ok((url, svg)) => Json(serde_json::json!({ "url": url, "svg": svg, "serial": claims.serial.to_string() })).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"code": "internal", "message": e}))).into_response(),
+    }
+}
+
+async fn static_file(State(site): State<DemoSite>, uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if path.split('/').any(|seg| seg.starts_with('.') || seg.contains('\\')) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut file = site.dir.join(path);
+    if path.is_empty() || file.is_dir() {
+        file = file.join("index.html");
+    }
+    match tokio::fs::read(&file).await {
+        Ok(data) => {
+            let name = file.to_string_lossy().to_string();
+            let mime = match name.rsplit('.').next().unwrap_or_default() {
+                "html" => "text/html; charset=utf-8",
+                "js" | "mjs" => "text/javascript; charset=utf-8",
+                "css" => "text/css; charset=utf-8",
+                "svg" => "image/svg+xml",
+                "png" => "image/png",
+                "jpg" | "jpeg" => "image/jpeg",
+                "json" => "application/json",
+                "wasm" => "application/wasm",
+                _ => "application/octet-stream",
+            };
+            ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "no-cache")], data).into_response()
+        }
+        Err(_) if path.is_empty() => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            format!("<!doctype html><meta charset=utf-8><title>Demo shop</title><p>The demo site pages are not written yet ({}).", site.dir.display()),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// The address a bound demo prints, for tests that start `consult demo --port 0`.
+pub fn parse_ready_line(line: &str) -> Option<(SocketAddr, SocketAddr)> {
+    let rest = line.strip_prefix("consult demo: gateway http://")?;
+    let (gw, site) = rest.split_once(" site http://")?;
+    Some((gw.trim().parse().ok()?, site.trim().parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_config_passes_validation() {
+        let key = SecretKey::from_seed(DEMO_CHANNEL, "k1", [3; 32]).unwrap();
+        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), 600);
+        let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+        assert_eq!(config.agents.len(), 3);
+        assert!(config.channels[0].hours.as_ref().unwrap().is_open(now_ms() / 1000), "demo must be open now");
+        assert!(config.channels[0].guidance.contains("90"));
+    }
+}

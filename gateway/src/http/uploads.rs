@@ -1,0 +1,144 @@
+//! `POST /v1/uploads` and `GET /v1/attachments/{id}`: photos and files, typed by content.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body as HttpBody;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Json;
+use consult_sdk::protocol::{MAX_FILE_BYTES, MAX_IMAGE_BYTES};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::identity::random_id;
+use crate::store::Attachment;
+use crate::{AppState, now_ms};
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/uploads", post(upload).layer(DefaultBodyLimit::disable()))
+        .route("/v1/attachments/{id}", get(download))
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    session: Option<String>,
+    name: Option<String>,
+}
+
+/// Upload answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Uploaded {
+    /// Attachment id for an image or file body.
+    pub attachment: String,
+    /// Sniffed MIME type.
+    pub mime: String,
+    /// Bytes.
+    pub size: u64,
+    /// Display name.
+    pub name: String,
+}
+
+/// The type of a file from its first bytes; `None` for anything not accepted.
+pub fn sniff(data: &[u8]) -> Option<&'static str> {
+    const TYPES: &[(&[u8], &str)] = &[
+        (b"\x89PNG\r\n\x1a\n", "image/png"),
+        (b"\xff\xd8\xff", "image/jpeg"),
+        (b"GIF87a", "image/gif"),
+        (b"GIF89a", "image/gif"),
+        (b"%PDF-", "application/pdf"),
+        (b"PK\x03\x04", "application/zip"),
+    ];
+    if let Some((_, mime)) = TYPES.iter().find(|(magic, _)| data.starts_with(magic)) {
+        return Some(mime);
+    }
+    if data.len() >= 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+        return Some("image/webp");
+    }
+    let is_text = std::str::from_utf8(data).is_ok_and(|t| !t.is_empty() && !t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')));
+    is_text.then_some("text/plain; charset=utf-8")
+}
+
+fn clean_name(name: Option<String>) -> String {
+    let name: String = name.unwrap_or_default().chars().filter(|c| !c.is_control() && !matches!(c, '/' | '\\')).take(120).collect();
+    if name.trim().is_empty() { "file".into() } else { name }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Json<Uploaded>, AppError> {
+    if !state.limiter.allow(state.client_ip(peer, &headers)) {
+        state.core.metrics.rate_limited();
+        return Err(AppError::RateLimited);
+    }
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let (conversation, agent) = match (q.session, bearer) {
+        (Some(handle), _) => {
+            let conv = state.db.call(move |s| s.resolve_handle(&handle)).await?.ok_or(AppError::UnknownSession)?;
+            (Some(conv.id), None)
+        }
+        (None, Some(token)) => (None, Some(super::agent::agent_for_token(&state, token).ok_or(AppError::Unauthorized)?)),
+        (None, None) => return Err(AppError::Unauthorized),
+    };
+    let data = axum::body::to_bytes(request.into_body(), MAX_FILE_BYTES + 1)
+        .await
+        .map_err(|_| AppError::TooLarge(format!("files may be at most {} MB", MAX_FILE_BYTES / 1024 / 1024)))?;
+    let mime = sniff(&data).ok_or_else(|| {
+        AppError::UnsupportedType("this file type is not accepted; send PNG, JPEG, GIF, WebP, PDF, ZIP or plain text".into())
+    })?;
+    if mime.starts_with("image/") && data.len() > MAX_IMAGE_BYTES {
+        return Err(AppError::TooLarge(format!("images may be at most {} MB", MAX_IMAGE_BYTES / 1024 / 1024)));
+    }
+    let attachment = Attachment {
+        id: random_id("a"),
+        conversation,
+        agent,
+        mime: mime.into(),
+        name: clean_name(q.name.or_else(|| headers.get("x-file-name").and_then(|v| v.to_str().ok()).map(Into::into))),
+        data: data.to_vec(),
+    };
+    let reply = Uploaded { attachment: attachment.id.clone(), mime: mime.into(), size: data.len() as u64, name: attachment.name.clone() };
+    state.db.call(move |s| s.put_attachment(&attachment, now_ms())).await?;
+    state.core.metrics.upload(data.len());
+    Ok(Json(reply))
+}
+
+async fn download(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
+    let a = state.db.call(move |s| s.attachment(&id)).await?.ok_or(AppError::NotFound)?;
+    let disposition = if a.mime.starts_with("image/") {
+        "inline".to_string()
+    } else {
+        format!("attachment; filename*=UTF-8''{}", consult_sdk::launch::encode_component(&a.name))
+    };
+    let mut r = HttpBody::from(a.data).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&a.mime).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_comes_from_content_not_name() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff(b"hello\n"), Some("text/plain; charset=utf-8"));
+        assert_eq!(sniff(b"MZ\x90\x00\x03"), None, "an executable is refused whatever its name");
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+    }
+}

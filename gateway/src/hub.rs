@@ -1,0 +1,152 @@
+//! Who is connected: visitor sockets by conversation, agent sockets by agent. Publishing never
+//! blocks: a socket whose queue is full is dropped and resumes with `after_seq` on reconnect.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use consult_sdk::protocol::{AgentEvent, VisitorEvent};
+use tokio::sync::mpsc;
+
+/// Per-socket queue length.
+const QUEUE: usize = 512;
+
+/// What a visitor socket task receives.
+#[derive(Debug)]
+pub enum VisitorOut {
+    /// An event to send.
+    Event(VisitorEvent),
+    /// Send this event, then close the socket.
+    Last(VisitorEvent),
+}
+
+struct VisitorConn {
+    id: u64,
+    handle: String,
+    tx: mpsc::Sender<VisitorOut>,
+}
+
+#[derive(Default)]
+struct Presence {
+    available: bool,
+    conns: Vec<(u64, mpsc::Sender<AgentEvent>)>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: u64,
+    visitors: HashMap<String, Vec<VisitorConn>>,
+    agents: HashMap<String, Presence>,
+}
+
+/// The connection registry.
+#[derive(Default)]
+pub struct Hub {
+    inner: Mutex<Inner>,
+}
+
+impl Hub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain maps behind; keep serving.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a visitor socket of a conversation opened with `handle`.
+    pub fn add_visitor(&self, conversation: &str, handle: &str) -> (u64, mpsc::Receiver<VisitorOut>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner.visitors.entry(conversation.into()).or_default().push(VisitorConn { id, handle: handle.into(), tx });
+        (id, rx)
+    }
+
+    /// Forgets a visitor socket.
+    pub fn remove_visitor(&self, conversation: &str, id: u64) {
+        let mut inner = self.lock();
+        if let Some(list) = inner.visitors.get_mut(conversation) {
+            list.retain(|c| c.id != id);
+            if list.is_empty() {
+                inner.visitors.remove(conversation);
+            }
+        }
+    }
+
+    /// Sends an event to every socket of a conversation.
+    pub fn to_visitors(&self, conversation: &str, event: &VisitorEvent) {
+        let mut inner = self.lock();
+        if let Some(list) = inner.visitors.get_mut(conversation) {
+            list.retain(|c| c.tx.try_send(VisitorOut::Event(event.clone())).is_ok());
+        }
+    }
+
+    /// Tells the sockets opened with `handle` that a phone took over, and closes them.
+    pub fn hand_off(&self, conversation: &str, handle: &str) {
+        let mut inner = self.lock();
+        if let Some(list) = inner.visitors.get_mut(conversation) {
+            list.retain(|c| {
+                if c.handle == handle {
+                    let _ = c.tx.try_send(VisitorOut::Last(VisitorEvent::HandedOff));
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+
+    /// Visitor sockets connected now.
+    pub fn visitor_count(&self) -> usize {
+        self.lock().visitors.values().map(Vec::len).sum()
+    }
+
+    /// Registers an agent socket.
+    pub fn add_agent(&self, agent: &str) -> (u64, mpsc::Receiver<AgentEvent>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner.agents.entry(agent.into()).or_default().conns.push((id, tx));
+        (id, rx)
+    }
+
+    /// Forgets an agent socket; an agent with no socket left is unavailable.
+    pub fn remove_agent(&self, agent: &str, id: u64) {
+        let mut inner = self.lock();
+        if let Some(p) = inner.agents.get_mut(agent) {
+            p.conns.retain(|(i, _)| *i != id);
+            if p.conns.is_empty() {
+                inner.agents.remove(agent);
+            }
+        }
+    }
+
+    /// Sets availability for automatic assignment.
+    pub fn set_available(&self, agent: &str, available: bool) {
+        if let Some(p) = self.lock().agents.get_mut(agent) {
+            p.available = available;
+        }
+    }
+
+    /// Online and available for automatic assignment.
+    pub fn is_available(&self, agent: &str) -> bool {
+        self.lock().agents.get(agent).is_some_and(|p| p.available && !p.conns.is_empty())
+    }
+
+    /// Agents with at least one socket.
+    pub fn online_agents(&self) -> Vec<String> {
+        self.lock().agents.keys().cloned().collect()
+    }
+
+    /// Agent sockets connected now.
+    pub fn agent_socket_count(&self) -> usize {
+        self.lock().agents.values().map(|p| p.conns.len()).sum()
+    }
+
+    /// Sends an event to every socket of an agent.
+    pub fn to_agent(&self, agent: &str, event: &AgentEvent) {
+        let mut inner = self.lock();
+        if let Some(p) = inner.agents.get_mut(agent) {
+            p.conns.retain(|(_, tx)| tx.try_send(event.clone()).is_ok());
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Storage: a small trait ([`Store`]) with a SQLite implementation, run on one dedicated thread
+//! ([`Db`]) so the async runtime never blocks on disk. One writer also serialises every rule that
+//! must be atomic (visitor speaks first, no agent message outside an open session).
+
+mod sqlite;
+
+use std::path::Path;
+use std::sync::mpsc as std_mpsc;
+
+use consult_sdk::Membership;
+use consult_sdk::protocol::{Body, ChatMessage, CloseReason, EntryView, Sender, SessionState, SessionSummary};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+pub use sqlite::SqliteStore;
+
+/// A storage failure; the cause is logged, never shown to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON column did not parse.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    /// The database thread is gone.
+    #[error("database thread stopped")]
+    Stopped,
+}
+
+/// Result of storage calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a launch said about where it came from and who pressed it; applied to the next session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchContext {
+    /// Entry point, verified and declared apart.
+    pub entry: EntryView,
+    /// Membership, only when signed.
+    pub member: Option<Membership>,
+}
+
+/// A visitor's bearer handle resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRef {
+    /// Conversation id.
+    pub id: String,
+    /// Channel.
+    pub channel: String,
+    /// Stable per-channel user key.
+    pub user_key: String,
+}
+
+/// A stored consult session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// Session id.
+    pub id: String,
+    /// Conversation it belongs to.
+    pub conversation: String,
+    /// Channel.
+    pub channel: String,
+    /// User key.
+    pub user_key: String,
+    /// State.
+    pub state: SessionState,
+    /// Launch context at opening.
+    pub context: LaunchContext,
+    /// Bot category.
+    pub category: Option<String>,
+    /// Assigned agent.
+    pub agent: Option<String>,
+    /// Opened, ms.
+    pub opened_ms: u64,
+    /// Last message, ms.
+    pub last_ms: u64,
+    /// Last visitor message, ms.
+    pub last_visitor_ms: u64,
+    /// Highest seq of this session.
+    pub last_seq: u64,
+    /// Why it closed.
+    pub close_reason: Option<CloseReason>,
+    /// Earlier sessions of the same user key.
+    pub earlier_sessions: u32,
+}
+
+impl SessionRow {
+    /// Open means any state but closed.
+    pub fn is_open(&self) -> bool {
+        self.state != SessionState::Closed
+    }
+
+    /// The desk's view.
+    pub fn summary(&self) -> SessionSummary {
+        SessionSummary {
+            id: self.id.clone(),
+            channel: self.channel.clone(),
+            user_key: self.user_key.clone(),
+            state: self.state,
+            entry: self.context.entry.clone(),
+            member: self.context.member.clone(),
+            category: self.category.clone(),
+            agent: self.agent.clone(),
+            opened_ms: self.opened_ms,
+            last_ms: self.last_ms,
+            last_seq: self.last_seq,
+            earlier_sessions: self.earlier_sessions,
+        }
+    }
+}
+
+/// How a visitor message that finds no open session opens one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenAs {
+    /// The bot menu runs first.
+    Bot,
+    /// Straight to the queue with this category.
+    Queued(Option<String>),
+}
+
+/// A visitor message stored.
+#[derive(Debug, Clone)]
+pub struct VisitorWrite {
+    /// The stored message (the earlier one, for a retried client id).
+    pub message: ChatMessage,
+    /// True when the client id had been stored before: nothing new was written.
+    pub duplicate: bool,
+    /// The session the message belongs to, after the write.
+    pub session: SessionRow,
+    /// True when this message opened the session.
+    pub opened: bool,
+}
+
+/// Why an agent write was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AgentWriteError {
+    /// No such session.
+    #[error("no such session")]
+    UnknownSession,
+    /// The session is closed (or never opened): the visitor must write first.
+    #[error("the session is not open; the visitor must write first")]
+    NotOpen,
+    /// Another agent (or nobody) is assigned.
+    #[error("this session is not assigned to you")]
+    NotAssigned,
+}
+
+/// A stored attachment.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Id.
+    pub id: String,
+    /// Conversation it was uploaded into (visitor) or `None` (agent).
+    pub conversation: Option<String>,
+    /// Uploading agent, if any.
+    pub agent: Option<String>,
+    /// Sniffed MIME type.
+    pub mime: String,
+    /// Display name.
+    pub name: String,
+    /// Bytes.
+    pub data: Vec<u8>,
+}
+
+/// The storage operations the gateway needs. Every method is one transaction.
+pub trait Store: Send {
+    /// A per-channel secret (`purpose`: `user_key`, `handoff`), created on first use.
+    fn channel_secret(&mut self, channel: &str, purpose: &str) -> StoreResult<[u8; 32]>;
+    /// Finds or creates the conversation of `(channel, user_key)`, records the launch context and
+    /// issues a new visitor handle for it.
+    fn launch(&mut self, channel: &str, user_key: &str, context: &LaunchContext, now_ms: u64) -> StoreResult<String>;
+    /// Resolves a live visitor handle.
+    fn resolve_handle(&mut self, handle: &str) -> StoreResult<Option<ConversationRef>>;
+    /// The open session of a conversation, or the last one, and the conversation's highest seq.
+    fn conversation_state(&mut self, conversation: &str) -> StoreResult<(Option<SessionRow>, u64)>;
+    /// Messages after `after_seq`, oldest first, at most `limit`.
+    fn messages_after(&mut self, conversation: &str, after_seq: u64, limit: u32) -> StoreResult<Vec<ChatMessage>>;
+    /// Messages of one session after `after_seq`.
+    fn session_messages(&mut self, session: &str, after_seq: u64, limit: u32) -> StoreResult<Vec<ChatMessage>>;
+    /// Stores a visitor message; opens a session as `open_as` says when none is open.
+    fn visitor_write(
+        &mut self,
+        conversation: &str,
+        client_id: &str,
+        body: &Body,
+        open_as: &OpenAs,
+        now_ms: u64,
+    ) -> StoreResult<VisitorWrite>;
+    /// Stores a bot or system message in the conversation's open session (if any).
+    fn system_write(&mut self, conversation: &str, sender: &Sender, body: &Body, now_ms: u64) -> StoreResult<ChatMessage>;
+    /// Stores an agent message only if the session is open and assigned to the agent, atomically.
+    fn agent_write(
+        &mut self,
+        session: &str,
+        agent_id: &str,
+        agent_name: &str,
+        client_id: &str,
+        body: &Body,
+        now_ms: u64,
+    ) -> StoreResult<Result<(String, ChatMessage), AgentWriteError>>;
+    /// A session by id.
+    fn session(&mut self, id: &str) -> StoreResult<Option<SessionRow>>;
+    /// Sets state and category of an open session (bot → queued); `None` if not open.
+    fn queue_session(&mut self, session: &str, category: Option<&str>, now_ms: u64) -> StoreResult<Option<SessionRow>>;
+    /// Assigns a session to an agent. With `from`: only if currently assigned to `from`
+    /// (transfer); without: only if queued (take, auto-assign).
+    fn assign(&mut self, session: &str, agent: &str, from: Option<&str>) -> StoreResult<Option<SessionRow>>;
+    /// Closes an open session and writes the closing notice; `None` if it was not open.
+    fn close_session(&mut self, session: &str, reason: CloseReason, notice: &str, now_ms: u64)
+    -> StoreResult<Option<(SessionRow, ChatMessage)>>;
+    /// Queued sessions, oldest first.
+    fn queued(&mut self) -> StoreResult<Vec<SessionRow>>;
+    /// Open sessions assigned to an agent.
+    fn agent_sessions(&mut self, agent: &str) -> StoreResult<Vec<SessionRow>>;
+    /// Open assigned sessions per agent.
+    fn agent_loads(&mut self) -> StoreResult<Vec<(String, u32)>>;
+    /// Sessions of a user key, newest first.
+    fn history(&mut self, channel: &str, user_key: &str, limit: u32) -> StoreResult<Vec<SessionRow>>;
+    /// Open sessions whose last message is older than `before_ms` for the channel.
+    fn stale_sessions(&mut self, channel: &str, before_ms: u64) -> StoreResult<Vec<SessionRow>>;
+    /// Blocks a user key until `until_ms`.
+    fn block(&mut self, channel: &str, user_key: &str, until_ms: u64, reason: &str, agent: &str) -> StoreResult<()>;
+    /// Whether a user key is blocked at `now_ms`.
+    fn is_blocked(&mut self, channel: &str, user_key: &str, now_ms: u64) -> StoreResult<bool>;
+    /// Records a minted handoff code bound to the desktop handle.
+    fn handoff_minted(&mut self, serial: u64, handle: &str, expires_ms: u64) -> StoreResult<()>;
+    /// Uses a handoff code once: revokes the desktop handle and issues the phone's.
+    /// `Ok(None)` when the code was used already or is unknown.
+    fn handoff_use(&mut self, serial: u64, now_ms: u64) -> StoreResult<Option<(String, String, ConversationRef)>>;
+    /// Stores an attachment.
+    fn put_attachment(&mut self, attachment: &Attachment, now_ms: u64) -> StoreResult<()>;
+    /// Loads an attachment.
+    fn attachment(&mut self, id: &str) -> StoreResult<Option<Attachment>>;
+    /// Deletes messages and attachments older than `before_ms` in a channel.
+    fn purge(&mut self, channel: &str, before_ms: u64) -> StoreResult<u64>;
+}
+
+type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;
+
+/// The storage thread's handle: send it a closure, await its answer.
+#[derive(Clone)]
+pub struct Db {
+    jobs: std_mpsc::Sender<Job>,
+}
+
+impl Db {
+    /// Opens (creating and migrating) the SQLite file and starts its thread.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the file cannot be opened or migrated.
+    pub fn open(path: &Path, durable_full: bool) -> StoreResult<Db> {
+        let store = SqliteStore::open(path, durable_full)?;
+        Ok(Db::spawn(Box::new(store)))
+    }
+
+    /// Runs a store on its own thread.
+    pub fn spawn(mut store: Box<dyn Store>) -> Db {
+        let (jobs, rx) = std_mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("consult-db".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    job(store.as_mut());
+                }
+            })
+            .expect("spawning the database thread");
+        Db { jobs }
+    }
+
+    /// Runs `f` on the storage thread.
+    ///
+    /// # Errors
+    /// [`StoreError::Stopped`] when the thread is gone, or what `f` returns.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |store| {
+                let _ = tx.send(f(store));
+            }))
+            .map_err(|_| StoreError::Stopped)?;
+        rx.await.map_err(|_| StoreError::Stopped)?
+    }
+}

@@ -1,0 +1,599 @@
+//! The SQLite store: WAL, migrations at start, every rule that must hold also held by the schema
+//! (one open session per conversation; agent messages only into an assigned session).
+
+use std::path::Path;
+
+use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{
+    AgentWriteError, Attachment, ConversationRef, LaunchContext, OpenAs, SessionRow, Store, StoreResult, VisitorWrite,
+};
+use crate::identity::random_id;
+
+/// Migrations, applied in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE channel_secrets(channel TEXT NOT NULL, purpose TEXT NOT NULL, secret BLOB NOT NULL, PRIMARY KEY(channel, purpose));
+CREATE TABLE conversations(id TEXT PRIMARY KEY, channel TEXT NOT NULL, user_key TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0, context TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE UNIQUE INDEX conversations_user ON conversations(channel, user_key);
+CREATE TABLE handles(handle TEXT PRIMARY KEY, conversation TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE sessions(id TEXT PRIMARY KEY, conversation TEXT NOT NULL, channel TEXT NOT NULL, user_key TEXT NOT NULL,
+    state TEXT NOT NULL, context TEXT NOT NULL, category TEXT, agent TEXT, opened_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL, last_visitor_ms INTEGER NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,
+    close_reason TEXT, closed_ms INTEGER);
+CREATE INDEX sessions_conversation ON sessions(conversation);
+CREATE INDEX sessions_user ON sessions(channel, user_key);
+CREATE INDEX sessions_state ON sessions(state, agent);
+CREATE UNIQUE INDEX sessions_one_open ON sessions(conversation) WHERE state != 'closed';
+CREATE TABLE messages(conversation TEXT NOT NULL, seq INTEGER NOT NULL, session TEXT, author TEXT, client_id TEXT,
+    sender TEXT NOT NULL, body TEXT NOT NULL, at_ms INTEGER NOT NULL, PRIMARY KEY(conversation, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX messages_client ON messages(conversation, author, client_id) WHERE client_id IS NOT NULL;
+CREATE INDEX messages_session ON messages(session, seq);
+CREATE TRIGGER agent_messages_need_assigned_session BEFORE INSERT ON messages
+WHEN NEW.author LIKE 'agent:%' AND NOT EXISTS (
+    SELECT 1 FROM sessions WHERE id = NEW.session AND state = 'assigned' AND 'agent:' || agent = NEW.author)
+BEGIN SELECT RAISE(ABORT, 'agent message outside an open session assigned to that agent'); END;
+CREATE TABLE blocks(channel TEXT NOT NULL, user_key TEXT NOT NULL, until_ms INTEGER NOT NULL, reason TEXT NOT NULL,
+    agent TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE INDEX blocks_user ON blocks(channel, user_key);
+CREATE TABLE handoffs(serial INTEGER PRIMARY KEY, handle TEXT NOT NULL, expires_ms INTEGER NOT NULL, used_ms INTEGER);
+CREATE TABLE attachments(id TEXT PRIMARY KEY, conversation TEXT, agent TEXT, mime TEXT NOT NULL, name TEXT NOT NULL,
+    size INTEGER NOT NULL, data BLOB NOT NULL, created_ms INTEGER NOT NULL);
+"#];
+
+/// SQLite behind [`Store`].
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn state_str(s: SessionState) -> &'static str {
+    match s {
+        SessionState::Waiting => "waiting",
+        SessionState::Bot => "bot",
+        SessionState::Queued => "queued",
+        SessionState::Assigned => "assigned",
+        SessionState::Closed => "closed",
+    }
+}
+
+fn parse_state(s: &str) -> SessionState {
+    match s {
+        "waiting" => SessionState::Waiting,
+        "bot" => SessionState::Bot,
+        "queued" => SessionState::Queued,
+        "assigned" => SessionState::Assigned,
+        _ => SessionState::Closed,
+    }
+}
+
+fn reason_str(r: CloseReason) -> &'static str {
+    match r {
+        CloseReason::VisitorLeft => "visitor_left",
+        CloseReason::Inactivity => "inactivity",
+        CloseReason::AgentClosed => "agent_closed",
+        CloseReason::HandedOff => "handed_off",
+        CloseReason::Blocked => "blocked",
+    }
+}
+
+fn parse_reason(s: &str) -> Option<CloseReason> {
+    serde_json::from_value(serde_json::Value::String(s.into())).ok()
+}
+
+const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.state, s.context, s.category, s.agent, \
+    s.opened_ms, s.last_ms, s.last_visitor_ms, s.last_seq, s.close_reason, \
+    (SELECT COUNT(*) FROM sessions e WHERE e.channel = s.channel AND e.user_key = s.user_key AND e.rowid < s.rowid)";
+
+fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    let context: String = r.get(5)?;
+    let reason: Option<String> = r.get(12)?;
+    Ok(SessionRow {
+        id: r.get(0)?,
+        conversation: r.get(1)?,
+        channel: r.get(2)?,
+        user_key: r.get(3)?,
+        state: parse_state(&r.get::<_, String>(4)?),
+        // A corrupt context shows as empty rather than hiding the whole session from agents.
+        context: serde_json::from_str(&context).unwrap_or_default(),
+        category: r.get(6)?,
+        agent: r.get(7)?,
+        opened_ms: r.get::<_, i64>(8)? as u64,
+        last_ms: r.get::<_, i64>(9)? as u64,
+        last_visitor_ms: r.get::<_, i64>(10)? as u64,
+        last_seq: r.get::<_, i64>(11)? as u64,
+        close_reason: reason.as_deref().and_then(parse_reason),
+        earlier_sessions: r.get::<_, i64>(13)? as u32,
+    })
+}
+
+fn message_row(r: &Row<'_>) -> rusqlite::Result<(i64, String, String, Option<String>, i64)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn to_message(row: (i64, String, String, Option<String>, i64)) -> StoreResult<ChatMessage> {
+    let (seq, sender, body, client_id, at_ms) = row;
+    Ok(ChatMessage {
+        seq: seq as u64,
+        sender: serde_json::from_str(&sender)?,
+        body: serde_json::from_str(&body)?,
+        client_id,
+        at_ms: at_ms as u64,
+    })
+}
+
+impl SqliteStore {
+    /// Opens the file (creating it), sets WAL and applies pending migrations.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn open(path: &Path, durable_full: bool) -> StoreResult<SqliteStore> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", if durable_full { "FULL" } else { "NORMAL" })?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> StoreResult<()> {
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::info!(migration = i + 1, "database migrated");
+        }
+        Ok(())
+    }
+}
+
+fn session_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionRow>> {
+    conn.query_row(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ?1"), [id], session_row)
+        .optional()
+}
+
+fn open_session_of(conn: &Connection, conversation: &str) -> rusqlite::Result<Option<SessionRow>> {
+    conn.query_row(
+        &format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conversation = ?1 AND s.state != 'closed'"),
+        [conversation],
+        session_row,
+    )
+    .optional()
+}
+
+/// Appends a message under the next seq of the conversation; the caller holds the transaction.
+fn append(
+    conn: &Connection,
+    conversation: &str,
+    session: Option<&str>,
+    author: Option<&str>,
+    client_id: Option<&str>,
+    sender: &Sender,
+    body: &Body,
+    now_ms: u64,
+) -> StoreResult<ChatMessage> {
+    let seq: i64 =
+        conn.query_row("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq", [conversation], |r| {
+            r.get(0)
+        })?;
+    conn.execute(
+        "INSERT INTO messages(conversation, seq, session, author, client_id, sender, body, at_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+        params![
+            conversation,
+            seq,
+            session,
+            author,
+            client_id,
+            serde_json::to_string(sender)?,
+            serde_json::to_string(body)?,
+            now_ms as i64
+        ],
+    )?;
+    if let Some(session) = session {
+        conn.execute("UPDATE sessions SET last_seq = ?2, last_ms = ?3 WHERE id = ?1", params![session, seq, now_ms as i64])?;
+    }
+    Ok(ChatMessage { seq: seq as u64, sender: sender.clone(), body: body.clone(), client_id: client_id.map(Into::into), at_ms: now_ms })
+}
+
+fn existing_message(conn: &Connection, conversation: &str, author: &str, client_id: &str) -> StoreResult<Option<(ChatMessage, Option<String>)>> {
+    let row = conn
+        .query_row(
+            "SELECT seq, sender, body, client_id, at_ms, session FROM messages WHERE conversation = ?1 AND author = ?2 AND client_id = ?3",
+            params![conversation, author, client_id],
+            |r| Ok((message_row(r)?, r.get::<_, Option<String>>(5)?)),
+        )
+        .optional()?;
+    row.map(|(m, s)| Ok((to_message(m)?, s))).transpose()
+}
+
+impl Store for SqliteStore {
+    fn channel_secret(&mut self, channel: &str, purpose: &str) -> StoreResult<[u8; 32]> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<Vec<u8>> = tx
+            .query_row("SELECT secret FROM channel_secrets WHERE channel = ?1 AND purpose = ?2", [channel, purpose], |r| r.get(0))
+            .optional()?;
+        if let Some(bytes) = existing
+            && let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice())
+        {
+            return Ok(secret);
+        }
+        let secret = crate::identity::random_bytes::<32>();
+        tx.execute(
+            "INSERT OR REPLACE INTO channel_secrets(channel, purpose, secret) VALUES (?1, ?2, ?3)",
+            params![channel, purpose, secret.to_vec()],
+        )?;
+        tx.commit()?;
+        Ok(secret)
+    }
+
+    fn launch(&mut self, channel: &str, user_key: &str, context: &LaunchContext, now_ms: u64) -> StoreResult<String> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let context_json = serde_json::to_string(context)?;
+        let conversation: String = tx.query_row(
+            "INSERT INTO conversations(id, channel, user_key, context, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(channel, user_key) DO UPDATE SET context = excluded.context RETURNING id",
+            params![random_id("c"), channel, user_key, context_json, now_ms as i64],
+            |r| r.get(0),
+        )?;
+        let handle = crate::identity::random_token(24);
+        tx.execute("INSERT INTO handles(handle, conversation, created_ms) VALUES (?1, ?2, ?3)", params![handle, conversation, now_ms as i64])?;
+        tx.commit()?;
+        Ok(handle)
+    }
+
+    fn resolve_handle(&mut self, handle: &str) -> StoreResult<Option<ConversationRef>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT c.id, c.channel, c.user_key FROM handles h JOIN conversations c ON c.id = h.conversation
+                 WHERE h.handle = ?1 AND h.revoked = 0",
+                [handle],
+                |r| Ok(ConversationRef { id: r.get(0)?, channel: r.get(1)?, user_key: r.get(2)? }),
+            )
+            .optional()?)
+    }
+
+    fn conversation_state(&mut self, conversation: &str) -> StoreResult<(Option<SessionRow>, u64)> {
+        let last_seq: i64 =
+            self.conn.query_row("SELECT last_seq FROM conversations WHERE id = ?1", [conversation], |r| r.get(0)).optional()?.unwrap_or(0);
+        let session = self
+            .conn
+            .query_row(
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conversation = ?1 ORDER BY s.rowid DESC LIMIT 1"),
+                [conversation],
+                session_row,
+            )
+            .optional()?;
+        Ok((session, last_seq as u64))
+    }
+
+    fn messages_after(&mut self, conversation: &str, after_seq: u64, limit: u32) -> StoreResult<Vec<ChatMessage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, sender, body, client_id, at_ms FROM messages WHERE conversation = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![conversation, after_seq as i64, limit], message_row)?;
+        rows.map(|r| to_message(r?)).collect()
+    }
+
+    fn session_messages(&mut self, session: &str, after_seq: u64, limit: u32) -> StoreResult<Vec<ChatMessage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, sender, body, client_id, at_ms FROM messages WHERE session = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![session, after_seq as i64, limit], message_row)?;
+        rows.map(|r| to_message(r?)).collect()
+    }
+
+    fn visitor_write(
+        &mut self,
+        conversation: &str,
+        client_id: &str,
+        body: &Body,
+        open_as: &OpenAs,
+        now_ms: u64,
+    ) -> StoreResult<VisitorWrite> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some((message, session)) = existing_message(&tx, conversation, "visitor", client_id)? {
+            let session = match session {
+                Some(id) => session_by_id(&tx, &id)?,
+                None => None,
+            };
+            if let Some(session) = session {
+                return Ok(VisitorWrite { message, duplicate: true, session, opened: false });
+            }
+        }
+        let (session, opened) = match open_session_of(&tx, conversation)? {
+            Some(s) => (s, false),
+            None => {
+                let (channel, user_key, context): (String, String, String) = tx.query_row(
+                    "SELECT channel, user_key, context FROM conversations WHERE id = ?1",
+                    [conversation],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                let (state, category) = match open_as {
+                    OpenAs::Bot => (SessionState::Bot, None),
+                    OpenAs::Queued(c) => (SessionState::Queued, c.clone()),
+                };
+                let id = random_id("s");
+                tx.execute(
+                    "INSERT INTO sessions(id, conversation, channel, user_key, state, context, category, opened_ms, last_ms, last_visitor_ms)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?8,?8)",
+                    params![id, conversation, channel, user_key, state_str(state), context, category, now_ms as i64],
+                )?;
+                (session_by_id(&tx, &id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?, true)
+            }
+        };
+        let message = append(&tx, conversation, Some(&session.id), Some("visitor"), Some(client_id), &Sender::Visitor, body, now_ms)?;
+        tx.execute("UPDATE sessions SET last_visitor_ms = ?2 WHERE id = ?1", params![session.id, now_ms as i64])?;
+        let session = session_by_id(&tx, &session.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        tx.commit()?;
+        Ok(VisitorWrite { message, duplicate: false, session, opened })
+    }
+
+    fn system_write(&mut self, conversation: &str, sender: &Sender, body: &Body, now_ms: u64) -> StoreResult<ChatMessage> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let session = open_session_of(&tx, conversation)?;
+        let message = append(&tx, conversation, session.as_ref().map(|s| s.id.as_str()), None, None, sender, body, now_ms)?;
+        tx.commit()?;
+        Ok(message)
+    }
+
+    fn agent_write(
+        &mut self,
+        session: &str,
+        agent_id: &str,
+        agent_name: &str,
+        client_id: &str,
+        body: &Body,
+        now_ms: u64,
+    ) -> StoreResult<Result<(String, ChatMessage), AgentWriteError>> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(row) = session_by_id(&tx, session)? else { return Ok(Err(AgentWriteError::UnknownSession)) };
+        let author = format!("agent:{agent_id}");
+        // A retry of a send that was stored answers with the stored message, even if closed since.
+        if let Some((message, _)) = existing_message(&tx, &row.conversation, &author, client_id)? {
+            return Ok(Ok((row.conversation, message)));
+        }
+        if row.state != SessionState::Assigned {
+            return Ok(Err(if row.is_open() { AgentWriteError::NotAssigned } else { AgentWriteError::NotOpen }));
+        }
+        if row.agent.as_deref() != Some(agent_id) {
+            return Ok(Err(AgentWriteError::NotAssigned));
+        }
+        let sender = Sender::Agent { id: agent_id.into(), name: agent_name.into() };
+        let message = append(&tx, &row.conversation, Some(session), Some(&author), Some(client_id), &sender, body, now_ms)?;
+        tx.commit()?;
+        Ok(Ok((row.conversation, message)))
+    }
+
+    fn session(&mut self, id: &str) -> StoreResult<Option<SessionRow>> {
+        Ok(session_by_id(&self.conn, id)?)
+    }
+
+    fn queue_session(&mut self, session: &str, category: Option<&str>, now_ms: u64) -> StoreResult<Option<SessionRow>> {
+        let n = self.conn.execute(
+            "UPDATE sessions SET state = 'queued', category = ?2, last_ms = MAX(last_ms, ?3) WHERE id = ?1 AND state IN ('bot', 'waiting')",
+            params![session, category, now_ms as i64],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(session_by_id(&self.conn, session)?)
+    }
+
+    fn assign(&mut self, session: &str, agent: &str, from: Option<&str>) -> StoreResult<Option<SessionRow>> {
+        let n = match from {
+            Some(from) => self.conn.execute(
+                "UPDATE sessions SET agent = ?2 WHERE id = ?1 AND state = 'assigned' AND agent = ?3",
+                params![session, agent, from],
+            )?,
+            None => self
+                .conn
+                .execute("UPDATE sessions SET agent = ?2, state = 'assigned' WHERE id = ?1 AND state = 'queued'", params![session, agent])?,
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(session_by_id(&self.conn, session)?)
+    }
+
+    fn close_session(
+        &mut self,
+        session: &str,
+        reason: CloseReason,
+        notice: &str,
+        now_ms: u64,
+    ) -> StoreResult<Option<(SessionRow, ChatMessage)>> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(row) = session_by_id(&tx, session)? else { return Ok(None) };
+        if !row.is_open() {
+            return Ok(None);
+        }
+        // The notice goes in first, inside the session, so the stored order shows the close.
+        let message = append(&tx, &row.conversation, Some(session), None, None, &Sender::System, &Body::Text { text: notice.into() }, now_ms)?;
+        tx.execute(
+            "UPDATE sessions SET state = 'closed', close_reason = ?2, closed_ms = ?3 WHERE id = ?1",
+            params![session, reason_str(reason), now_ms as i64],
+        )?;
+        let row = session_by_id(&tx, session)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        tx.commit()?;
+        Ok(Some((row, message)))
+    }
+
+    fn queued(&mut self) -> StoreResult<Vec<SessionRow>> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.state = 'queued' ORDER BY s.rowid"))?;
+        Ok(stmt.query_map([], session_row)?.collect::<Result<_, _>>()?)
+    }
+
+    fn agent_sessions(&mut self, agent: &str) -> StoreResult<Vec<SessionRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.state = 'assigned' AND s.agent = ?1 ORDER BY s.rowid"
+        ))?;
+        Ok(stmt.query_map([agent], session_row)?.collect::<Result<_, _>>()?)
+    }
+
+    fn agent_loads(&mut self) -> StoreResult<Vec<(String, u32)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT agent, COUNT(*) FROM sessions WHERE state = 'assigned' GROUP BY agent")?;
+        Ok(stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u32)))?.collect::<Result<_, _>>()?)
+    }
+
+    fn history(&mut self, channel: &str, user_key: &str, limit: u32) -> StoreResult<Vec<SessionRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.channel = ?1 AND s.user_key = ?2 ORDER BY s.rowid DESC LIMIT ?3"
+        ))?;
+        Ok(stmt.query_map(params![channel, user_key, limit], session_row)?.collect::<Result<_, _>>()?)
+    }
+
+    fn stale_sessions(&mut self, channel: &str, before_ms: u64) -> StoreResult<Vec<SessionRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.state != 'closed' AND s.channel = ?1 AND s.last_ms < ?2"
+        ))?;
+        Ok(stmt.query_map(params![channel, before_ms as i64], session_row)?.collect::<Result<_, _>>()?)
+    }
+
+    fn block(&mut self, channel: &str, user_key: &str, until_ms: u64, reason: &str, agent: &str) -> StoreResult<()> {
+        self.conn.execute(
+            "INSERT INTO blocks(channel, user_key, until_ms, reason, agent, created_ms) VALUES (?1,?2,?3,?4,?5,?6)",
+            params![channel, user_key, until_ms as i64, reason, agent, crate::now_ms() as i64],
+        )?;
+        Ok(())
+    }
+
+    fn is_blocked(&mut self, channel: &str, user_key: &str, now_ms: u64) -> StoreResult<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM blocks WHERE channel = ?1 AND user_key = ?2 AND until_ms > ?3 LIMIT 1",
+                params![channel, user_key, now_ms as i64],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    fn handoff_minted(&mut self, serial: u64, handle: &str, expires_ms: u64) -> StoreResult<()> {
+        self.conn.execute(
+            "INSERT INTO handoffs(serial, handle, expires_ms) VALUES (?1, ?2, ?3)",
+            params![serial as i64, handle, expires_ms as i64],
+        )?;
+        Ok(())
+    }
+
+    fn handoff_use(&mut self, serial: u64, now_ms: u64) -> StoreResult<Option<(String, String, ConversationRef)>> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let old: Option<String> = tx
+            .query_row(
+                "UPDATE handoffs SET used_ms = ?2 WHERE serial = ?1 AND used_ms IS NULL AND expires_ms > ?2 RETURNING handle",
+                params![serial as i64, now_ms as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(old) = old else { return Ok(None) };
+        let conv = tx
+            .query_row(
+                "UPDATE handles SET revoked = 1 WHERE handle = ?1 AND revoked = 0 RETURNING conversation",
+                [&old],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?;
+        let Some(conv) = conv else { return Ok(None) };
+        let conversation = tx.query_row("SELECT id, channel, user_key FROM conversations WHERE id = ?1", [&conv], |r| {
+            Ok(ConversationRef { id: r.get(0)?, channel: r.get(1)?, user_key: r.get(2)? })
+        })?;
+        let handle = crate::identity::random_token(24);
+        tx.execute("INSERT INTO handles(handle, conversation, created_ms) VALUES (?1, ?2, ?3)", params![handle, conv, now_ms as i64])?;
+        tx.commit()?;
+        Ok(Some((old, handle, conversation)))
+    }
+
+    fn put_attachment(&mut self, a: &Attachment, now_ms: u64) -> StoreResult<()> {
+        self.conn.execute(
+            "INSERT INTO attachments(id, conversation, agent, mime, name, size, data, created_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            params![a.id, a.conversation, a.agent, a.mime, a.name, a.data.len() as i64, a.data, now_ms as i64],
+        )?;
+        Ok(())
+    }
+
+    fn attachment(&mut self, id: &str) -> StoreResult<Option<Attachment>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id, conversation, agent, mime, name, data FROM attachments WHERE id = ?1", [id], |r| {
+                Ok(Attachment {
+                    id: r.get(0)?,
+                    conversation: r.get(1)?,
+                    agent: r.get(2)?,
+                    mime: r.get(3)?,
+                    name: r.get(4)?,
+                    data: r.get(5)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn purge(&mut self, channel: &str, before_ms: u64) -> StoreResult<u64> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM messages WHERE at_ms < ?2 AND conversation IN (SELECT id FROM conversations WHERE channel = ?1)
+             AND (session IS NULL OR session IN (SELECT id FROM sessions WHERE state = 'closed'))",
+            params![channel, before_ms as i64],
+        )?;
+        tx.execute(
+            "DELETE FROM attachments WHERE created_ms < ?2 AND (conversation IS NULL OR conversation IN (SELECT id FROM conversations WHERE channel = ?1))",
+            params![channel, before_ms as i64],
+        )?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> SqliteStore {
+        SqliteStore::open(Path::new(":memory:"), false).unwrap()
+    }
+
+    fn text(t: &str) -> Body {
+        Body::Text { text: t.into() }
+    }
+
+    #[test]
+    fn schema_refuses_agent_message_outside_assigned_session() {
+        let mut s = store();
+        let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+        let conv = s.resolve_handle(&h).unwrap().unwrap();
+        let w = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Queued(None), 2).unwrap();
+        assert!(w.opened);
+        assert_eq!(s.agent_write(&w.session.id, "a1", "A", "x", &text("yo"), 3).unwrap(), Err(AgentWriteError::NotAssigned));
+        s.assign(&w.session.id, "a1", None).unwrap().unwrap();
+        assert!(s.agent_write(&w.session.id, "a1", "A", "x", &text("yo"), 3).unwrap().is_ok());
+        s.close_session(&w.session.id, CloseReason::VisitorLeft, "bye", 4).unwrap().unwrap();
+        assert_eq!(s.agent_write(&w.session.id, "a1", "A", "y", &text("late"), 5).unwrap(), Err(AgentWriteError::NotOpen));
+        // Even a raw insert bypassing the check is refused by the trigger.
+        let raw = s.conn.execute(
+            "INSERT INTO messages(conversation, seq, session, author, sender, body, at_ms) VALUES (?1, 99, ?2, 'agent:a1', '{}', '{}', 0)",
+            params![conv.id, w.session.id],
+        );
+        assert!(raw.is_err());
+    }
+
+    #[test]
+    fn retried_client_id_stores_once_and_seq_is_gap_free() {
+        let mut s = store();
+        let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+        let conv = s.resolve_handle(&h).unwrap().unwrap();
+        let a = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Bot, 2).unwrap();
+        let b = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Bot, 3).unwrap();
+        assert!(b.duplicate);
+        assert_eq!(a.message.seq, b.message.seq);
+        let c = s.visitor_write(&conv.id, "c2", &text("again"), &OpenAs::Bot, 4).unwrap();
+        assert_eq!(c.message.seq, 2);
+        assert_eq!(s.messages_after(&conv.id, 0, 100).unwrap().len(), 2);
+    }
+}

@@ -99,7 +99,7 @@
   function render() {
     if (host) return;
     host = d.createElement('consult-launcher');
-    shadow = host.attachShadow({ mode: 'closed' });
+    shadow = host.attachShadow({ mode: 'open' });
     adopt(shadow, CSS);
     var wrap = d.createElement('div');
     if (config.position === 'left') wrap.className = 'left';

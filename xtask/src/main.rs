@@ -1,1 +1,315 @@
-fn main() {}
+//! Run with `cargo xtask <command>` (alias in `.cargo/config.toml`).
+//!
+//! - `test`   installs what is missing, builds the wasm, runs every test (native, Node, Chromium, end to end)
+//! - `demo`   builds the widget and runs `consult demo` (gateway + demo site, embedded SQLite)
+//! - `bench`  prints the benchmark tables
+//! - `build`  builds the widget into `widget/dist` and the npm package's wasm into `pkg/`
+//!
+//! No dependencies, so it compiles in seconds on a fresh machine.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+/// npm's binaryen: Debian's wasm-opt 108 breaks wasm-bindgen output.
+const BINARYEN: &str = "binaryen@132.0.0";
+/// Peers measured beside us in the benches.
+const BENCH_NPM: &[&str] = &["jose@6.2.17", "qrcode@1.5.4", "ws@8.23.0"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((c, rest)) => (c.as_str(), rest.to_vec()),
+        None => ("help", vec![]),
+    };
+    let result = match command {
+        "test" => test(),
+        "demo" => demo(&rest),
+        "bench" => bench(),
+        "build" => ensure_wasm_tools().and_then(|()| build_widget()).and_then(|()| build_pkg()),
+        "build-widget" => ensure_wasm_tools().and_then(|()| build_widget()),
+        _ => {
+            eprintln!("usage: cargo xtask <test|demo|bench|build|build-widget>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+}
+
+fn tools_dir() -> PathBuf {
+    root().join(".tools")
+}
+
+fn run(cmd: &mut Command) -> Result {
+    eprintln!("$ {}", describe(cmd));
+    let status = cmd.current_dir_if_unset().status().map_err(|e| format!("cannot start {}: {e}", describe(cmd)))?;
+    if status.success() { Ok(()) } else { Err(format!("{} failed ({status})", describe(cmd))) }
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+trait CurrentDir {
+    fn current_dir_if_unset(&mut self) -> &mut Self;
+}
+
+impl CurrentDir for Command {
+    fn current_dir_if_unset(&mut self) -> &mut Self {
+        if self.get_current_dir().is_none() {
+            self.current_dir(root());
+        }
+        self
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// The wasm-bindgen version pinned in the workspace manifest (the one place it is written).
+fn pinned_wasm_bindgen() -> Result<String> {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).map_err(|e| e.to_string())?;
+    manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("wasm-bindgen = \"="))
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .ok_or_else(|| "Cargo.toml must pin wasm-bindgen as `wasm-bindgen = \"=X.Y.Z\"`".into())
+}
+
+fn cargo_bin(name: &str) -> PathBuf {
+    let home = env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cargo")
+    });
+    home.join("bin").join(name)
+}
+
+fn wasm_bindgen() -> PathBuf {
+    cargo_bin("wasm-bindgen")
+}
+
+fn wasm_opt() -> PathBuf {
+    tools_dir().join("node_modules/.bin/wasm-opt")
+}
+
+fn ensure_wasm_tools() -> Result {
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !targets.lines().any(|t| t.trim() == "wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let pinned = pinned_wasm_bindgen()?;
+    let have = output(Command::new(wasm_bindgen()).arg("--version")).unwrap_or_default();
+    let runner = cargo_bin("wasm-bindgen-test-runner");
+    if !have.contains(&pinned) || !runner.exists() {
+        // No --locked: this machine's registry mirror lacks one crate of the CLI's lock file.
+        run(cargo().args(["install", "wasm-bindgen-cli", "--version", &pinned, "--force"]))?;
+    }
+    if !wasm_opt().exists() {
+        npm_install(&[BINARYEN])?;
+    }
+    Ok(())
+}
+
+fn npm_install(packages: &[&str]) -> Result {
+    std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new("npm");
+    cmd.args(["install", "--no-audit", "--no-fund", "--prefix"]).arg(tools_dir()).args(packages);
+    run(&mut cmd)
+}
+
+fn ensure_browser() -> Result {
+    let have = |p: &str| Path::new(p).exists();
+    if have("/usr/bin/chromium") && have("/usr/bin/chromedriver") && have("/usr/share/fonts/truetype/nanum") {
+        return Ok(());
+    }
+    let sudo = output(Command::new("id").arg("-u")).map(|u| u.trim() != "0").unwrap_or(true);
+    let apt = |args: &[&str]| {
+        let mut cmd = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+        if sudo {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    let packages = ["install", "-y", "--no-install-recommends", "chromium", "chromium-driver", "fonts-nanum"];
+    if run(&mut apt(&packages)).is_err() {
+        run(&mut apt(&["update"]))?;
+        run(&mut apt(&packages))?;
+    }
+    Ok(())
+}
+
+/// Builds the chat app (optimised wasm) and copies the launcher and static files to widget/dist.
+fn build_widget() -> Result {
+    let root = root();
+    let dist = root.join("widget/dist");
+    run(cargo().args(["build", "-p", "consult-widget", "--target", "wasm32-unknown-unknown", "--release"]))?;
+    run(Command::new(wasm_bindgen())
+        .args(["--target", "web", "--no-typescript", "--out-name", "chat", "--out-dir"])
+        .arg(&dist)
+        .arg(root.join("target/wasm32-unknown-unknown/release/consult_widget.wasm")))?;
+    optimise(&dist.join("chat_bg.wasm"), "-Oz")?;
+    for dir in ["widget/static", "widget/launcher"] {
+        for entry in std::fs::read_dir(root.join(dir)).map_err(|e| format!("{dir}: {e}"))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_file() && !name.ends_with(".d.ts") {
+                std::fs::copy(&path, dist.join(&name)).map_err(|e| format!("copy {name}: {e}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn optimise(wasm: &Path, level: &str) -> Result {
+    run(Command::new(wasm_opt())
+        .args([
+            level,
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            "--strip-debug",
+            "--strip-producers",
+        ])
+        .arg(wasm)
+        .arg("-o")
+        .arg(wasm))
+}
+
+/// Builds the sdk's wasm (signing, verifying, QR) for Node and for browsers into pkg/sdk.
+fn build_pkg() -> Result {
+    let root = root();
+    run(cargo().args([
+        "build",
+        "-p",
+        "consult-sdk",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-fast",
+        "--features",
+        "js,sign,qr",
+    ]))?;
+    let wasm = root.join("target/wasm32-unknown-unknown/wasm-fast/consult_sdk.wasm");
+    for (target, dir) in [("nodejs", "pkg/sdk/node"), ("web", "pkg/sdk/web")] {
+        let out = root.join(dir);
+        run(Command::new(wasm_bindgen()).args(["--target", target, "--out-dir"]).arg(&out).arg(&wasm))?;
+        optimise(&out.join("consult_sdk_bg.wasm"), "-O3")?;
+    }
+    // The web glue is an ES module; the package root is CommonJS for the Node glue.
+    std::fs::write(root.join("pkg/sdk/web/package.json"), "{ \"type\": \"module\" }\n").map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The browser must not carry signing or QR encoding: ed25519-dalek alone is ~69 KB gzip.
+fn check_browser_dependencies() -> Result {
+    let tree = output(cargo().current_dir(root()).args([
+        "tree",
+        "-p",
+        "consult-widget",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+    ]))
+    .ok_or("cargo tree failed")?;
+    let leaked: Vec<&str> = tree
+        .lines()
+        .filter(|l| ["ed25519", "curve25519", "qrcode", "sha2 "].iter().any(|bad| l.starts_with(bad)))
+        .collect();
+    if leaked.is_empty() {
+        eprintln!("browser dependencies: no signing, verifying or QR crates in consult-widget");
+        Ok(())
+    } else {
+        Err(format!("the browser chat app pulls in {leaked:?}; keep consult-sdk's features off in widget/"))
+    }
+}
+
+fn chromedriver_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("CHROMEDRIVER", "/usr/bin/chromedriver")
+}
+
+fn test() -> Result {
+    ensure_wasm_tools()?;
+    ensure_browser()?;
+    check_browser_dependencies()?;
+    build_widget()?;
+    build_pkg()?;
+    // Native: every crate's unit and integration tests, sdk with all its native features.
+    run(cargo().args(["build", "-p", "consult-gateway", "--bin", "consult"]))?;
+    run(cargo().args(["test", "--workspace", "--exclude", "consult-e2e", "--features", "consult-sdk/sign,consult-sdk/qr"]))?;
+    // Chromium: shared vectors and Wycheproof through the wasm verifier; the widget's DOM tests.
+    run(chromedriver_env(&mut cargo()).args([
+        "test",
+        "-p",
+        "consult-sdk",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--features",
+        "verify",
+        "--test",
+        "vectors",
+    ]))?;
+    if root().join("widget/tests").exists() {
+        run(chromedriver_env(&mut cargo()).args(["test", "-p", "consult-widget", "--target", "wasm32-unknown-unknown", "--tests"]))?;
+    }
+    // Node: the npm package's wasm against the same vectors.
+    run(Command::new("node").args(["--test", "pkg/test/"]))?;
+    // End to end: whole flows in headless Chromium against the real gateway.
+    run(chromedriver_env(&mut cargo()).args(["test", "-p", "consult-e2e"]))?;
+    eprintln!("xtask: every test passed");
+    Ok(())
+}
+
+fn demo(args: &[String]) -> Result {
+    ensure_wasm_tools()?;
+    build_widget()?;
+    run(cargo().args(["run", "-p", "consult-gateway", "--bin", "consult", "--", "demo"]).args(args))
+}
+
+fn bench() -> Result {
+    ensure_wasm_tools()?;
+    ensure_browser()?;
+    build_widget()?;
+    build_pkg()?;
+    if !tools_dir().join("node_modules/jose").exists() {
+        npm_install(BENCH_NPM)?;
+    }
+    run(cargo().args(["run", "-q", "--profile", "native", "-p", "consult-sdk", "--features", "sign,qr", "--example", "bench"]))?;
+    run(Command::new("node").arg("pkg/bench/bench.mjs").env("NODE_PATH", tools_dir().join("node_modules")))?;
+    for extra in ["gateway/benches/run.sh", "widget/bench/run.sh"] {
+        if root().join(extra).exists() {
+            run(Command::new("sh").arg(extra))?;
+        }
+    }
+    Ok(())
+}

@@ -58,7 +58,6 @@ struct App {
     bridge: Option<Bridge>,
     socket: Option<Socket>,
     reconnect: Option<Timeout>,
-    composition: crate::ime::Composition,
     listeners: Vec<EventListener>,
 }
 
@@ -118,7 +117,6 @@ pub fn start() -> Result<(), JsValue> {
         bridge,
         socket: None,
         reconnect: None,
-        composition: Default::default(),
         listeners: Vec::new(),
     }));
     listen(&app)?;
@@ -357,22 +355,6 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
             let text = app.borrow().dom.input.value();
             dispatch(app, Msg::Submit(text));
         }),
-        on(app, &input, "compositionstart", |app, _| app.borrow_mut().composition.start()),
-        on(app, &input, "compositionend", |app, _| app.borrow_mut().composition.end()),
-        on(app, &input, "keydown", |app, e| {
-            let key: &KeyboardEvent = e.unchecked_ref();
-            let press = crate::ime::KeyPress {
-                enter: key.key() == "Enter",
-                shift: key.shift_key(),
-                is_composing: key.is_composing(),
-                key_code: key.key_code(),
-            };
-            if app.borrow().composition.enter_sends(press) {
-                e.prevent_default();
-                let text = app.borrow().dom.input.value();
-                dispatch(app, Msg::Submit(text));
-            }
-        }),
         on(app, &input, "input", |app, _| {
             let drafting = {
                 let a = app.borrow();
@@ -425,6 +407,11 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
         }),
         on(app, &window, "online", |app, _| reconnect_now(app)),
     ];
+    let submitter = app.clone();
+    listeners.extend(crate::dom::enter_to_send(&input, move || {
+        let text = submitter.borrow().dom.input.value();
+        dispatch(&submitter, Msg::Submit(text));
+    }));
     if let Some(viewport) = window.visual_viewport() {
         // The on-screen keyboard shrinks the visual viewport, not the layout one: size the app to
         // what is visible and keep the newest message in view.

@@ -2,13 +2,18 @@
 //! `textContent`, never as HTML; the handoff QR (SVG from the gateway) is shown through an
 //! `image/svg+xml` blob in an `<img>`, where no script can run.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use consult_sdk::protocol::{Body, ChatMessage, LaunchResponse, MenuOption, Sender, SessionState};
+use gloo::events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 use web_sys::{Document, Element, HtmlElement, HtmlImageElement, HtmlInputElement, HtmlTextAreaElement};
 
 use crate::chat::{Mode, Phase, State};
 use crate::i18n::Strings;
+use crate::ime::{Composition, KeyPress};
 
 /// Attribute marking a menu button with its option id.
 pub const OPTION_ATTR: &str = "data-option";
@@ -403,6 +408,31 @@ impl Dom {
         let target: &HtmlElement = if self.qr.hidden() { &self.input } else { &self.chat_here_button };
         let _ = target.focus();
     }
+}
+
+/// Enter sends (Shift+Enter is a new line), but never while an IME is composing: a Hangul
+/// syllable being committed is not a message. Dropping the listeners unwires it.
+pub fn enter_to_send(input: &HtmlTextAreaElement, on_send: impl Fn() + 'static) -> [EventListener; 3] {
+    let composition = Rc::new(RefCell::new(Composition::default()));
+    let started = composition.clone();
+    let ended = composition.clone();
+    [
+        EventListener::new(input, "compositionstart", move |_| started.borrow_mut().start()),
+        EventListener::new(input, "compositionend", move |_| ended.borrow_mut().end()),
+        EventListener::new_with_options(input, "keydown", EventListenerOptions::enable_prevent_default(), move |e| {
+            let key: &web_sys::KeyboardEvent = e.unchecked_ref();
+            let press = KeyPress {
+                enter: key.key() == "Enter",
+                shift: key.shift_key(),
+                is_composing: key.is_composing(),
+                key_code: key.key_code(),
+            };
+            if composition.borrow().enter_sends(press) {
+                e.prevent_default();
+                on_send();
+            }
+        }),
+    ]
 }
 
 /// `/v1/attachments/{id}?session=…`, the id and handle percent-encoded.

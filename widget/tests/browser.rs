@@ -1,0 +1,171 @@
+//! Browser tests of the DOM layer, in headless Chromium:
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p consult-widget --target wasm32-unknown-unknown`
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use consult_sdk::protocol::{Body, ChatMessage, MenuOption, Sender};
+use consult_widget::chat::{Mode, State};
+use consult_widget::dom::{Dom, enter_to_send};
+use consult_widget::i18n::Locale;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{CompositionEvent, CompositionEventInit, Document, KeyboardEvent, KeyboardEventInit};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+fn mounted() -> Dom {
+    let doc = document();
+    let container = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&container).unwrap();
+    Dom::build(&doc, &container, Mode::Embedded, Locale::En.strings()).unwrap()
+}
+
+fn agent_text(seq: u64, text: &str) -> ChatMessage {
+    ChatMessage {
+        seq,
+        sender: Sender::Agent { id: "a1".into(), name: "<b>Minji</b>".into() },
+        body: Body::Text { text: text.into() },
+        client_id: None,
+        at_ms: 0,
+    }
+}
+
+#[wasm_bindgen_test]
+fn html_in_messages_is_inert_text() {
+    let dom = mounted();
+    let hostile = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>";
+    dom.show_message(&agent_text(1, hostile), "S", Locale::En.strings()).unwrap();
+    let bubble = dom.log.query_selector(".agent .bubble").unwrap().unwrap();
+    assert_eq!(bubble.text_content().unwrap(), hostile);
+    assert_eq!(bubble.child_element_count(), 0, "no element was parsed from the text");
+    assert!(dom.log.query_selector("img, script, b").unwrap().is_none());
+    assert_eq!(dom.log.query_selector(".who").unwrap().unwrap().text_content().unwrap(), "<b>Minji</b>");
+}
+
+#[wasm_bindgen_test]
+fn menu_links_only_open_web_urls() {
+    let dom = mounted();
+    let menu = ChatMessage {
+        seq: 1,
+        sender: Sender::Bot,
+        body: Body::Menu {
+            text: "Pick one".into(),
+            options: vec![
+                MenuOption { id: "faq".into(), label: "FAQ".into(), url: Some("https://example.com/faq".into()) },
+                MenuOption { id: "x".into(), label: "Evil".into(), url: Some("javascript:alert(1)".into()) },
+            ],
+        },
+        client_id: None,
+        at_ms: 0,
+    };
+    dom.show_message(&menu, "S", Locale::En.strings()).unwrap();
+    let link = dom.log.query_selector("a.option").unwrap().unwrap();
+    assert_eq!(link.get_attribute("href").as_deref(), Some("https://example.com/faq"));
+    assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    let evil = dom.log.query_selector("button[data-option=\"x\"]").unwrap().expect("a plain option button");
+    assert!(evil.get_attribute("href").is_none());
+}
+
+#[wasm_bindgen_test]
+fn stored_messages_go_before_pending_ones_and_replace_their_own() {
+    let dom = mounted();
+    let s = Locale::En.strings();
+    dom.show_pending("c-1", &Body::Text { text: "mine".into() }, "S", s).unwrap();
+    dom.show_message(&agent_text(1, "theirs"), "S", s).unwrap();
+    let own = ChatMessage {
+        seq: 2,
+        sender: Sender::Visitor,
+        body: Body::Text { text: "mine".into() },
+        client_id: Some("c-1".into()),
+        at_ms: 0,
+    };
+    dom.show_message(&own, "S", s).unwrap();
+    dom.show_message(&own, "S", s).unwrap(); // a replay is not shown twice
+    let seqs: Vec<String> = (0..dom.log.child_element_count())
+        .map(|i| dom.log.children().item(i).unwrap().get_attribute("data-seq").unwrap_or_default())
+        .collect();
+    assert_eq!(seqs, vec!["1", "2"]);
+    assert!(dom.log.query_selector(".pending").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+fn live_region_announces_new_messages() {
+    let dom = mounted();
+    let live = dom.root.query_selector("[aria-live=\"polite\"]").unwrap().expect("a polite live region");
+    let text = consult_widget::chat::announcement(Locale::En, &agent_text(1, "Your order shipped"));
+    dom.announce(&text);
+    assert_eq!(live.text_content().unwrap(), "New message, <b>Minji</b>: Your order shipped");
+}
+
+#[wasm_bindgen_test]
+fn focus_moves_into_the_composer() {
+    let dom = mounted();
+    dom.focus_composer();
+    let active = document().active_element().unwrap();
+    assert_eq!(active, dom.input.clone().unchecked_into::<web_sys::Element>());
+}
+
+fn key(code: u32, composing: bool, shift: bool) -> KeyboardEvent {
+    let init = KeyboardEventInit::new();
+    init.set_key("Enter");
+    init.set_key_code(code);
+    init.set_is_composing(composing);
+    init.set_shift_key(shift);
+    init.set_cancelable(true);
+    KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()
+}
+
+fn composition(kind: &str, data: &str) -> CompositionEvent {
+    let init = CompositionEventInit::new();
+    init.set_data(data);
+    CompositionEvent::new_with_event_init_dict(kind, &init).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn enter_during_hangul_composition_never_sends() {
+    let dom = mounted();
+    let sent = Rc::new(Cell::new(0));
+    let counter = sent.clone();
+    let _listeners = enter_to_send(&dom.input, move || counter.set(counter.get() + 1));
+    let input = &dom.input;
+
+    input.dispatch_event(&composition("compositionstart", "")).unwrap();
+    input.dispatch_event(&composition("compositionupdate", "한")).unwrap();
+    assert!(input.dispatch_event(&key(13, false, false)).unwrap(), "Enter while composing keeps its default");
+    input.dispatch_event(&key(229, true, false)).unwrap();
+    input.dispatch_event(&composition("compositionend", "한")).unwrap();
+    // Safari: the committing Enter arrives after compositionend, as keyCode 229.
+    input.dispatch_event(&key(229, false, false)).unwrap();
+    assert_eq!(sent.get(), 0, "nothing sent during composition");
+
+    input.dispatch_event(&key(13, false, true)).unwrap();
+    assert_eq!(sent.get(), 0, "Shift+Enter is a new line");
+    let send = key(13, false, false);
+    input.dispatch_event(&send).unwrap();
+    assert_eq!(sent.get(), 1, "plain Enter after the syllable is committed sends");
+    assert!(send.default_prevented(), "and does not insert a new line");
+}
+
+#[wasm_bindgen_test]
+fn handoff_qr_is_an_image_not_inline_svg() {
+    let mut dom = mounted();
+    let mut state = State::new(Mode::Embedded, Locale::En, "t".into(), None);
+    state.handoff_requested = true;
+    state.handoff = Some(consult_widget::chat::HandoffCode {
+        url: "https://gw/H/1".into(),
+        svg: "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"window.__pwned=3\"><rect width=\"1\" height=\"1\"/></svg>"
+            .into(),
+        expires_at: 0,
+    });
+    dom.render(&state).unwrap();
+    let img = dom.root.query_selector("img.qr-code").unwrap().unwrap();
+    assert!(img.get_attribute("src").unwrap().starts_with("blob:"));
+    assert!(dom.root.query_selector("svg").unwrap().is_none(), "the SVG never enters the document");
+    assert!(dom.log.hidden() && dom.composer.hidden(), "the QR view replaces the chat");
+}

@@ -201,6 +201,7 @@ fn site_router(site: DemoSite) -> Router {
         .route("/api/me", get(me))
         .route("/api/token", get(token))
         .route("/api/poster", get(poster))
+        .route("/api/config", get(config))
         .fallback(get(static_file))
         .with_state(site)
 }
@@ -281,6 +282,10 @@ async fn token(State(site): State<DemoSite>, headers: HeaderMap, Query(q): Query
     }
 }
 
+async fn config(State(site): State<DemoSite>) -> Response {
+    Json(serde_json::json!({ "gateway": site.gateway, "channel": DEMO_CHANNEL })).into_response()
+}
+
 async fn poster(State(site): State<DemoSite>) -> Response {
     let now = now_ms() / 1000;
     let claims = Claims {
@@ -316,8 +321,13 @@ async fn static_file(State(site): State<DemoSite>, uri: Uri) -> Response {
         file = file.join("index.html");
     }
     match tokio::fs::read(&file).await {
-        Ok(data) => {
+        Ok(mut data) => {
             let name = file.to_string_lossy().to_string();
+            if name.ends_with(".html") {
+                // Pages name the gateway (script tag, CSP, desk link) as `{{GATEWAY}}`: its port is
+                // only known at run time, and a placeholder keeps the pages free of inline script.
+                data = String::from_utf8_lossy(&data).replace("{{GATEWAY}}", &site.gateway).into_bytes();
+            }
             let mime = match name.rsplit('.').next().unwrap_or_default() {
                 "html" => "text/html; charset=utf-8",
                 "js" | "mjs" => "text/javascript; charset=utf-8",

@@ -154,7 +154,14 @@ async fn do_launch(state: &AppState, headers: &HeaderMap, req: LaunchRequest) ->
     } else {
         let channel = channel_or_err(state, &req.channel)?;
         let raw = match &req.token {
-            Some(t) => Some((RawToken::from_text(t).map_err(VerifyError::from)?, Kind::Button)),
+            Some(t) => {
+                let raw = RawToken::from_text(t).map_err(VerifyError::from)?;
+                // Named before the key lookup: another channel's key is not "unknown", it is elsewhere.
+                if raw.claims.channel != channel.id {
+                    return Err(VerifyError::WrongChannel { expected: channel.id.clone(), found: raw.claims.channel }.into());
+                }
+                Some((raw, Kind::Button))
+            }
             None => None,
         };
         (channel, raw, "button")

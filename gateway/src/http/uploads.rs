@@ -88,7 +88,7 @@ async fn upload(
         (None, Some(token)) => (None, Some(super::agent::agent_for_token(&state, token).ok_or(AppError::Unauthorized)?)),
         (None, None) => return Err(AppError::Unauthorized),
     };
-    let data = axum::body::to_bytes(request.into_body(), MAX_FILE_BYTES + 1)
+    let data = axum::body::to_bytes(request.into_body(), MAX_FILE_BYTES)
         .await
         .map_err(|_| AppError::TooLarge(format!("files may be at most {} MB", MAX_FILE_BYTES / 1024 / 1024)))?;
     let mime = sniff(&data).ok_or_else(|| {

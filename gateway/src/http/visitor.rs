@@ -83,7 +83,7 @@ struct Bucket {
 impl Bucket {
     fn take(&mut self) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * 5.0).min(20.0);
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * 10.0).min(60.0);
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -143,7 +143,7 @@ async fn run(state: AppState, socket: WebSocket, conv: ConversationRef, handle: 
         last_sent = message.seq;
         ok = sink.send(text(&VisitorEvent::Message { message })).await.is_ok();
     }
-    let mut bucket = Bucket { tokens: 20.0, at: Instant::now() };
+    let mut bucket = Bucket { tokens: 60.0, at: Instant::now() };
     while ok {
         tokio::select! {
             out = rx.recv() => {

@@ -1,0 +1,108 @@
+//! The `consult` CLI as a user runs it: keygen → sign → verify → qr, and its one-line errors.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn consult(args: &[&str], stdin: &str, dir: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consult"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("consult runs");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr_line(o: &Output) -> String {
+    assert!(!o.status.success(), "expected a failure, got {}", String::from_utf8_lossy(&o.stdout));
+    let err = String::from_utf8(o.stderr.clone()).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "errors are one line: {err:?}");
+    err
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("consult-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn keygen_sign_verify_round_trip() {
+    let dir = temp_dir("round-trip");
+    let out = stdout(&consult(&["keygen", "--channel", "demo-shop", "--out", "k.json"], "", &dir));
+    assert!(out.contains("[[channels.keys]]") && out.contains("public_key = "), "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join("k.json")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "secret key readable by others: {mode:o}");
+    }
+    let claims = r#"{"entry":{"button":"product-detail","product":"SKU-42"},"member":{"id":"m-1","tier":"gold","name":"김민지"}}"#;
+    let token = stdout(&consult(&["sign", "--key", "k.json"], claims, &dir)).trim().to_string();
+    let verified: serde_json::Value = serde_json::from_str(&stdout(&consult(&["verify", "--key", "k.json", &token], "", &dir))).unwrap();
+    assert_eq!(verified["member"]["name"], "김민지");
+    assert_eq!(verified["entry"]["product"], "SKU-42");
+    assert_eq!(verified["kind"], "button");
+
+    // The same token refused as another kind, and once expired.
+    let err = stderr_line(&consult(&["verify", "--key", "k.json", "--kind", "printed", &token], "", &dir));
+    assert!(err.contains("not a printed token"), "{err}");
+    let later = (verified["expires_at"].as_u64().unwrap() + 61).to_string();
+    let err = stderr_line(&consult(&["verify", "--key", "k.json", "--now", &later, &token], "", &dir));
+    assert!(err.contains("expired"), "{err}");
+    let err = stderr_line(&consult(&["verify", "--key", "k.json", "--revoked", &verified["serial"].to_string(), &token], "", &dir));
+    assert!(err.contains("revoked"), "{err}");
+}
+
+#[test]
+fn printed_codes_become_upper_case_urls_and_print_ready_svg() {
+    let dir = temp_dir("printed");
+    stdout(&consult(&["keygen", "--channel", "demo-shop", "--out", "k.json"], "", &dir));
+    let url = stdout(&consult(
+        &["sign", "--key", "k.json", "--form", "url", "--base", "https://consult.example.com"],
+        r#"{"kind":"printed","entry":{"button":"store-counter"}}"#,
+        &dir,
+    ));
+    let url = url.trim();
+    assert!(url.starts_with("HTTPS://CONSULT.EXAMPLE.COM/P/"), "{url}");
+    let claims = stdout(&consult(&["verify", "--key", "k.json", "--kind", "printed", url], "", &dir));
+    assert!(claims.contains("store-counter"));
+    let svg = stdout(&consult(&["qr", "--print", url], "", &dir));
+    assert!(svg.starts_with("<svg") && svg.contains("viewBox"), "{svg}");
+    // Membership never goes on a poster.
+    let err = stderr_line(&consult(
+        &["sign", "--key", "k.json"],
+        r#"{"kind":"printed","entry":{"button":"x"},"member":{"id":"m"}}"#,
+        &dir,
+    ));
+    assert!(err.contains("must not carry member"), "{err}");
+}
+
+#[test]
+fn errors_say_what_was_wrong_and_what_to_do() {
+    let dir = temp_dir("errors");
+    let err = stderr_line(&consult(&["sign", "--key", "missing.json"], "{}", &dir));
+    assert!(err.contains("consult keygen"), "suggests the fix: {err}");
+    stdout(&consult(&["keygen", "--channel", "demo-shop", "--out", "k.json"], "", &dir));
+    let err = stderr_line(&consult(&["keygen", "--channel", "demo-shop", "--out", "k.json"], "", &dir));
+    assert!(err.contains("already exists"), "never overwrites a key: {err}");
+    let err = stderr_line(&consult(&["sign", "--key", "k.json"], r#"{"entry":{"buton":"x"}}"#, &dir));
+    assert!(err.contains("claims JSON is invalid") && err.contains("buton"), "{err}");
+    let err = stderr_line(&consult(&["verify", "--key", "k.json", "not*a*token"], "", &dir));
+    assert!(err.contains("malformed"), "{err}");
+    let err = stderr_line(&consult(&["keygen", "--channel", "Demo Shop", "--out", "x.json"], "", &dir));
+    assert!(err.contains("channel contains"), "{err}");
+    assert!(!dir.join("x.json").exists());
+    let err = stderr_line(&consult(&["qr"], &"x".repeat(8000), &dir));
+    assert!(err.contains("too long for a QR code"), "{err}");
+}

@@ -1,0 +1,128 @@
+//! `kill -9` of the real binary mid-conversation, then a restart on the same database.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use consult_sdk::protocol::{LaunchRequest, VisitorEvent};
+
+use crate::common::*;
+
+fn spawn_gateway(config: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consult"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting consult serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("consult serve: gateway http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    (child, addr)
+}
+
+#[tokio::test]
+async fn kill_9_loses_no_acknowledged_message_and_duplicates_none() {
+    let dir = temp_dir("kill9");
+    let toml = config_toml(&dir.join("c.db"), 1000).replace("[server]", "[server]\nlisten = \"127.0.0.1:0\"");
+    let config = dir.join("consult.toml");
+    std::fs::write(&config, toml).unwrap();
+
+    let (mut child, addr) = spawn_gateway(&config);
+    let s = Server { addr: addr.parse().unwrap(), http: reqwest::Client::new(), dir: dir.clone() };
+    let (handle, _) = s.launch_ok(&LaunchRequest { channel: "shop".into(), ..Default::default() }).await;
+    let mut v = s.visitor(&handle, 0).await;
+    let total = 60;
+    let mut acked = Vec::new();
+    for i in 0..total {
+        v.say(&format!("k{i}"), &format!("message {i}")).await;
+        if i == 40 {
+            // Mid-conversation: sends in flight, some acknowledged, some not.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break;
+        }
+        if i % 2 == 0 {
+            // Collect whatever acks are ready without waiting for all.
+            while let Some(e) = tokio::time::timeout(std::time::Duration::from_millis(20), v.next()).await.ok().flatten() {
+                if let VisitorEvent::Ack { client_id, seq } = e {
+                    acked.push((client_id, seq));
+                }
+            }
+        }
+    }
+    while let Some(e) = v.next().await {
+        if let VisitorEvent::Ack { client_id, seq } = e {
+            acked.push((client_id, seq));
+        }
+    }
+    assert!(acked.len() >= 10, "too few acks before the kill: {}", acked.len());
+
+    let (mut child, addr) = spawn_gateway(&config);
+    let s = Server { addr: addr.parse().unwrap(), http: reqwest::Client::new(), dir };
+    let mut v = s.visitor(&handle, 0).await;
+    let stored: Vec<_> = v
+        .drain(500)
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            VisitorEvent::Message { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    for (client_id, seq) in &acked {
+        let hits: Vec<_> = stored.iter().filter(|m| m.client_id.as_deref() == Some(client_id)).collect();
+        assert_eq!(hits.len(), 1, "{client_id} stored {} times", hits.len());
+        assert_eq!(hits[0].seq, *seq, "{client_id} moved");
+    }
+    let seqs: Vec<u64> = stored.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "gap-free after restart");
+    // Retrying everything after the restart stores each message once.
+    for i in 0..=40 {
+        v.say(&format!("k{i}"), &format!("message {i}")).await;
+    }
+    let mut retried = 0;
+    while retried < 41 {
+        if let VisitorEvent::Ack { .. } = v.next().await.expect("ack after restart") {
+            retried += 1;
+        }
+    }
+    let mut check = s.visitor(&handle, 0).await;
+    let all: Vec<_> = check
+        .drain(500)
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            VisitorEvent::Message { message } => message.client_id,
+            _ => None,
+        })
+        .collect();
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(all.len(), unique.len(), "a message was stored twice");
+    assert_eq!(unique.len(), 41);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn bad_config_names_every_key_and_exits_non_zero() {
+    let dir = temp_dir("badcfg");
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"nowhere\"\n[[channels]]\nid = \"Bad Id\"\n[[channels]]\nid = \"ok\"\nguidance = \"hi\"\nkeys = { k1 = \"ed25519:xx\" }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_consult")).args(["serve", "--config"]).arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for key in ["server.listen", "channels[0].id", "channels[1] (ok).keys.k1"] {
+        assert!(stderr.lines().any(|l| l.starts_with("consult: ") && l.contains(key)), "{key} missing in:\n{stderr}");
+    }
+    let missing = Command::new(env!("CARGO_BIN_EXE_consult")).args(["serve", "--config", "/nonexistent.toml"]).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
+}

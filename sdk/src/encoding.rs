@@ -489,7 +489,7 @@ mod tests {
         assert_eq!(RawToken::from_text(&format!("+{}", &text[1..])), Err(DecodeError::Base64));
         // A final character whose unused low bits are set is another spelling of the same bytes.
         let bytes = t.to_bytes();
-        if bytes.len() % 3 != 0 {
+        if !bytes.len().is_multiple_of(3) {
             let mut chars: Vec<u8> = text.clone().into_bytes();
             let last = chars.last_mut().unwrap();
             let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -555,7 +555,7 @@ mod tests {
             Claims {
                 kind, channel, key_id, issued_at, expires_at: issued_at + ttl, serial,
                 entry: EntryPoint { button: Some(button), page, product, tags, ..Default::default() },
-                member: with_member.then(|| Membership { id: member_id, tier, name: None, attrs }),
+                member: with_member.then_some(Membership { id: member_id, tier, name: None, attrs }),
             }
         }
     }

@@ -450,6 +450,7 @@ pub enum AgentCommand {
 /// Gateway → agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // `welcome` is sent once per connection; boxing it buys nothing.
 pub enum AgentEvent {
     /// Answer to `hello`: the agent, the queue and their open chats.
     Welcome {

@@ -1,0 +1,52 @@
+//! Flow 1: product-page button → room opens with the guidance message → no agent can write → the
+//! visitor writes → the desk shows the request with the product entry point and membership, verified.
+
+use consult_e2e::{Device, run};
+
+/// The demo's agent who takes general requests first (least loaded, id order).
+const AGENT: (&str, &str) = ("mina", "mina-demo");
+
+#[test]
+fn product_button_opens_a_room_and_the_desk_sees_a_verified_member() {
+    run("flow1-product-button", None, |t| async move {
+        let agent = t.agent(AGENT.0, AGENT.1).await;
+
+        // A member signs in on the shop: the shop's server signs membership into the button token.
+        let v = t.visitor_on("visitor", Device::Desktop, "/signin.html").await;
+        v.click("#signin button[type=submit]").await;
+        v.b.wait_js("the shop to confirm the sign-in", "document.querySelector('#signin-result.ok')").await;
+        v.open_page("/product.html").await;
+        assert_eq!(v.b.js("return document.documentElement.dataset.consultToken", vec![]).await, "member", "the product page must hold a member token");
+
+        // Press the product's consult button: the room opens, the guidance (with the retention notice) first.
+        v.click_consult_button("#product-consult").await;
+        v.enter_chat().await;
+        v.b.wait_js("the guidance message", "document.querySelector('#consult .log > li.guidance')").await;
+        let shown = v.messages().await;
+        assert_eq!(shown.len(), 1, "before the visitor speaks, only the guidance shows: {shown:?}");
+        assert!(shown[0].class.contains("guidance"), "the guidance comes first: {shown:?}");
+        assert!(shown[0].text.contains("90일") && shown[0].text.contains("보관"), "the guidance carries the retention notice: {:?}", shown[0].text);
+
+        // No agent can write yet: the request does not even reach the desk before the first word.
+        let desk = agent.b.js("return [document.getElementById('queue-count').textContent, document.getElementById('chats-count').textContent, document.querySelectorAll('#chats > li, #queue > li').length]", vec![]).await;
+        assert_eq!(desk, serde_json::json!(["0", "0", 0]), "the desk must show no request before the visitor's first message");
+
+        // The visitor speaks first; the bot answers with its menu; the visitor asks for a person.
+        v.send("선물 포장도 되나요? 3세트 주문하려고요").await;
+        v.wait_message("mine", "선물 포장도 되나요?").await;
+        v.b.wait_js("the bot menu", "document.querySelector('#consult .log > li.bot .menu [data-option=agent]')").await;
+        v.choose("agent").await;
+
+        // The desk: the chat, its entry point (product, signed) and the member (signed).
+        agent.open_chat("김하늘").await;
+        agent.wait_message("visitor", "선물 포장도 되나요?").await;
+        let pane = agent.pane().await;
+        assert!(pane.entry.contains("verified"), "entry point marked verified: {:?}", pane.entry);
+        assert!(pane.entry.contains("TEA-1001") && pane.entry.contains("product-detail"), "product entry point shown: {:?}", pane.entry);
+        assert!(pane.member.contains("verified") && pane.member.contains("M-1024") && pane.member.contains("gold"), "membership shown verified: {:?}", pane.member);
+        assert!(!pane.reply_disabled, "the assigned agent can answer now");
+
+        // And the visitor sees who joined.
+        v.b.wait_js("the agent's name in the chat header", "document.querySelector('#consult .status').textContent.includes('Mina')").await;
+    });
+}

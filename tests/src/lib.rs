@@ -165,6 +165,99 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
+// ---------------------------------------------------------------- a cuttable network
+
+/// An HTTP forward proxy on 127.0.0.1 that one browser goes through, so a test can cut that
+/// browser's network for real: DevTools' offline emulation blocks new requests but leaves an
+/// established WebSocket open, so "offline" here is both (see flow 6).
+pub struct Link {
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    online: Arc<std::sync::atomic::AtomicBool>,
+    tunnels: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Link {
+    /// Starts the proxy.
+    pub async fn start() -> Link {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr").to_string();
+        let online = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let tunnels: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (on, tun) = (online.clone(), tunnels.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                if !on.load(Ordering::SeqCst) {
+                    drop(conn); // no network: refused at once
+                    continue;
+                }
+                let task = tokio::spawn(tunnel(conn));
+                tun.lock().unwrap_or_else(|e| e.into_inner()).push(task.abort_handle());
+            }
+        });
+        Link { addr, online, tunnels, accept }
+    }
+
+    /// Cuts every open connection and refuses new ones (`false`), or lets them through (`true`).
+    pub fn set_online(&self, online: bool) {
+        self.online.store(online, std::sync::atomic::Ordering::SeqCst);
+        if !online {
+            for t in self.tunnels.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+                t.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.set_online(false);
+    }
+}
+
+/// One proxied connection: `CONNECT host:port` (WebSockets) is tunnelled; any other request
+/// (absolute-form target, which HTTP/1.1 servers accept) is passed through as it is.
+async fn tunnel(mut conn: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+        if head.len() > 64 * 1024 {
+            return;
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let line = text.lines().next().unwrap_or_default();
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let host = if method == "CONNECT" {
+        target.to_string()
+    } else {
+        let Ok(u) = url::Url::parse(target) else { return };
+        format!("{}:{}", u.host_str().unwrap_or_default(), u.port_or_known_default().unwrap_or(80))
+    };
+    let Ok(mut upstream) = tokio::net::TcpStream::connect(&host).await else { return };
+    if method == "CONNECT" {
+        let end = head.windows(4).position(|w| w == b"\r\n\r\n").map_or(head.len(), |p| p + 4);
+        if conn.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_err() {
+            return;
+        }
+        if upstream.write_all(&head[end..]).await.is_err() {
+            return;
+        }
+    } else if upstream.write_all(&head).await.is_err() {
+        return;
+    }
+    let _ = tokio::io::copy_bidirectional(&mut conn, &mut upstream).await;
+}
+
 // ---------------------------------------------------------------- chromedriver and browsers
 
 struct Driver {
@@ -328,7 +421,7 @@ fn truthy(v: &Json) -> bool {
     }
 }
 
-fn capabilities(device: Device) -> Capabilities {
+fn capabilities(device: Device, proxy: Option<&str>) -> Capabilities {
     let profile = tempfile::Builder::new().prefix("consult-e2e-chrome-").tempdir().expect("profile dir").keep();
     let mut args = vec![
         "--headless=new".to_string(),
@@ -344,6 +437,11 @@ fn capabilities(device: Device) -> Capabilities {
         "--hide-scrollbars".into(),
         format!("--user-data-dir={}", profile.display()),
     ];
+    if let Some(proxy) = proxy {
+        args.push(format!("--proxy-server=http://{proxy}"));
+        // Loopback is never proxied unless told so.
+        args.push("--proxy-bypass-list=<-loopback>".into());
+    }
     let mut chrome = json!({
         "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
         "prefs": { "intl.accept_languages": "ko-KR,ko,en" },
@@ -379,8 +477,13 @@ pub struct Test {
 impl Test {
     /// Opens a new browser session.
     pub async fn browser(&self, name: &str, device: Device) -> Browser {
+        self.browser_via(name, device, None).await
+    }
+
+    /// Opens a new browser session whose traffic goes through `link`.
+    pub async fn browser_via(&self, name: &str, device: Device, link: Option<&Link>) -> Browser {
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities(device))
+            .capabilities(capabilities(device, link.map(|l| l.addr.as_str())))
             .connect(&self.driver.url)
             .await
             .unwrap_or_else(|e| panic!("[{name}] new Chromium session: {e}"));
@@ -392,7 +495,12 @@ impl Test {
     /// A desktop visitor on a demo shop page, with the launcher booted and the page's signed
     /// token handed over (`page` like `/product.html`).
     pub async fn visitor_on(&self, name: &str, device: Device, page: &str) -> Visitor {
-        let b = self.browser(name, device).await;
+        self.visitor_via(name, device, page, None).await
+    }
+
+    /// A visitor whose network goes through `link` (see [`Link`]).
+    pub async fn visitor_via(&self, name: &str, device: Device, page: &str, link: Option<&Link>) -> Visitor {
+        let b = self.browser_via(name, device, link).await;
         let v = Visitor { b, site: self.demo.site.clone() };
         v.open_page(page).await;
         v

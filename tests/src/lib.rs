@@ -377,6 +377,11 @@ impl Browser {
     /// Screenshots one element (current frame) and decodes the QR code in it.
     pub async fn decode_qr(&self, css: &str) -> String {
         let el = self.find(css).await;
+        // An element screenshot is clipped to the viewport: bring the code fully into view.
+        self.client
+            .execute("arguments[0].scrollIntoView({block: 'center', inline: 'center'}); return true;", vec![serde_json::to_value(&el).expect("element ref")])
+            .await
+            .unwrap_or_else(|e| panic!("[{}] scroll {css} into view: {e}", self.name));
         let png = el.screenshot().await.unwrap_or_else(|e| panic!("[{}] screenshot of {css}: {e}", self.name));
         decode_qr_png(&png).unwrap_or_else(|e| {
             let dir = workspace().join("tests/screenshots");
@@ -385,6 +390,20 @@ impl Browser {
             let _ = std::fs::write(&path, &png);
             panic!("[{}] no QR code decoded from {css} ({e}); saved {}", self.name, path.display())
         })
+    }
+
+    /// With `CONSULT_E2E_SHOTS=1`, saves a screenshot to `tests/screenshots/shot-NAME-LABEL.png`
+    /// (to look at what a visitor or agent saw at a step of a passing test).
+    pub async fn snap(&self, label: &str) {
+        if std::env::var_os("CONSULT_E2E_SHOTS").is_none() {
+            return;
+        }
+        let dir = workspace().join("tests/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("shot-{}-{label}.png", self.name));
+        if let Err(e) = self.save_screenshot(&path).await {
+            eprintln!("[{}] snap {label}: {e}", self.name);
+        }
     }
 
     /// Saves a screenshot of the whole viewport.
@@ -421,8 +440,7 @@ fn truthy(v: &Json) -> bool {
     }
 }
 
-fn capabilities(device: Device, proxy: Option<&str>) -> Capabilities {
-    let profile = tempfile::Builder::new().prefix("consult-e2e-chrome-").tempdir().expect("profile dir").keep();
+fn capabilities(device: Device, proxy: Option<&str>, profile: &Path) -> Capabilities {
     let mut args = vec![
         "--headless=new".to_string(),
         "--no-sandbox".into(),
@@ -472,6 +490,7 @@ pub struct Test {
     pub demo: Demo,
     driver: Driver,
     browsers: Arc<Mutex<Vec<Browser>>>,
+    profiles: Mutex<Vec<tempfile::TempDir>>,
 }
 
 impl Test {
@@ -482,13 +501,16 @@ impl Test {
 
     /// Opens a new browser session whose traffic goes through `link`.
     pub async fn browser_via(&self, name: &str, device: Device, link: Option<&Link>) -> Browser {
+        let profile = tempfile::Builder::new().prefix("consult-e2e-chrome-").tempdir().expect("profile dir");
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities(device, link.map(|l| l.addr.as_str())))
+            .capabilities(capabilities(device, link.map(|l| l.addr.as_str()), profile.path()))
             .connect(&self.driver.url)
             .await
             .unwrap_or_else(|e| panic!("[{name}] new Chromium session: {e}"));
         let b = Browser { client, name: name.to_string() };
         self.browsers.lock().unwrap_or_else(|e| e.into_inner()).push(b.clone());
+        // Removed when the test ends, after its browsers are closed.
+        self.profiles.lock().unwrap_or_else(|e| e.into_inner()).push(profile);
         b
     }
 
@@ -530,7 +552,7 @@ where
     rt.block_on(async move {
         let _slot = SLOTS.acquire().await.expect("semaphore");
         let (demo, driver) = tokio::join!(Demo::start(inactivity_secs), Driver::start());
-        let test = Arc::new(Test { name: name.clone(), demo, driver, browsers: Arc::default() });
+        let test = Arc::new(Test { name: name.clone(), demo, driver, browsers: Arc::default(), profiles: Mutex::default() });
         let started = Instant::now();
         let outcome = tokio::time::timeout(TEST_TIMEOUT, tokio::spawn(body(test.clone()))).await;
         let browsers: Vec<Browser> = test.browsers.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -589,6 +611,11 @@ pub struct Visitor {
 }
 
 impl Visitor {
+    /// A visitor in an existing browser (a phone that opens a QR code's URL directly).
+    pub fn on(b: Browser, site: &str) -> Visitor {
+        Visitor { b, site: site.to_string() }
+    }
+
     /// Opens a shop page and waits for the launcher and the page's token.
     pub async fn open_page(&self, page: &str) {
         self.b.top().await;

@@ -45,8 +45,10 @@ fn product_button_opens_a_room_and_the_desk_sees_a_verified_member() {
         assert!(pane.entry.contains("TEA-1001") && pane.entry.contains("product-detail"), "product entry point shown: {:?}", pane.entry);
         assert!(pane.member.contains("verified") && pane.member.contains("M-1024") && pane.member.contains("gold"), "membership shown verified: {:?}", pane.member);
         assert!(!pane.reply_disabled, "the assigned agent can answer now");
+        agent.b.snap("desk").await;
 
         // And the visitor sees who joined.
         v.b.wait_js("the agent's name in the chat header", "document.querySelector('#consult .status').textContent.includes('Mina')").await;
+        v.b.snap("panel").await;
     });
 }

@@ -1,6 +1,9 @@
 //! One module per flow of issue 5.
 
+mod blocked;
 mod come_back;
 mod first_contact;
+mod handoff;
 mod network_drop;
+mod poster;
 mod strict_csp;

@@ -42,6 +42,7 @@ fn messages_survive_a_network_drop_once_and_in_order() {
         let during = v.messages().await;
         assert!(during.iter().filter(|m| m.text.starts_with("오프라인")).all(|m| m.class.contains("pending")), "offline sends stay pending: {during:?}");
         assert!(!during.iter().any(|m| m.text.starts_with("상담원 A")), "the visitor cannot have the agent's message yet: {during:?}");
+        v.b.snap("offline").await;
 
         v.b.cdp("Network.emulateNetworkConditions", json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})).await;
         link.set_online(true);

@@ -15,6 +15,7 @@ use web_sys::{Element, HtmlElement, KeyboardEvent, MessageEvent, WebSocket, Wind
 use crate::chat::{Effect, Mode, Msg, State, Stored, update};
 use crate::dom::{Dom, OPTION_ATTR};
 use crate::i18n::Locale;
+use crate::json::{FromJson, ToJson};
 use crate::route::{self, FrameRoute};
 
 /// The element chat.html provides for the app.
@@ -30,8 +31,7 @@ struct Bridge {
 
 impl Bridge {
     fn post(&self, message: &FrameMessage) {
-        let Ok(json) = serde_json::to_string(message) else { return };
-        if let Ok(value) = js_sys::JSON::parse(&json) {
+        if let Ok(value) = js_sys::JSON::parse(&message.to_json()) {
             // The exact origin, never "*": nobody else on that window gets chat content.
             let _ = self.parent.post_message(&value, &self.origin);
         }
@@ -126,7 +126,7 @@ pub fn start() -> Result<(), JsValue> {
         .ok()
         .flatten()
         .and_then(|s| s.get_item(&session_key_name(&channel)).ok().flatten())
-        .and_then(|json| serde_json::from_str::<Stored>(&json).ok());
+        .and_then(|json| Stored::from_json_str(&json));
     if let Some(stored) = stored {
         dispatch(&app, Msg::Resume(stored));
     }
@@ -191,8 +191,8 @@ fn apply(app: &Shared, effect: Effect) {
         }
         Effect::Transmit(command) => {
             let a = app.borrow();
-            if let (Some(socket), Ok(json)) = (&a.socket, serde_json::to_string(&command)) {
-                let _ = socket.ws.send_with_str(&json);
+            if let Some(socket) = &a.socket {
+                let _ = socket.ws.send_with_str(&command.to_json());
             }
         }
         Effect::ToLauncher(message) => {
@@ -204,7 +204,7 @@ fn apply(app: &Shared, effect: Effect) {
             let a = app.borrow();
             if let Ok(Some(storage)) = a.window.session_storage() {
                 let key = session_key_name(&a.channel);
-                let _ = match stored.and_then(|s| serde_json::to_string(&s).ok()) {
+                let _ = match stored.map(|s| s.to_json()) {
                     Some(json) => storage.set_item(&key, &json),
                     None => storage.remove_item(&key),
                 };
@@ -299,9 +299,9 @@ fn connect(app: &Shared, handle: &str) {
         let app = app.clone();
         EventListener::new(&ws, "message", move |e| {
             let Some(text) = e.unchecked_ref::<MessageEvent>().data().as_string() else { return };
-            match serde_json::from_str::<VisitorEvent>(&text) {
-                Ok(event) => dispatch(&app, Msg::Socket(event)),
-                Err(e) => web_sys::console::warn_1(&format!("consult: ignored socket frame: {e}").into()),
+            match VisitorEvent::from_json_str(&text) {
+                Some(event) => dispatch(&app, Msg::Socket(event)),
+                None => web_sys::console::warn_2(&"consult: ignored socket frame".into(), &text.into()),
             }
         })
     };
@@ -431,10 +431,23 @@ fn follow_viewport(app: &Shared) {
     let a = app.borrow();
     let (Some(viewport), Some(doc)) = (a.window.visual_viewport(), a.window.document()) else { return };
     if let Some(html) = doc.document_element().and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
-        let _ = html.style().set_property("--vvh", &format!("{}px", viewport.height()));
-        let _ = html.style().set_property("--vvtop", &format!("{}px", viewport.offset_top()));
+        let _ = html.style().set_property("--vvh", &css_px(viewport.height()));
+        let _ = html.style().set_property("--vvtop", &css_px(viewport.offset_top()));
     }
     a.dom.scroll_to_end();
+}
+
+/// `12.34px`: two decimals are enough for CSS, and writing them by hand keeps float formatting
+/// (about 14 KB of wasm) out of the build.
+fn css_px(v: f64) -> String {
+    let hundredths = (v.max(0.0) * 100.0 + 0.5) as u64;
+    let mut out = String::new();
+    crate::json::write_u64(&mut out, hundredths / 100);
+    out.push('.');
+    out.push(char::from(b'0' + (hundredths / 10 % 10) as u8));
+    out.push(char::from(b'0' + (hundredths % 10) as u8));
+    out.push_str("px");
+    out
 }
 
 fn on_parent_message(app: &Shared, e: &web_sys::Event) {
@@ -449,7 +462,7 @@ fn on_parent_message(app: &Shared, e: &web_sys::Event) {
         return;
     }
     let Some(json) = js_sys::JSON::stringify(&e.data()).ok().and_then(|s| s.as_string()) else { return };
-    let Ok(message) = serde_json::from_str::<FrameMessage>(&json) else { return };
+    let Some(message) = FrameMessage::from_json_str(&json) else { return };
     let msg = match message {
         FrameMessage::Launch { mut request, prefill } => {
             // The browser vouches for event.origin; the gateway checks it against the channel.

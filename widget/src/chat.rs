@@ -6,7 +6,6 @@ use consult_sdk::protocol::{
     Body, ChatMessage, CloseReason, ErrorBody, FrameMessage, LaunchRequest, LaunchResponse, Sender, SessionState,
     VisitorCommand, VisitorEvent, check_text,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::i18n::Locale;
 use crate::session::{SessionClient, SessionOutput};
@@ -52,12 +51,25 @@ pub struct HandoffCode {
 }
 
 /// What sessionStorage keeps so a reload resumes the same session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize))]
 pub struct Stored {
     /// The launch answer (session handle, channel as shown).
     pub launch: LaunchResponse,
     /// Highest seq the visitor has seen: older messages are history, not news.
     pub seen_seq: u64,
+}
+
+impl crate::json::FromJson for Stored {
+    fn from_json(j: &crate::json::Json) -> Option<Self> {
+        Some(Stored { launch: crate::json::FromJson::from_json(j.get("launch")?)?, seen_seq: j.u64("seen_seq")? })
+    }
+}
+
+impl crate::json::ToJson for Stored {
+    fn write_json(&self, out: &mut String) {
+        crate::json::ObjectWriter::new(out).val("launch", &self.launch).u64("seen_seq", self.seen_seq).end();
+    }
 }
 
 /// Input to [`update`].

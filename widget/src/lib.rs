@@ -9,6 +9,7 @@
 pub mod chat;
 pub mod i18n;
 pub mod ime;
+pub mod json;
 pub mod route;
 pub mod session;
 

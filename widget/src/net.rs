@@ -1,14 +1,12 @@
 //! HTTP calls to the gateway (same origin as the frame): launch and uploads.
 
 use consult_sdk::protocol::{Body, ErrorBody, LaunchRequest, LaunchResponse, MAX_FILE_BYTES, MAX_IMAGE_BYTES};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use crate::json::{FromJson, Json, ToJson};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, RequestInit, Response};
 
 /// `POST /v1/uploads` answer.
-#[derive(Debug, Deserialize)]
 struct Uploaded {
     attachment: String,
     mime: String,
@@ -16,23 +14,33 @@ struct Uploaded {
     name: String,
 }
 
+impl FromJson for Uploaded {
+    fn from_json(j: &Json) -> Option<Self> {
+        Some(Uploaded { attachment: j.string("attachment")?, mime: j.string("mime")?, size: j.u64("size")?, name: j.string("name")? })
+    }
+}
+
 fn network_error(e: JsValue) -> ErrorBody {
     let detail = e.as_string().or_else(|| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()));
     ErrorBody { code: "network".into(), message: detail.unwrap_or_else(|| "the gateway could not be reached".into()) }
 }
 
-async fn fetch_json<T: DeserializeOwned>(url: &str, init: &RequestInit) -> Result<T, ErrorBody> {
+async fn fetch_json<T: FromJson>(url: &str, init: &RequestInit) -> Result<T, ErrorBody> {
     let window = web_sys::window().ok_or_else(|| network_error(JsValue::from_str("no window")))?;
     let response: Response =
         JsFuture::from(window.fetch_with_str_and_init(url, init)).await.map_err(network_error)?.unchecked_into();
     let text = JsFuture::from(response.text().map_err(network_error)?).await.map_err(network_error)?;
     let text = text.as_string().unwrap_or_default();
     if response.ok() {
-        serde_json::from_str(&text).map_err(|e| ErrorBody { code: "bad_response".into(), message: e.to_string() })
+        T::from_json_str(&text).ok_or_else(|| ErrorBody {
+            code: "bad_response".into(),
+            message: "the gateway's answer is not what this chat expects (reload the page)".into(),
+        })
     } else {
-        Err(serde_json::from_str::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
-            code: "http_status".into(),
-            message: format!("the gateway answered {}", response.status()),
+        Err(ErrorBody::from_json_str(&text).unwrap_or_else(|| {
+            let mut message = String::from("the gateway answered HTTP ");
+            crate::json::write_u64(&mut message, u64::from(response.status()));
+            ErrorBody { code: "http_status".into(), message }
         }))
     }
 }
@@ -47,8 +55,7 @@ pub async fn launch(request: &LaunchRequest) -> Result<LaunchResponse, ErrorBody
     let headers = web_sys::Headers::new().map_err(network_error)?;
     headers.set("content-type", "application/json").map_err(network_error)?;
     init.set_headers(&headers);
-    let body = serde_json::to_string(request).map_err(|e| ErrorBody { code: "bad_request".into(), message: e.to_string() })?;
-    init.set_body(&JsValue::from_str(&body));
+    init.set_body(&JsValue::from_str(&request.to_json()));
     fetch_json("/v1/launch", &init).await
 }
 

@@ -3,7 +3,6 @@
 
 use consult_sdk::launch::decode_component;
 use consult_sdk::protocol::LaunchRequest;
-use consult_sdk::{DecodeError, LaunchUrl, LaunchUrlError, RawToken};
 
 /// How the chat frame was opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,27 +26,40 @@ pub enum FrameRoute {
 }
 
 /// Why the frame's URL is not one the chat app serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteError {
     /// `/chat` without `channel` or `origin`.
     MissingParameter(&'static str),
-    /// Not a launch URL.
-    Launch(LaunchUrlError),
-    /// The printed or handoff code does not decode.
-    Code(DecodeError),
+    /// Not `/chat`, `/l/<channel>`, `/P/<code>` or `/H/<code>`.
+    Path,
+    /// A bad percent escape, or a repeated entry point parameter.
+    Query,
+    /// The printed or handoff code is not a token's digits.
+    Code,
 }
 
 impl std::fmt::Display for RouteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RouteError::MissingParameter(name) => write!(f, "chat URL has no {name:?} parameter"),
-            RouteError::Launch(e) => write!(f, "{e}"),
-            RouteError::Code(e) => write!(f, "{e}"),
+            RouteError::MissingParameter(name) => {
+                f.write_str("chat URL has no \"")?;
+                f.write_str(name)?;
+                f.write_str("\" parameter")
+            }
+            RouteError::Path => f.write_str("launch URL path must be /l/<channel>, /P/<code> or /H/<code>"),
+            RouteError::Query => f.write_str("launch URL query is malformed"),
+            RouteError::Code => f.write_str("launch URL code is malformed"),
         }
     }
 }
 
 /// Reads the frame's `location.href`.
+///
+/// This is the chat app's own reading of `consult_sdk::LaunchUrl::parse` (the tests check they
+/// agree): the sdk's parser fully decodes printed and handoff codes, which would link the token
+/// decoder into the wasm. The gateway verifies the code and takes the channel from it, so the
+/// frame only reads the channel out of the code, for its per-channel storage keys. Declared entry
+/// point bounds are checked by the gateway too.
 ///
 /// # Errors
 /// [`RouteError`] for a URL that is neither an embedded chat nor a launch URL.
@@ -60,21 +72,88 @@ pub fn parse(href: &str) -> Result<FrameRoute, RouteError> {
         let parent_origin = query_param(query, "origin").ok_or(RouteError::MissingParameter("origin"))?;
         return Ok(FrameRoute::Embedded { channel, parent_origin, locale });
     }
-    let mut request = match LaunchUrl::parse(href).map_err(RouteError::Launch)? {
-        LaunchUrl::Button { channel, token, declared, .. } => {
-            LaunchRequest { channel, token, declared, ..Default::default() }
+    // Skip the scheme and host; keep any prefix the gateway is mounted under.
+    let after_scheme = path.split_once("://").map_or(path, |(_, rest)| rest);
+    let path = after_scheme.find('/').map(|i| &after_scheme[i..]).ok_or(RouteError::Path)?;
+    let (marker, rest) = ["/l/", "/P/", "/p/", "/H/", "/h/"]
+        .iter()
+        .filter_map(|m| path.rfind(m).map(|i| (i, *m, &path[i + 3..])))
+        .max_by_key(|(i, _, _)| *i)
+        .map(|(_, m, rest)| (m, rest))
+        .ok_or(RouteError::Path)?;
+    if rest.is_empty() || rest.contains('/') {
+        return Err(RouteError::Path);
+    }
+    let mut request = LaunchRequest::default();
+    match marker {
+        "/l/" => {
+            request.channel = decode_component(rest).map_err(|_| RouteError::Query)?;
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let v = decode_component(v).map_err(|_| RouteError::Query)?;
+                let d = &mut request.declared;
+                let slot = match k {
+                    "token" => &mut request.token,
+                    "button" => &mut d.button,
+                    "page" => &mut d.page,
+                    "campaign" => &mut d.campaign,
+                    "product" => &mut d.product,
+                    "order" => &mut d.order,
+                    "tag" => {
+                        d.tags.push(v);
+                        continue;
+                    }
+                    // Unknown parameters (utm_*, fbclid, locale) are not the entry point.
+                    _ => continue,
+                };
+                if slot.replace(v).is_some() {
+                    return Err(RouteError::Query);
+                }
+            }
         }
-        LaunchUrl::Printed { digits, .. } => {
-            let channel = RawToken::from_digits(&digits).map_err(RouteError::Code)?.claims.channel;
-            LaunchRequest { channel, printed: Some(digits), ..Default::default() }
+        m => {
+            request.channel = code_channel(rest).ok_or(RouteError::Code)?;
+            let digits = Some(rest.to_string());
+            if m.eq_ignore_ascii_case("/p/") {
+                request.printed = digits;
+            } else {
+                request.handoff = digits;
+            }
         }
-        LaunchUrl::Handoff { digits, .. } => {
-            let channel = RawToken::from_digits(&digits).map_err(RouteError::Code)?.claims.channel;
-            LaunchRequest { channel, handoff: Some(digits), ..Default::default() }
-        }
-    };
+    }
     request.locale = locale;
     Ok(FrameRoute::FullPage { request })
+}
+
+/// The channel a printed or handoff code names, read from its digits without decoding the rest.
+///
+/// Digits form: every 7 bytes as 17 decimal digits, a shorter last chunk in the fewest digits that
+/// hold it; the token starts `header, key_id (length byte + UTF-8), channel (length byte + UTF-8)`
+/// (see `consult_sdk::encoding`). `None` when the digits cannot be a token.
+pub fn code_channel(digits: &str) -> Option<String> {
+    const CHUNK_DIGITS: usize = 17;
+    // Digits of a final chunk of n bytes, n = 0..7.
+    const LAST: [usize; 7] = [0, 3, 5, 8, 10, 13, 15];
+    let (full, rest) = (digits.len() / CHUNK_DIGITS, digits.len() % CHUNK_DIGITS);
+    let last_bytes = LAST.iter().position(|&d| d == rest)?;
+    let mut bytes = Vec::with_capacity(full * 7 + last_bytes);
+    for (i, chunk) in digits.as_bytes().chunks(CHUNK_DIGITS).enumerate() {
+        let n = if i < full { 7 } else { last_bytes };
+        let value = chunk.iter().try_fold(0u64, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + u64::from(d - b'0')))?;
+        if value >> (8 * n) != 0 {
+            return None;
+        }
+        bytes.extend_from_slice(&value.to_be_bytes()[8 - n..]);
+    }
+    // Header: format version 1 (high nibble), kind button, printed or handoff (1..=3).
+    if !matches!(bytes.first()?, 0x11..=0x13) {
+        return None;
+    }
+    let key_id_len = usize::from(*bytes.get(1)?);
+    let channel_at = 2 + key_id_len;
+    let channel_len = usize::from(*bytes.get(channel_at)?);
+    let channel = bytes.get(channel_at + 1..channel_at + 1 + channel_len)?;
+    String::from_utf8(channel.to_vec()).ok().filter(|c| !c.is_empty())
 }
 
 /// The first value of `name` in a query string, decoded; `None` when absent, empty or malformed.
@@ -90,13 +169,17 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use consult_sdk::{Claims, EntryPoint, Kind};
+    use consult_sdk::{Claims, EntryPoint, Kind, LaunchUrl, RawToken};
 
     fn coded_token(kind: Kind, channel: &str) -> RawToken {
+        coded_token_with(kind, channel, "k1")
+    }
+
+    fn coded_token_with(kind: Kind, channel: &str, key_id: &str) -> RawToken {
         let claims = Claims {
             kind,
             channel: channel.into(),
-            key_id: "k1".into(),
+            key_id: key_id.into(),
             issued_at: 1_763_700_000,
             expires_at: 1_763_700_000 + 300,
             serial: 42,
@@ -157,7 +240,76 @@ mod tests {
 
     #[test]
     fn garbage_paths_and_codes_are_refused() {
-        assert!(matches!(parse("https://gw.example/elsewhere"), Err(RouteError::Launch(_))));
-        assert!(matches!(parse("https://gw.example/P/12345"), Err(RouteError::Launch(LaunchUrlError::Code(_)))));
+        assert_eq!(parse("https://gw.example/elsewhere"), Err(RouteError::Path));
+        assert_eq!(parse("https://gw.example/l/"), Err(RouteError::Path));
+        assert_eq!(parse("https://gw.example/P/12345"), Err(RouteError::Code));
+        assert_eq!(parse("https://gw.example/P/12a45"), Err(RouteError::Code));
+        assert_eq!(parse("https://gw.example/l/shop?button=a&button=b"), Err(RouteError::Query));
+        assert_eq!(parse("https://gw.example/l/shop?page=%zz"), Err(RouteError::Query));
+    }
+
+    /// The sdk's `LaunchUrl::parse` and `RawToken::from_digits` are the reference; the frame's
+    /// lighter reading must give the same launch for every URL the sdk writes.
+    #[test]
+    fn agrees_with_the_sdk_launch_url_parser() {
+        let mut urls = Vec::new();
+        for declared in [
+            EntryPoint::default(),
+            EntryPoint { button: Some("banner 3".into()), page: Some("/sale?x=1&y=가".into()), ..Default::default() },
+            EntryPoint {
+                campaign: Some("spring".into()),
+                product: Some("sku-1".into()),
+                order: Some("o/9".into()),
+                tags: vec!["a".into(), "b c".into()],
+                ..Default::default()
+            },
+        ] {
+            for token in [None, Some("AbC-_x".to_string())] {
+                for base in ["https://gw.example", "http://127.0.0.1:8090/consult"] {
+                    let url = LaunchUrl::Button { base: base.into(), channel: "demo shop".into(), token: token.clone(), declared: declared.clone() };
+                    urls.push(url.to_url());
+                }
+            }
+        }
+        for kind in [Kind::Printed, Kind::Handoff] {
+            for (channel, key_id) in [("demo-shop", "k1"), ("x", "a-much-longer-key-id-0123456789a"), (&*"c".repeat(64), "k")] {
+                let token = coded_token_with(kind, channel, key_id);
+                urls.push(LaunchUrl::printed("https://gw.example/mount", &token).unwrap().to_url());
+                urls.push(LaunchUrl::handoff("http://gw.example", &token).unwrap().to_url());
+            }
+        }
+        assert!(urls.len() > 20);
+        for url in urls {
+            let FrameRoute::FullPage { request } = parse(&url).unwrap_or_else(|e| panic!("{url}: {e}")) else {
+                panic!("{url}: full page expected")
+            };
+            match LaunchUrl::parse(&url).unwrap() {
+                LaunchUrl::Button { channel, token, declared, .. } => {
+                    assert_eq!(request, LaunchRequest { channel, token, declared, ..Default::default() }, "{url}");
+                }
+                LaunchUrl::Printed { digits, .. } => {
+                    let channel = RawToken::from_digits(&digits).unwrap().claims.channel;
+                    assert_eq!(request, LaunchRequest { channel, printed: Some(digits), ..Default::default() }, "{url}");
+                }
+                LaunchUrl::Handoff { digits, .. } => {
+                    let channel = RawToken::from_digits(&digits).unwrap().claims.channel;
+                    assert_eq!(request, LaunchRequest { channel, handoff: Some(digits), ..Default::default() }, "{url}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn code_channel_refuses_what_the_sdk_refuses_to_name() {
+        let digits = coded_token(Kind::Printed, "demo-shop").to_digits();
+        assert_eq!(code_channel(&digits).as_deref(), Some("demo-shop"));
+        // Cut inside the channel, a digit count no chunk has, and a chunk above 2^56.
+        assert_eq!(code_channel(&digits[..17]), None);
+        assert_eq!(code_channel(&digits[..digits.len() - 1]), None);
+        assert_eq!(code_channel(&format!("99999999999999999{}", &digits[17..])), None);
+        // Format version 2 in the header byte (the top byte of the first 7-byte chunk).
+        let first: u64 = digits[..17].parse().unwrap();
+        let v2 = format!("{:017}{}", first ^ ((0x12 ^ 0x22) << 48), &digits[17..]);
+        assert_eq!(code_channel(&v2), None);
     }
 }

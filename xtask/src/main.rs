@@ -15,6 +15,8 @@ type Result<T = ()> = std::result::Result<T, String>;
 
 /// npm's binaryen: Debian's wasm-opt 108 breaks wasm-bindgen output.
 const BINARYEN: &str = "binaryen@132.0.0";
+/// Minifies the widget's glue JS, CSS and launcher in widget/dist.
+const ESBUILD: &str = "esbuild@0.25.12";
 /// Peers measured beside us in the benches.
 const BENCH_NPM: &[&str] = &["jose@6.2.17", "qrcode@1.5.4", "ws@8.23.0"];
 
@@ -111,6 +113,10 @@ fn wasm_bindgen() -> PathBuf {
     cargo_bin("wasm-bindgen")
 }
 
+fn esbuild() -> PathBuf {
+    tools_dir().join("node_modules/.bin/esbuild")
+}
+
 fn wasm_opt() -> PathBuf {
     tools_dir().join("node_modules/.bin/wasm-opt")
 }
@@ -127,8 +133,8 @@ fn ensure_wasm_tools() -> Result {
         // No --locked: this machine's registry mirror lacks one crate of the CLI's lock file.
         run(cargo().args(["install", "wasm-bindgen-cli", "--version", &pinned, "--force"]))?;
     }
-    if !wasm_opt().exists() {
-        npm_install(&[BINARYEN])?;
+    if !wasm_opt().exists() || !esbuild().exists() {
+        npm_install(&[BINARYEN, ESBUILD])?;
     }
     Ok(())
 }
@@ -171,7 +177,12 @@ fn build_widget() -> Result {
         .args(["--target", "web", "--no-typescript", "--out-name", "chat", "--out-dir"])
         .arg(&dist)
         .arg(root.join("target/wasm32-unknown-unknown/release/consult_widget.wasm")))?;
-    optimise(&dist.join("chat_bg.wasm"), "-Oz")?;
+    // Also shortens wasm-bindgen's hashed import and export names (~4 KB gzip); the glue is
+    // rewritten to match from the mapping wasm-opt prints.
+    let map = optimise_with(&dist.join("chat_bg.wasm"), "-Oz", &["--minify-imports-and-exports-and-modules"])?;
+    let map_file = root.join("target/widget-rename.json");
+    std::fs::write(&map_file, map).map_err(|e| e.to_string())?;
+    run(Command::new("node").arg("widget/build/rename.mjs").arg(dist.join("chat.js")).arg(&map_file))?;
     for dir in ["widget/static", "widget/launcher"] {
         for entry in std::fs::read_dir(root.join(dir)).map_err(|e| format!("{dir}: {e}"))? {
             let path = entry.map_err(|e| e.to_string())?.path();
@@ -181,25 +192,45 @@ fn build_widget() -> Result {
             }
         }
     }
+    // Minified copies; the sources stay readable in widget/static and widget/launcher.
+    for (file, target) in [("chat.js", "es2020"), ("start.js", "es2020"), ("chat.css", "chrome90"), ("consult.js", "es2017")] {
+        let path = dist.join(file);
+        run(Command::new(esbuild())
+            .arg(&path)
+            .args(["--minify", "--allow-overwrite", "--log-level=warning", "--legal-comments=none"])
+            .arg(format!("--target={target}"))
+            .arg(format!("--outfile={}", path.display())))?;
+    }
     Ok(())
 }
 
+fn optimise_with(wasm: &Path, level: &str, extra: &[&str]) -> Result<String> {
+    let mut cmd = Command::new(wasm_opt());
+    cmd.args([
+        level,
+        "--enable-bulk-memory",
+        "--enable-nontrapping-float-to-int",
+        "--enable-sign-ext",
+        "--enable-mutable-globals",
+        "--enable-reference-types",
+        "--enable-multivalue",
+        "--strip-debug",
+        "--strip-producers",
+    ])
+    .args(extra)
+    .arg(wasm)
+    .arg("-o")
+    .arg(wasm);
+    eprintln!("$ {}", describe(&cmd));
+    let out = cmd.output().map_err(|e| format!("cannot start {}: {e}", describe(&cmd)))?;
+    if !out.status.success() {
+        return Err(format!("{} failed ({}): {}", describe(&cmd), out.status, String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 fn optimise(wasm: &Path, level: &str) -> Result {
-    run(Command::new(wasm_opt())
-        .args([
-            level,
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-            "--enable-reference-types",
-            "--enable-multivalue",
-            "--strip-debug",
-            "--strip-producers",
-        ])
-        .arg(wasm)
-        .arg("-o")
-        .arg(wasm))
+    optimise_with(wasm, level, &[]).map(drop)
 }
 
 /// Builds the sdk's wasm (signing, verifying, QR) for Node and for browsers into pkg/sdk.

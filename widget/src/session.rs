@@ -8,7 +8,6 @@
 //!   dropped socket goes out again after reconnecting and the gateway stores it once;
 //! - a reconnect says `hello { after_seq }` with the last delivered `seq`, so the gap is filled.
 
-use std::collections::BTreeMap;
 
 use consult_sdk::protocol::{Body, ChatMessage, ErrorBody, PROTOCOL_VERSION, VisitorCommand, VisitorEvent};
 
@@ -65,7 +64,9 @@ pub struct SessionClient {
     client_id_prefix: String,
     next_client_number: u64,
     last_seq: u64,
-    early: BTreeMap<u64, ChatMessage>,
+    /// Messages that arrived ahead of a gap, in no order (a handful at most: a Vec keeps
+    /// BTreeMap's code out of the wasm).
+    early: Vec<ChatMessage>,
     pending: Vec<PendingSend>,
     link: Link,
     failed_connects: u32,
@@ -79,7 +80,7 @@ impl SessionClient {
             client_id_prefix: client_id_prefix.into(),
             next_client_number: 1,
             last_seq: after_seq,
-            early: BTreeMap::new(),
+            early: Vec::new(),
             pending: Vec::new(),
             link: Link::Down,
             failed_connects: 0,
@@ -166,8 +167,10 @@ impl SessionClient {
                 if message.seq <= self.last_seq {
                     return out; // already shown: a replay after reconnect
                 }
-                self.early.insert(message.seq, message);
-                while let Some(next) = self.early.remove(&(self.last_seq + 1)) {
+                self.early.retain(|m| m.seq != message.seq);
+                self.early.push(message);
+                while let Some(i) = self.early.iter().position(|m| m.seq == self.last_seq + 1) {
+                    let next = self.early.swap_remove(i);
                     self.last_seq = next.seq;
                     out.push(SessionOutput::Deliver(next));
                 }

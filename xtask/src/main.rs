@@ -18,7 +18,7 @@ const BINARYEN: &str = "binaryen@132.0.0";
 /// Minifies the widget's glue JS, CSS and launcher in widget/dist.
 const ESBUILD: &str = "esbuild@0.25.12";
 /// Peers measured beside us in the benches.
-const BENCH_NPM: &[&str] = &["jose@6.2.17", "qrcode@1.5.4", "ws@8.23.0"];
+const BENCH_NPM: &[&str] = &["jose@6.2.17", "qrcode@1.5.4", "ws@8.23.0", "playwright-core@1.65.1"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -332,7 +332,7 @@ fn bench() -> Result {
     ensure_browser()?;
     build_widget()?;
     build_pkg()?;
-    if !tools_dir().join("node_modules/jose").exists() {
+    if !tools_dir().join("node_modules/jose").exists() || !tools_dir().join("node_modules/playwright-core").exists() {
         npm_install(BENCH_NPM)?;
     }
     run(cargo().args(["run", "-q", "--profile", "native", "-p", "consult-sdk", "--features", "sign,qr", "--example", "bench"]))?;

@@ -8,7 +8,9 @@
   var stub = w.Consult;
   if (stub && stub.loaded) return; // loaded twice: one widget only
 
-  var script = d.currentScript || d.querySelector('script[src*="consult.js"]');
+  var script = d.currentScript;
+  // A classic script tag names the gateway; a bundled import (no tag of ours) boots with `gateway`.
+  if (!script || !/consult(\.min)?\.js/.test(script.src)) script = d.querySelector('script[src*="consult.js"]');
   var gateway = new URL(script ? script.src : location.href).origin;
   var EVENTS = ['ready', 'open', 'close', 'message', 'unread', 'error'];
   var TEXT = {
@@ -241,6 +243,10 @@
     var problem = tokenProblem(options.token);
     if (problem) console.error('Consult: ' + problem);
     var first = !config;
+    // Imported from a bundle there is no script tag to take the gateway's origin from.
+    if (first && options.gateway) {
+      try { gateway = new URL(options.gateway).origin; } catch (e) { return Promise.reject(new Error('Consult: gateway must be an absolute URL')); }
+    }
     config = {
       channel: channel,
       token: problem ? null : options.token || (config && config.token) || null,

@@ -256,6 +256,13 @@ fn build_pkg() -> Result {
     }
     // The web glue is an ES module; the package root is CommonJS for the Node glue.
     std::fs::write(root.join("pkg/sdk/web/package.json"), "{ \"type\": \"module\" }\n").map_err(|e| e.to_string())?;
+    // The package's "." export: the launcher, as the script tag loads it (build-widget minified it).
+    let launcher = root.join("widget/dist/consult.js");
+    if !launcher.exists() {
+        return Err("widget/dist/consult.js missing: run cargo xtask build-widget first".into());
+    }
+    std::fs::create_dir_all(root.join("pkg/widget")).map_err(|e| e.to_string())?;
+    std::fs::copy(&launcher, root.join("pkg/widget/consult.js")).map_err(|e| format!("copy consult.js into pkg/widget: {e}"))?;
     Ok(())
 }
 

@@ -9,16 +9,6 @@
 //   window.Consult = window.Consult || function () { (Consult.q = Consult.q || []).push(arguments) };
 // Every command returns a promise; the ones that can fail reject with an `Error`.
 
-/** What the gateway's wire protocol calls an entry point: where the consultation started. */
-export interface ConsultEntryPoint {
-  button?: string;
-  page?: string;
-  campaign?: string;
-  product?: string;
-  order?: string;
-  tags?: string[];
-}
-
 /** `GET /v1/channels/{id}/status`, as the `ready` event reports it. */
 export interface ConsultChannelStatus {
   /** False when the service is switched off: every button hides. */

@@ -17,6 +17,8 @@ type Result<T = ()> = std::result::Result<T, String>;
 const BINARYEN: &str = "binaryen@132.0.0";
 /// Minifies the widget's glue JS, CSS and launcher in widget/dist.
 const ESBUILD: &str = "esbuild@0.25.12";
+/// The bundler the npm package's smoke test builds with.
+const VITE: &str = "vite@7.3.8";
 /// Peers measured beside us in the benches.
 const BENCH_NPM: &[&str] = &["jose@6.2.17", "qrcode@1.5.4", "ws@8.23.0", "playwright-core@1.65.1"];
 
@@ -321,7 +323,12 @@ fn test() -> Result {
         run(chromedriver_env(&mut cargo()).args(["test", "-p", "consult-widget", "--target", "wasm32-unknown-unknown", "--tests"]))?;
     }
     // Node: the npm package's wasm against the same vectors.
-    run(Command::new("node").args(["--test", "pkg/test/"]))?;
+    run(Command::new("node").args(["--test", "pkg/test/vectors.test.mjs"]))?;
+    // A bundler user's view: Vite bundles `import '@consult/web'`.
+    if !tools_dir().join("node_modules/vite").exists() {
+        npm_install(&[VITE])?;
+    }
+    run(Command::new("node").arg("pkg/test/vite/smoke.mjs"))?;
     // End to end: whole flows in headless Chromium against the real gateway.
     run(chromedriver_env(&mut cargo()).args(["test", "-p", "consult-e2e"]))?;
     eprintln!("xtask: every test passed");

@@ -13,7 +13,10 @@ fn consult(args: &[&str], stdin: &str, dir: &Path) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("consult runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    // A command that fails before reading stdin closes the pipe: that is its answer, not ours.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing stdin: {e}");
+    }
     child.wait_with_output().unwrap()
 }
 

@@ -2,9 +2,15 @@
 //! the postMessage bridge between the host-page launcher and the chat frame. Both ends use these
 //! types; JSON, `#[serde(tag = "type")]`, snake_case.
 //!
-//! Delivery: every stored message has a per-session `seq` (1, 2, …). A client resumes with the last
-//! `seq` it saw and gets the gap in order. Every send carries a client-chosen `client_id`; the same
-//! `client_id` sent twice stores one message and acknowledges both sends with the same `seq`.
+//! Sessions and conversations: a visitor's handle (`LaunchResponse::session`) names a
+//! *conversation*, the chat room of one `user_key` in one channel. Each open → close episode in it
+//! is a consult *session* with its own id (`SessionSummary::id`), the unit agents work; when the
+//! visitor writes after a close, a new session opens in the same conversation.
+//!
+//! Delivery: every stored message has a per-conversation `seq` (1, 2, …, gap-free), so resuming
+//! works across sessions. A client resumes with the last `seq` it saw and gets the gap in order.
+//! Every send carries a client-chosen `client_id`; the same `client_id` sent twice stores one
+//! message and acknowledges both sends with the same `seq`.
 
 use serde::{Deserialize, Serialize};
 
@@ -175,7 +181,7 @@ pub enum Body {
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
-    /// Per-session sequence number, from 1, gap-free.
+    /// Per-conversation sequence number, from 1, gap-free.
     pub seq: u64,
     /// Author.
     pub sender: Sender,

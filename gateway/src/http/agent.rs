@@ -228,7 +228,7 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
                 for channel in core.config.channels.iter().filter(|c| a.works(&c.id)) {
                     sessions.extend(store.history(&channel.id, &user_key, 50)?.into_iter().map(|s| s.summary()));
                 }
-                sessions.sort_by(|x, y| y.opened_ms.cmp(&x.opened_ms));
+                sessions.sort_by_key(|s| std::cmp::Reverse(s.opened_ms));
                 Ok(vec![AgentEvent::History { user_key, sessions }])
             })
             .await

@@ -41,7 +41,7 @@ pub fn socket_origin_ok(state: &AppState, headers: &HeaderMap, allowed: &[String
         None => true,
         Some(o) => {
             let o = o.to_ascii_lowercase();
-            state.own_origin(headers).as_deref() == Some(o.as_str()) || allowed.iter().any(|a| *a == o)
+            state.own_origin(headers).as_deref() == Some(o.as_str()) || allowed.contains(&o)
         }
     }
 }

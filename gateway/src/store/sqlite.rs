@@ -167,6 +167,7 @@ fn open_session_of(conn: &Connection, conversation: &str) -> rusqlite::Result<Op
 }
 
 /// Appends a message under the next seq of the conversation; the caller holds the transaction.
+#[allow(clippy::too_many_arguments)] // one row's columns, each a plain value
 fn append(
     conn: &Connection,
     conversation: &str,

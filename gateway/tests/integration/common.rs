@@ -141,7 +141,6 @@ text = "Hello!"
 pub struct Server {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
-    pub dir: PathBuf,
 }
 
 impl Server {
@@ -156,7 +155,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(consult_gateway::serve(listener, state));
-        Server { addr, http: reqwest::Client::new(), dir }
+        Server { addr, http: reqwest::Client::new() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -214,7 +213,7 @@ impl Server {
             .unwrap();
         let token = r["token"].as_str().expect("login token").to_string();
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/agent/socket?token={token}", self.addr)).await.unwrap();
-        let mut a = Agent { ws, token };
+        let mut a = Agent { ws };
         a.cmd(&AgentCommand::Hello { version: 1 }).await;
         a
     }
@@ -280,6 +279,27 @@ impl Visitor {
         }
     }
 
+    /// The code of the next error event.
+    pub async fn error_code(&mut self) -> String {
+        self.until(|e| match e {
+            VisitorEvent::Error { code, .. } => Some(code.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The stored messages among the events of the next `wait_ms`.
+    pub async fn messages(&mut self, wait_ms: u64) -> Vec<consult_sdk::protocol::ChatMessage> {
+        self.drain(wait_ms)
+            .await
+            .into_iter()
+            .filter_map(|e| match e {
+                VisitorEvent::Message { message } => Some(message),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Reads events for a while, returning them all.
     pub async fn drain(&mut self, wait_ms: u64) -> Vec<VisitorEvent> {
         let mut out = Vec::new();
@@ -292,7 +312,6 @@ impl Visitor {
 
 pub struct Agent {
     pub ws: Ws,
-    pub token: String,
 }
 
 impl Agent {
@@ -311,6 +330,15 @@ impl Agent {
                 return t;
             }
         }
+    }
+
+    /// The code of the next error event.
+    pub async fn error_code(&mut self) -> String {
+        self.until(|e| match e {
+            AgentEvent::Error { code, .. } => Some(code.clone()),
+            _ => None,
+        })
+        .await
     }
 
     pub async fn available(&mut self) {

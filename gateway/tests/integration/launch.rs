@@ -14,48 +14,20 @@ async fn every_bad_launch_gets_its_own_code() {
     let s = Server::start().await;
     let good = button_token("shop", None);
     let now = now();
+    let claims = |key_id: &str, issued_at: u64, expires_at: u64| consult_sdk::Claims {
+        kind: Kind::Button,
+        channel: "shop".into(),
+        key_id: key_id.into(),
+        issued_at,
+        expires_at,
+        serial: 2,
+        entry: EntryPoint::default(),
+        member: None,
+    };
     // Same key id, another key: the signature cannot verify.
-    let forged = {
-        let other = SecretKey::from_seed("shop", "k1", [9; 32]).unwrap();
-        let c = consult_sdk::Claims {
-            kind: Kind::Button,
-            channel: "shop".into(),
-            key_id: "k1".into(),
-            issued_at: now,
-            expires_at: now + 60,
-            serial: 2,
-            entry: EntryPoint::default(),
-            member: None,
-        };
-        other.sign(&c).unwrap()
-    };
-    let unknown_key = {
-        let other = SecretKey::from_seed("shop", "k9", [7; 32]).unwrap();
-        let c = consult_sdk::Claims {
-            kind: Kind::Button,
-            channel: "shop".into(),
-            key_id: "k9".into(),
-            issued_at: now,
-            expires_at: now + 60,
-            serial: 2,
-            entry: EntryPoint::default(),
-            member: None,
-        };
-        other.sign(&c).unwrap()
-    };
-    let expired = {
-        let c = consult_sdk::Claims {
-            kind: Kind::Button,
-            channel: "shop".into(),
-            key_id: "k1".into(),
-            issued_at: now - 7200,
-            expires_at: now - 3600,
-            serial: 3,
-            entry: EntryPoint::default(),
-            member: None,
-        };
-        key("shop").sign(&c).unwrap()
-    };
+    let forged = SecretKey::from_seed("shop", "k1", [9; 32]).unwrap().sign(&claims("k1", now, now + 60)).unwrap();
+    let unknown_key = SecretKey::from_seed("shop", "k9", [7; 32]).unwrap().sign(&claims("k9", now, now + 60)).unwrap();
+    let expired = key("shop").sign(&claims("k1", now - 7200, now - 3600)).unwrap();
     let revoked = sign("shop", Kind::Button, EntryPoint::default(), None, 666, 600).to_text();
     let printed_as_button = sign("shop", Kind::Printed, EntryPoint { button: Some("poster".into()), ..Default::default() }, None, 4, 600).to_text();
     let cases: Vec<(LaunchRequest, Option<String>, u16, &str)> = vec![

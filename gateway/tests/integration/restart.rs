@@ -30,7 +30,7 @@ async fn kill_9_loses_no_acknowledged_message_and_duplicates_none() {
     std::fs::write(&config, toml).unwrap();
 
     let (mut child, addr) = spawn_gateway(&config);
-    let s = Server { addr: addr.parse().unwrap(), http: reqwest::Client::new(), dir: dir.clone() };
+    let s = Server { addr: addr.parse().unwrap(), http: reqwest::Client::new() };
     let (handle, _) = s.launch_ok(&LaunchRequest { channel: "shop".into(), ..Default::default() }).await;
     let mut v = s.visitor(&handle, 0).await;
     let total = 60;
@@ -60,17 +60,9 @@ async fn kill_9_loses_no_acknowledged_message_and_duplicates_none() {
     assert!(acked.len() >= 10, "too few acks before the kill: {}", acked.len());
 
     let (mut child, addr) = spawn_gateway(&config);
-    let s = Server { addr: addr.parse().unwrap(), http: reqwest::Client::new(), dir };
+    let s = Server { addr: addr.parse().unwrap(), http: reqwest::Client::new() };
     let mut v = s.visitor(&handle, 0).await;
-    let stored: Vec<_> = v
-        .drain(500)
-        .await
-        .into_iter()
-        .filter_map(|e| match e {
-            VisitorEvent::Message { message } => Some(message),
-            _ => None,
-        })
-        .collect();
+    let stored: Vec<_> = v.messages(500).await;
     for (client_id, seq) in &acked {
         let hits: Vec<_> = stored.iter().filter(|m| m.client_id.as_deref() == Some(client_id)).collect();
         assert_eq!(hits.len(), 1, "{client_id} stored {} times", hits.len());

@@ -44,11 +44,7 @@ async fn bot_menu_answers_then_queues_with_the_category_for_the_skilled_agent() 
     .await;
     assert_eq!(agent_name, "Agent Two");
     v.cmd(&VisitorCommand::Choose { client_id: "c3".into(), option: "nope".into() }).await;
-    let code = v.until(|e| match e {
-        VisitorEvent::Error { code, .. } => Some(code.clone()),
-        _ => None,
-    })
-    .await;
+    let code = v.error_code().await;
     assert_eq!(code, "bad_request");
 }
 
@@ -96,11 +92,7 @@ async fn max_chats_queue_position_manual_take_and_transfer() {
     assert_eq!(taken.id, queued[0].id);
     // A second take of the same session fails: it is no longer queued.
     a1.cmd(&AgentCommand::Take { session: queued[0].id.clone() }).await;
-    let code = a1.until(|e| match e {
-        AgentEvent::Error { code, .. } => Some(code.clone()),
-        _ => None,
-    })
-    .await;
+    let code = a1.error_code().await;
     assert_eq!(code, "agent_full", "a1 is at max_chats");
 
     // Transfer: sup is full (max 1), a2 does not work... a2 works every channel; transfer a1's first chat to a2.
@@ -129,11 +121,7 @@ async fn max_chats_queue_position_manual_take_and_transfer() {
     a2.until(|e| matches!(e, AgentEvent::Ack { client_id, .. } if client_id == "new").then_some(())).await;
     // Transfer to a full agent is refused.
     a2.cmd(&AgentCommand::Transfer { session: first.id.clone(), to_agent: "sup".into() }).await;
-    let code = a2.until(|e| match e {
-        AgentEvent::Error { code, .. } => Some(code.clone()),
-        _ => None,
-    })
-    .await;
+    let code = a2.error_code().await;
     assert_eq!(code, "agent_full");
 }
 

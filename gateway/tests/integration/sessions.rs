@@ -162,18 +162,10 @@ async fn text_is_bounded_to_a_thousand_characters() {
     v.say("max", &"가".repeat(1000)).await;
     assert_eq!(v.until(|e| seq_of_ack(e, "max")).await, 1, "the refused send stored nothing");
     v.say("blank", "   ").await;
-    let code = v.until(|e| match e {
-        VisitorEvent::Error { code, .. } => Some(code.clone()),
-        _ => None,
-    })
-    .await;
+    let code = v.error_code().await;
     assert_eq!(code, "empty_message");
     v.cmd(&VisitorCommand::Send { client_id: "menu".into(), body: Body::Menu { text: "x".into(), options: vec![] } }).await;
-    let code = v.until(|e| match e {
-        VisitorEvent::Error { code, .. } => Some(code.clone()),
-        _ => None,
-    })
-    .await;
+    let code = v.error_code().await;
     assert_eq!(code, "bad_request");
 }
 
@@ -248,11 +240,7 @@ async fn inactivity_closes_and_quiet_is_noticed() {
     .await;
     assert_eq!(reason, Some(CloseReason::Inactivity));
     a1.say(&session.id, "late", "still there?").await;
-    let code = a1.until(|e| match e {
-        AgentEvent::Error { code, .. } => Some(code.clone()),
-        _ => None,
-    })
-    .await;
+    let code = a1.error_code().await;
     assert_eq!(code, "session_not_open");
 }
 
@@ -265,11 +253,7 @@ async fn unknown_handles_and_bad_frames_change_nothing() {
     let mut v = s.visitor(&handle, 0).await;
     v.next().await.unwrap();
     v.ws.send(tokio_tungstenite::tungstenite::Message::Text("{\"type\":\"explode\"}".into())).await.unwrap();
-    let code = v.until(|e| match e {
-        VisitorEvent::Error { code, .. } => Some(code.clone()),
-        _ => None,
-    })
-    .await;
+    let code = v.error_code().await;
     assert_eq!(code, "bad_request");
     v.say("ok", "still works").await;
     assert_eq!(v.until(|e| seq_of_ack(e, "ok")).await, 1);

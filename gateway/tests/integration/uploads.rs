@@ -65,12 +65,7 @@ async fn uploads_are_sniffed_bounded_and_served_inert() {
     let mut v2 = s.visitor(&other, 0).await;
     let Body::Image { attachment, .. } = body else { unreachable!() };
     v2.cmd(&VisitorCommand::Send { client_id: "steal".into(), body: Body::Image { attachment, mime: "image/png".into(), size: 1 } }).await;
-    let code = v2
-        .until(|e| match e {
-            VisitorEvent::Error { code, .. } => Some(code.clone()),
-            _ => None,
-        })
-        .await;
+    let code = v2.error_code().await;
     assert_eq!(code, "bad_request");
 }
 

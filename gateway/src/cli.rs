@@ -286,8 +286,8 @@ fn read_public(path: &Path) -> anyhow::Result<PublicKey> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read key file {}", path.display()))?;
     let file: PublicKeyFile = serde_json::from_str(&text)
         .with_context(|| format!("key file {} needs channel, key_id, algorithm and public_key", path.display()))?;
-    Ok(PublicKey::parse(&file.channel, &file.key_id, &file.algorithm, &file.public_key)
-        .with_context(|| format!("key file {}", path.display()))?)
+    PublicKey::parse(&file.channel, &file.key_id, &file.algorithm, &file.public_key)
+        .with_context(|| format!("key file {}", path.display()))
 }
 
 fn read_arg(arg: &str, what: &str) -> anyhow::Result<String> {

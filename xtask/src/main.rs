@@ -351,10 +351,10 @@ fn bench() -> Result {
     }
     run(cargo().args(["run", "-q", "--profile", "native", "-p", "consult-sdk", "--features", "sign,qr", "--example", "bench"]))?;
     run(Command::new("node").arg("pkg/bench/bench.mjs").env("NODE_PATH", tools_dir().join("node_modules")))?;
-    for extra in ["gateway/benches/run.sh", "widget/bench/run.sh"] {
-        if root().join(extra).exists() {
-            run(Command::new("sh").arg(extra))?;
-        }
-    }
+    // Gateway: launches/s, sockets held, relay latency beside a Node `ws` relay.
+    run(cargo().args(["bench", "-p", "consult-gateway", "--bench", "relay", "--profile", "native"]))?;
+    // Widget: bytes before the button, time to a clickable button, chat app size (headless Chromium).
+    run(cargo().args(["build", "-p", "consult-gateway", "--bin", "consult"]))?;
+    run(Command::new("sh").arg("widget/bench/run.sh"))?;
     Ok(())
 }

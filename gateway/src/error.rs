@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use consult_sdk::VerifyError;
-use consult_sdk::protocol::ErrorBody;
+use consult_sdk::protocol::{ErrorBody, codes};
 
 use crate::store::{AgentWriteError, StoreError};
 
@@ -74,25 +74,25 @@ impl AppError {
     pub fn code(&self) -> String {
         match self {
             AppError::Verify(e) => e.code(),
-            AppError::OriginNotAllowed(_) => "origin_not_allowed",
-            AppError::ChannelDisabled => "channel_disabled",
-            AppError::Blocked => "blocked",
-            AppError::ClosedAfterHours(_) => "closed_after_hours",
-            AppError::RateLimited => "rate_limited",
-            AppError::HandoffUsed => "handoff_used",
-            AppError::UnknownChannel(_) => "unknown_channel",
-            AppError::BadRequest(_) => "bad_request",
-            AppError::TooLarge(_) => "too_large",
-            AppError::UnsupportedType(_) => "unsupported_type",
-            AppError::UnknownSession => "unknown_session",
-            AppError::Unauthorized => "unauthorized",
-            AppError::NotFound => "not_found",
-            AppError::AgentWrite(AgentWriteError::NotOpen) => "session_not_open",
-            AppError::AgentWrite(AgentWriteError::NotAssigned) => "not_assigned",
-            AppError::AgentWrite(AgentWriteError::UnknownSession) => "unknown_session",
-            AppError::AgentFull(_) => "agent_full",
+            AppError::OriginNotAllowed(_) => codes::ORIGIN_NOT_ALLOWED,
+            AppError::ChannelDisabled => codes::CHANNEL_DISABLED,
+            AppError::Blocked => codes::BLOCKED,
+            AppError::ClosedAfterHours(_) => codes::CLOSED_AFTER_HOURS,
+            AppError::RateLimited => codes::RATE_LIMITED,
+            AppError::HandoffUsed => codes::HANDOFF_USED,
+            AppError::UnknownChannel(_) => codes::UNKNOWN_CHANNEL,
+            AppError::BadRequest(_) => codes::BAD_REQUEST,
+            AppError::TooLarge(_) => codes::TOO_LARGE,
+            AppError::UnsupportedType(_) => codes::UNSUPPORTED_TYPE,
+            AppError::UnknownSession => codes::UNKNOWN_SESSION,
+            AppError::Unauthorized => codes::UNAUTHORIZED,
+            AppError::NotFound => codes::NOT_FOUND,
+            AppError::AgentWrite(AgentWriteError::NotOpen) => codes::SESSION_NOT_OPEN,
+            AppError::AgentWrite(AgentWriteError::NotAssigned) => codes::NOT_ASSIGNED,
+            AppError::AgentWrite(AgentWriteError::UnknownSession) => codes::UNKNOWN_SESSION,
+            AppError::AgentFull(_) => codes::AGENT_FULL,
             AppError::Message(b) => return b.code.clone(),
-            AppError::Store(_) => "internal",
+            AppError::Store(_) => codes::INTERNAL,
         }
         .into()
     }
@@ -126,5 +126,43 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         (self.status(), Json(self.body())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consult_sdk::DecodeError;
+
+    /// Every refusal a visitor can meet carries a code the protocol documents, so the widget can
+    /// localize it.
+    #[test]
+    fn visitor_codes_are_all_documented() {
+        let visitor_errors = [
+            AppError::Verify(VerifyError::TooLarge { len: 1, max: 0 }),
+            AppError::Verify(VerifyError::Malformed(DecodeError::Base64)),
+            AppError::Verify(VerifyError::BadSignature),
+            AppError::OriginNotAllowed("x".into()),
+            AppError::ChannelDisabled,
+            AppError::Blocked,
+            AppError::ClosedAfterHours("x".into()),
+            AppError::RateLimited,
+            AppError::HandoffUsed,
+            AppError::UnknownChannel("x".into()),
+            AppError::BadRequest("x".into()),
+            AppError::TooLarge("x".into()),
+            AppError::UnsupportedType("x".into()),
+            AppError::UnknownSession,
+            AppError::Unauthorized,
+            AppError::NotFound,
+            AppError::Message(consult_sdk::protocol::check_text("").unwrap_err()),
+            AppError::Store(StoreError::Stopped),
+        ];
+        for e in visitor_errors {
+            assert!(codes::VISITOR.contains(&e.code().as_str()), "{} is not in protocol::codes::VISITOR", e.code());
+        }
+        for c in ["unknown_key", "expired", "not_yet_valid", "wrong_channel", "wrong_kind", "revoked"] {
+            assert!(codes::VISITOR.contains(&c), "{c}");
+        }
     }
 }

@@ -101,12 +101,139 @@ pub struct ChannelStatus {
 }
 
 /// Error body of every HTTP error and of socket `error` events.
+///
+/// `message` is an English sentence for logs and developers; clients show visitors their own
+/// localized text chosen by `code`. Every code the gateway can send to a visitor is a constant in
+/// [`codes`] and listed in [`codes::VISITOR`]; a code never changes meaning once published.
+///
+/// | code | HTTP status | where |
+/// |---|---|---|
+/// | `too_large` | 413 | launch (body or token too long), upload (file over the limit) |
+/// | `malformed` | 400 | launch: the token or code is not a token |
+/// | `bad_request` | 400 | launch, upload, socket: malformed request (names the field) |
+/// | `unknown_key` | 401 | launch: token signed by a key the channel does not know |
+/// | `bad_signature` | 401 | launch: signature does not verify |
+/// | `expired` | 401 | launch: token or code expired |
+/// | `not_yet_valid` | 401 | launch: token issued in the future (clock skew) |
+/// | `wrong_channel` | 401 | launch: token made for another channel |
+/// | `wrong_kind` | 401 | launch: e.g. a handoff code entered as a printed code |
+/// | `revoked` | 401 | launch: token serial revoked |
+/// | `origin_not_allowed` | 403 | launch, status, visitor socket: page origin not allowed |
+/// | `channel_disabled` | 403 | launch: the channel is switched off |
+/// | `blocked` | 403 | launch: this visitor is blocked for now |
+/// | `unknown_channel` | 404 | launch, status: no such channel |
+/// | `unknown_session` | 404 | visitor socket, upload: handle unknown or revoked; launch again |
+/// | `not_found` | 404 | attachment download |
+/// | `handoff_used` | 410 | launch: handoff code used already |
+/// | `unsupported_type` | 415 | upload: content type not accepted |
+/// | `rate_limited` | 429 | launch, upload, socket sends: too many requests, retry later |
+/// | `closed_after_hours` | 503 | launch, socket send: outside business hours and the channel refuses |
+/// | `unauthorized` | 401 | upload without a session handle |
+/// | `internal` | 500 | any: storage failed |
+/// | `empty_message` | — | socket `error` for a send: text empty |
+/// | `message_too_long` | — | socket `error` for a send: over [`MAX_TEXT_CHARS`] |
+/// | `unsupported_version` | — | socket `error` answering `hello`: protocol version not spoken |
+/// | `hello_first` | — | socket `error`: first frame was not `hello` |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// Stable machine-readable code (`expired`, `origin_not_allowed`, `blocked`, `rate_limited`…).
+    /// Stable machine-readable code, one of [`codes`] (`expired`, `origin_not_allowed`, `blocked`,
+    /// `rate_limited`…).
     pub code: String,
-    /// A sentence for people.
+    /// A sentence for people (English; clients localize by `code`).
     pub message: String,
+}
+
+/// Stable error codes of [`ErrorBody::code`] and of socket `error` events. See [`ErrorBody`] for the
+/// HTTP status and where each is sent.
+pub mod codes {
+    /// Launch body, token or upload too large (413).
+    pub const TOO_LARGE: &str = "too_large";
+    /// Token or code is not a token (400).
+    pub const MALFORMED: &str = "malformed";
+    /// Malformed request; the message names the field (400).
+    pub const BAD_REQUEST: &str = "bad_request";
+    /// Token signed by an unknown key id (401).
+    pub const UNKNOWN_KEY: &str = "unknown_key";
+    /// Signature does not verify (401).
+    pub const BAD_SIGNATURE: &str = "bad_signature";
+    /// Token or code expired (401).
+    pub const EXPIRED: &str = "expired";
+    /// Token issued in the future (401).
+    pub const NOT_YET_VALID: &str = "not_yet_valid";
+    /// Token for another channel (401).
+    pub const WRONG_CHANNEL: &str = "wrong_channel";
+    /// Token of another kind than the form it came in (401).
+    pub const WRONG_KIND: &str = "wrong_kind";
+    /// Token serial revoked (401).
+    pub const REVOKED: &str = "revoked";
+    /// Page origin not allowed for the channel (403).
+    pub const ORIGIN_NOT_ALLOWED: &str = "origin_not_allowed";
+    /// Channel switched off (403).
+    pub const CHANNEL_DISABLED: &str = "channel_disabled";
+    /// Visitor blocked for now (403).
+    pub const BLOCKED: &str = "blocked";
+    /// No such channel (404).
+    pub const UNKNOWN_CHANNEL: &str = "unknown_channel";
+    /// Visitor handle unknown or revoked; launch again (404).
+    pub const UNKNOWN_SESSION: &str = "unknown_session";
+    /// Attachment not found (404).
+    pub const NOT_FOUND: &str = "not_found";
+    /// Handoff code used already (410).
+    pub const HANDOFF_USED: &str = "handoff_used";
+    /// Upload content type not accepted (415).
+    pub const UNSUPPORTED_TYPE: &str = "unsupported_type";
+    /// Too many requests; retry later (429).
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// Outside business hours and the channel refuses requests (503).
+    pub const CLOSED_AFTER_HOURS: &str = "closed_after_hours";
+    /// Missing credentials (401).
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// Storage failed (500).
+    pub const INTERNAL: &str = "internal";
+    /// Socket send: empty text.
+    pub const EMPTY_MESSAGE: &str = "empty_message";
+    /// Socket send: text over [`super::MAX_TEXT_CHARS`].
+    pub const MESSAGE_TOO_LONG: &str = "message_too_long";
+    /// Socket `hello`: protocol version not spoken.
+    pub const UNSUPPORTED_VERSION: &str = "unsupported_version";
+    /// Socket: the first frame was not `hello`.
+    pub const HELLO_FIRST: &str = "hello_first";
+    /// Agent only: the session is not open (visitor has not written, or it closed).
+    pub const SESSION_NOT_OPEN: &str = "session_not_open";
+    /// Agent only: the session is assigned to someone else.
+    pub const NOT_ASSIGNED: &str = "not_assigned";
+    /// Agent only: the target agent has no free chat slot.
+    pub const AGENT_FULL: &str = "agent_full";
+
+    /// Every code the gateway can send to a visitor (HTTP bodies, visitor socket, frame `error`).
+    pub const VISITOR: &[&str] = &[
+        TOO_LARGE,
+        MALFORMED,
+        BAD_REQUEST,
+        UNKNOWN_KEY,
+        BAD_SIGNATURE,
+        EXPIRED,
+        NOT_YET_VALID,
+        WRONG_CHANNEL,
+        WRONG_KIND,
+        REVOKED,
+        ORIGIN_NOT_ALLOWED,
+        CHANNEL_DISABLED,
+        BLOCKED,
+        UNKNOWN_CHANNEL,
+        UNKNOWN_SESSION,
+        NOT_FOUND,
+        HANDOFF_USED,
+        UNSUPPORTED_TYPE,
+        RATE_LIMITED,
+        CLOSED_AFTER_HOURS,
+        UNAUTHORIZED,
+        INTERNAL,
+        EMPTY_MESSAGE,
+        MESSAGE_TOO_LONG,
+        UNSUPPORTED_VERSION,
+        HELLO_FIRST,
+    ];
 }
 
 /// Who wrote a message.
@@ -591,12 +718,12 @@ pub enum FrameMessage {
 /// A stable error code and message.
 pub fn check_text(text: &str) -> Result<(), ErrorBody> {
     if text.trim().is_empty() {
-        return Err(ErrorBody { code: "empty_message".into(), message: "message is empty".into() });
+        return Err(ErrorBody { code: codes::EMPTY_MESSAGE.into(), message: "message is empty".into() });
     }
     let chars = text.chars().count();
     if chars > MAX_TEXT_CHARS {
         return Err(ErrorBody {
-            code: "message_too_long".into(),
+            code: codes::MESSAGE_TOO_LONG.into(),
             message: format!("message is {chars} characters long; at most {MAX_TEXT_CHARS} are allowed"),
         });
     }

@@ -89,7 +89,7 @@ async fn run(state: AppState, socket: WebSocket, agent: String) {
         Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<AgentCommand>(&t) {
             Ok(AgentCommand::Hello { version }) if version == PROTOCOL_VERSION => {}
             _ => {
-                let e = AgentEvent::Error { code: "hello_first".into(), message: format!("send hello with version {PROTOCOL_VERSION} first"), client_id: None };
+                let e = AgentEvent::Error { code: consult_sdk::protocol::codes::HELLO_FIRST.into(), message: format!("send hello with version {PROTOCOL_VERSION} first"), client_id: None };
                 let _ = sink.send(text(&e)).await;
                 return;
             }

@@ -102,7 +102,7 @@ async fn run(state: AppState, socket: WebSocket, conv: ConversationRef, handle: 
             Ok(VisitorCommand::Hello { version, after_seq }) if version == PROTOCOL_VERSION => after_seq,
             Ok(VisitorCommand::Hello { version, .. }) => {
                 let e = VisitorEvent::Error {
-                    code: "unsupported_version".into(),
+                    code: consult_sdk::protocol::codes::UNSUPPORTED_VERSION.into(),
                     message: format!("protocol version {version} is not supported; this gateway speaks {PROTOCOL_VERSION}"),
                     client_id: None,
                 };
@@ -110,7 +110,7 @@ async fn run(state: AppState, socket: WebSocket, conv: ConversationRef, handle: 
                 return;
             }
             _ => {
-                let e = VisitorEvent::Error { code: "hello_first".into(), message: "send hello first".into(), client_id: None };
+                let e = VisitorEvent::Error { code: consult_sdk::protocol::codes::HELLO_FIRST.into(), message: "send hello first".into(), client_id: None };
                 let _ = sink.send(text(&e)).await;
                 return;
             }

@@ -1,5 +1,6 @@
 //! One module per flow of issue 5.
 
+mod bad_token;
 mod blocked;
 mod come_back;
 mod first_contact;

@@ -5,6 +5,7 @@ mod blocked;
 mod come_back;
 mod first_contact;
 mod handoff;
+mod launcher_api;
 mod network_drop;
 mod poster;
 mod strict_csp;

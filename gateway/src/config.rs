@@ -107,6 +107,8 @@ struct RawAgent {
     id: Option<String>,
     name: Option<String>,
     password: Option<String>,
+    password_hash: Option<String>,
+    /// No longer accepted (unsalted); kept so the error can say what to use instead.
     password_sha256: Option<String>,
     #[serde(default)]
     skills: Vec<String>,
@@ -135,8 +137,8 @@ pub struct Config {
     pub database: PathBuf,
     /// Built widget assets.
     pub assets_dir: PathBuf,
-    /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR ranges.
+    pub trusted_proxies: Vec<IpNet>,
     /// `pretty` or `json`.
     pub log_json: bool,
     /// After this long without a visitor message, the assigned agent gets a quiet notice.
@@ -229,13 +231,60 @@ pub enum Role {
     Supervisor,
 }
 
+/// An address range, `addr/prefix`; a bare address is a range of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Reads `10.0.0.0/8`, `::1/128` or a bare address.
+    pub fn parse(s: &str) -> Option<IpNet> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (s.trim().parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    /// Whether `ip` is in the range (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
 /// How an agent's password is checked.
 #[derive(Debug, Clone)]
 pub enum Password {
-    /// Plain text (demo only).
+    /// Plain text (demo only; `serve` warns at start).
     Plain(String),
-    /// Hex SHA-256 of the password.
-    Sha256([u8; 32]),
+    /// Argon2id hash in PHC string format (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), as printed by
+    /// `consult hash-password`.
+    Hash(String),
+}
+
+impl Password {
+    /// Whether this is a plain-text password.
+    pub fn is_plain(&self) -> bool {
+        matches!(self, Password::Plain(_))
+    }
 }
 
 /// A validated agent.
@@ -371,9 +420,9 @@ impl RawConfig {
         }
         let mut trusted_proxies = Vec::new();
         for (i, s) in server.trusted_proxies.unwrap_or_default().iter().enumerate() {
-            match s.parse() {
-                Ok(ip) => trusted_proxies.push(ip),
-                Err(_) => p.add(&format!("server.trusted_proxies[{i}]"), format!("{s:?} is not an IP address")),
+            match IpNet::parse(s) {
+                Some(net) => trusted_proxies.push(net),
+                None => p.add(&format!("server.trusted_proxies[{i}]"), format!("{s:?} is not an IP address or CIDR range (10.0.0.0/8, ::1/128)")),
             }
         }
         let log_json = match server.log_format.as_deref() {
@@ -625,17 +674,21 @@ fn validate_agent(p: &mut Problems, key: &str, a: RawAgent, channels: &[Channel]
         }
     };
     let key = format!("{key} ({id})");
-    let password = match (a.password, a.password_sha256) {
+    if a.password_sha256.is_some() {
+        p.add(&format!("{key}.password_sha256"), "unsalted hashes are no longer accepted; set password_hash from `consult hash-password`");
+        return None;
+    }
+    let password = match (a.password, a.password_hash) {
         (Some(pw), None) if !pw.is_empty() => Password::Plain(pw),
-        (None, Some(hex)) => match decode_hex32(&hex) {
-            Some(h) => Password::Sha256(h),
-            None => {
-                p.add(&format!("{key}.password_sha256"), "must be 64 hex digits (sha256sum of the password)");
+        (None, Some(phc)) => match crate::identity::check_password_hash(&phc) {
+            Ok(()) => Password::Hash(phc),
+            Err(why) => {
+                p.add(&format!("{key}.password_hash"), format!("{why}; make one with `consult hash-password`"));
                 return None;
             }
         },
         _ => {
-            p.add(&format!("{key}.password"), "set exactly one of password or password_sha256");
+            p.add(&format!("{key}.password"), "set exactly one of password (demo only) or password_hash");
             return None;
         }
     };
@@ -662,18 +715,6 @@ fn validate_agent(p: &mut Problems, key: &str, a: RawAgent, channels: &[Channel]
         role,
         channels: a.channels,
     })
-}
-
-fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
-    let hex = hex.trim();
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -719,6 +760,38 @@ mod tests {
             assert!(joined.contains(key), "missing {key} in:\n{joined}");
         }
         assert!(problems.iter().all(|l| !l.contains('\n')));
+    }
+
+    #[test]
+    fn malformed_or_unsalted_password_hashes_are_named() {
+        let agent = |line: &str| format!("[[channels]]\nid = \"c\"\nguidance = \"hi\"\n[[agents]]\nid = \"a1\"\n{line}\n");
+        for (line, key, says) in [
+            ("password_hash = \"$argon2id$v=19$nonsense\"", "agents[0] (a1).password_hash", "hash-password"),
+            ("password_hash = \"argon2id:pw1\"", "agents[0] (a1).password_hash", "PHC"),
+            ("password_hash = \"$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"", "agents[0] (a1).password_hash", "argon2id"),
+            ("password_sha256 = \"2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b\"", "agents[0] (a1).password_sha256", "hash-password"),
+            ("password = \"x\"\npassword_hash = \"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$LsyNtuDcAL3DJu/GNqCRZnRzoIUJXoO1FO1sJYMc3vQ\"", "agents[0] (a1).password", "exactly one"),
+        ] {
+            let err = Config::from_toml(&agent(line)).unwrap_err().problems.join("\n");
+            assert!(err.contains(key) && err.contains(says), "{line}: {err}");
+        }
+        let good = agent("password_hash = \"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$LsyNtuDcAL3DJu/GNqCRZnRzoIUJXoO1FO1sJYMc3vQ\"");
+        let problems = Config::from_toml(&good).unwrap_err().problems; // the channel lacks keys
+        assert!(problems.iter().all(|l| !l.contains("agents[0]")), "{problems:?}");
+    }
+
+    #[test]
+    fn trusted_proxy_ranges() {
+        let net = IpNet::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.0.9".parse().unwrap()));
+        assert!(IpNet::parse("127.0.0.1").unwrap().contains("127.0.0.1".parse().unwrap()));
+        assert!(!IpNet::parse("127.0.0.1/32").unwrap().contains("127.0.0.2".parse().unwrap()));
+        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(IpNet::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
+        assert!(IpNet::parse("10.0.0.0/33").is_none());
+        assert!(IpNet::parse("nope/8").is_none());
     }
 
     #[test]

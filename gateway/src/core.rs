@@ -195,6 +195,9 @@ impl Core {
         } else if typed && write.session.state == SessionState::Bot {
             // Typing instead of choosing: the visitor wants a person.
             self.enqueue(store, &write.session, None, now_ms)?;
+        } else if write.session.state == SessionState::Queued {
+            // Nobody has it yet: refresh the queue entry's preview for every agent.
+            self.publish_session(&write.session);
         }
         Ok((write.message.seq, false))
     }

@@ -2,6 +2,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::Argon2;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -63,18 +65,63 @@ pub fn user_key(channel_secret: &[u8; 32], identity: Identity<'_>) -> String {
     format!("u_{}", URL_SAFE_NO_PAD.encode(&digest[..18]))
 }
 
-/// Checks a password in constant time for equal lengths.
+/// Checks a password: argon2id for hashes, constant time for equal lengths for plain (demo) ones.
+/// Hash checks take tens of milliseconds by design: call it off the async workers.
 pub fn password_matches(expected: &Password, given: &str) -> bool {
-    let (a, b): (Vec<u8>, Vec<u8>) = match expected {
-        Password::Plain(p) => (Sha256::digest(p.as_bytes()).to_vec(), Sha256::digest(given.as_bytes()).to_vec()),
-        Password::Sha256(h) => (h.to_vec(), Sha256::digest(given.as_bytes()).to_vec()),
-    };
-    a.iter().zip(&b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0 && a.len() == b.len()
+    match expected {
+        Password::Plain(p) => {
+            let (a, b) = (Sha256::digest(p.as_bytes()), Sha256::digest(given.as_bytes()));
+            a.iter().zip(&b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        }
+        Password::Hash(phc) => match PasswordHash::new(phc) {
+            Ok(hash) => Argon2::default().verify_password(given.as_bytes(), &hash).is_ok(),
+            Err(_) => false,
+        },
+    }
+}
+
+/// Checks that a configured hash is an argon2id PHC string whose parameters argon2 accepts.
+///
+/// # Errors
+/// What is wrong with it, as a phrase.
+pub fn check_password_hash(phc: &str) -> Result<(), String> {
+    let hash = PasswordHash::new(phc.trim()).map_err(|e| format!("is not a PHC string ({e})"))?;
+    if hash.algorithm != argon2::ARGON2ID_IDENT {
+        return Err(format!("uses {}; only argon2id is accepted", hash.algorithm));
+    }
+    argon2::Params::try_from(&hash).map_err(|e| format!("has bad argon2 parameters ({e})"))?;
+    if hash.salt.is_none() || hash.hash.is_none() {
+        return Err("lacks a salt or a hash".into());
+    }
+    Ok(())
+}
+
+/// Hashes a password with argon2id (default parameters) and a fresh random salt, as a PHC string.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt length");
+    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashes any password with a valid salt").to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// argon2id of "pw1" with small parameters (m=8 KiB, t=1), so debug-build tests stay fast.
+    const PW1_HASH: &str = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$LsyNtuDcAL3DJu/GNqCRZnRzoIUJXoO1FO1sJYMc3vQ";
+
+    #[test]
+    fn argon2id_hashes_verify_and_others_are_refused() {
+        let h = Password::Hash(PW1_HASH.into());
+        assert!(password_matches(&h, "pw1"));
+        assert!(!password_matches(&h, "pw2"));
+        assert!(!password_matches(&h, ""));
+        assert!(check_password_hash(PW1_HASH).is_ok());
+        assert!(check_password_hash("5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8").is_err());
+        assert!(check_password_hash("$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap_err().contains("argon2id"));
+        assert!(check_password_hash("$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").is_err());
+        assert!(password_matches(&Password::Plain("pw1".into()), "pw1"));
+        assert!(!password_matches(&Password::Plain("pw1".into()), "pw1 "));
+    }
 
     #[test]
     fn member_and_visitor_keys_never_collide_and_are_stable() {

@@ -62,8 +62,8 @@ pub struct Inner {
     pub db: Db,
     /// Per-address limiter for launches and uploads.
     pub limiter: RateLimiter,
-    /// Agent bearer tokens → agent id.
-    pub agent_tokens: Mutex<HashMap<String, String>>,
+    /// The widget's files, compressed once.
+    pub assets: http::assets::AssetCache,
     /// Per-channel gateway-held keys (handoff signing, user-key HMAC), loaded once.
     secrets: Mutex<HashMap<(String, &'static str), [u8; 32]>>,
 }
@@ -89,7 +89,7 @@ impl AppState {
     pub fn with_db(config: Config, db: Db) -> AppState {
         let limiter = RateLimiter::new(config.rate_per_minute, config.rate_burst);
         let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()) };
-        AppState(Arc::new(Inner { core, db, limiter, agent_tokens: Mutex::default(), secrets: Mutex::default() }))
+        AppState(Arc::new(Inner { core, db, limiter, assets: Default::default(), secrets: Mutex::default() }))
     }
 
     /// The configuration.
@@ -140,19 +140,29 @@ impl AppState {
         SecretKey::from_seed(channel, HANDOFF_KEY_ID, seed).map_err(|e| AppError::BadRequest(e.to_string()))
     }
 
-    /// The client address: the peer, or `X-Forwarded-For`'s last hop when the peer is a
-    /// trusted proxy.
+    /// The client address. When the peer is a trusted proxy, `X-Forwarded-For` is walked from
+    /// the right (the hop nearest us) past trusted proxies; the first untrusted hop is the client.
+    /// Hops left of it were written by the client and could be anything, so they never count.
     pub fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-        if self.config().trusted_proxies.contains(&peer.ip())
-            && let Some(ip) = headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok())
-        {
-            return ip;
+        let trusted = |ip: IpAddr| self.config().trusted_proxies.iter().any(|n| n.contains(ip));
+        let mut client = peer.ip();
+        if !trusted(client) {
+            return client;
         }
-        peer.ip()
+        let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect::<Vec<_>>();
+        for hop in hops.iter().rev() {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = ip;
+                    if !trusted(ip) {
+                        break;
+                    }
+                }
+                // A garbled hop: stop at the last address we could believe.
+                Err(_) => break,
+            }
+        }
+        client
     }
 
     /// The gateway's own origin as the browser sees it.

@@ -1,6 +1,7 @@
 //! Run with `cargo run -p consult-gateway --bin consult -- --help`.
 //!
-//! One binary fronts Consult: `demo`, `serve`, and the sdk's `keygen`, `sign`, `verify`, `qr`.
+//! One binary fronts Consult: `demo`, `serve`, `hash-password`, and the sdk's `keygen`, `sign`,
+//! `verify`, `qr`.
 
 mod cli;
 
@@ -36,6 +37,8 @@ enum Command {
     Verify(cli::VerifyArgs),
     /// Render a launch URL as an SVG QR code.
     Qr(cli::QrArgs),
+    /// Hash an agent password (read from stdin) into the argon2id PHC string for `password_hash`.
+    HashPassword,
 }
 
 fn init_logs(json: bool) {
@@ -55,6 +58,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn serve(path: PathBuf) -> anyhow::Result<()> {
     let config = Config::load(&path)?;
     init_logs(config.log_json);
+    for a in config.agents.iter().filter(|a| a.password.is_plain()) {
+        tracing::warn!(agent = %a.id, "agent has a plain-text password: for demos only; set password_hash from `consult hash-password`");
+    }
     let listen = config.listen;
     runtime()?.block_on(async move {
         let state = consult_gateway::AppState::new(config).context("opening the database")?;
@@ -63,6 +69,15 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
         println!("consult serve: gateway http://{}", listener.local_addr()?);
         consult_gateway::serve(listener, state).await.context("serving")
     })
+}
+
+fn hash_password() -> anyhow::Result<()> {
+    let mut input = String::new();
+    std::io::stdin().read_line(&mut input).context("reading the password from stdin")?;
+    let password = input.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&input);
+    anyhow::ensure!(!password.is_empty(), "the password is empty; type it on stdin, e.g. `consult hash-password < file`");
+    println!("{}", consult_gateway::identity::hash_password(password));
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -77,6 +92,7 @@ fn main() -> ExitCode {
         Command::Sign(a) => cli::sign(a),
         Command::Verify(a) => cli::verify(a),
         Command::Qr(a) => cli::qr(a),
+        Command::HashPassword => hash_password(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -109,3 +109,18 @@ fn errors_say_what_was_wrong_and_what_to_do() {
     let err = stderr_line(&consult(&["qr"], &"x".repeat(8000), &dir));
     assert!(err.contains("too long for a QR code"), "{err}");
 }
+
+#[test]
+fn hash_password_prints_a_salted_argon2id_string_that_verifies() {
+    use consult_gateway::config::Password;
+    use consult_gateway::identity::{check_password_hash, password_matches};
+    let dir = temp_dir("hashpw");
+    let one = stdout(&consult(&["hash-password"], "s3cret pass\n", &dir)).trim().to_string();
+    let two = stdout(&consult(&["hash-password"], "s3cret pass\n", &dir)).trim().to_string();
+    assert!(one.starts_with("$argon2id$"), "{one}");
+    assert_ne!(one, two, "each hash has its own salt");
+    check_password_hash(&one).unwrap();
+    assert!(password_matches(&Password::Hash(one.clone()), "s3cret pass"));
+    assert!(!password_matches(&Password::Hash(one), "s3cret pass\n"));
+    assert!(stderr_line(&consult(&["hash-password"], "\n", &dir)).contains("empty"));
+}

@@ -508,6 +508,10 @@ pub struct SessionSummary {
     pub last_seq: u64,
     /// Earlier sessions of the same user key.
     pub earlier_sessions: u32,
+    /// The visitor's latest message in this session, for the queue: text shortened to about 120
+    /// characters, or `[photo]` / `[file]`. Absent before the visitor writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
 }
 
 /// Agent → gateway, on `GET /v1/agent/socket` with the agent's bearer token.

@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use consult_sdk::protocol::{AgentCommand, AgentEvent, PROTOCOL_VERSION};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 use crate::identity::{password_matches, random_token};
@@ -18,7 +19,10 @@ use crate::{AppState, now_ms};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/agent/login", post(login)).route("/v1/agent/socket", get(upgrade))
+    Router::new()
+        .route("/v1/agent/login", post(login))
+        .route("/v1/agent/logout", post(logout))
+        .route("/v1/agent/socket", get(upgrade))
 }
 
 /// Login body.
@@ -42,20 +46,54 @@ pub struct LoginResponse {
 }
 
 async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> Result<Json<LoginResponse>, AppError> {
-    let agent = state.config().agent(&req.agent_id).filter(|a| password_matches(&a.password, &req.password));
+    let expected = state.config().agent(&req.agent_id).map(|a| a.password.clone());
+    // argon2 takes tens of milliseconds on purpose: keep it off the async workers.
+    let ok = match expected {
+        Some(pw) => tokio::task::spawn_blocking(move || password_matches(&pw, &req.password)).await.unwrap_or(false),
+        None => false,
+    };
+    let agent = state.config().agent(&req.agent_id).filter(|_| ok);
     let Some(agent) = agent else {
         tracing::info!(agent = %req.agent_id, "agent login refused");
         return Err(AppError::Unauthorized);
     };
-    let token = random_token(24);
-    state.agent_tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(token.clone(), agent.id.clone());
+    // 256 random bits; only their SHA-256 is stored, so a copy of the database signs no one in.
+    let token = random_token(32);
+    let (hash, id, now) = (token_hash(&token), agent.id.clone(), now_ms());
+    state.db.call(move |s| s.agent_token_put(&hash, &id, now, now + AGENT_SESSION_MS)).await?;
     tracing::info!(agent = %agent.id, "agent signed in");
     Ok(Json(LoginResponse { token, agent_id: agent.id.clone(), name: agent.name.clone() }))
 }
 
-/// The agent behind a bearer token.
-pub fn agent_for_token(state: &AppState, token: &str) -> Option<String> {
-    state.agent_tokens.lock().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
+/// How long an agent sign-in lasts: a working day and then some; a restart keeps it.
+pub const AGENT_SESSION_MS: u64 = 14 * 3600 * 1000;
+
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The agent behind a bearer token, if it was issued and has not expired.
+///
+/// # Errors
+/// Storage failures.
+pub async fn agent_for_token(state: &AppState, token: &str) -> Result<Option<String>, AppError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let (hash, now) = (token_hash(token), now_ms());
+    Ok(state.db.call(move |s| s.agent_token_get(&hash, now)).await?)
+}
+
+#[derive(Deserialize)]
+struct LogoutRequest {
+    token: String,
+}
+
+/// Signs a desk out: the token stops working at once, also for open sockets' next sign-in.
+async fn logout(State(state): State<AppState>, Json(req): Json<LogoutRequest>) -> Result<StatusCode, AppError> {
+    let hash = token_hash(&req.token);
+    state.db.call(move |s| s.agent_token_delete(&hash)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]
@@ -64,7 +102,11 @@ struct SocketQuery {
 }
 
 async fn upgrade(State(state): State<AppState>, Query(q): Query<SocketQuery>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    let Some(agent) = agent_for_token(&state, &q.token) else { return AppError::Unauthorized.into_response() };
+    let agent = match agent_for_token(&state, &q.token).await {
+        Ok(Some(agent)) => agent,
+        Ok(None) => return AppError::Unauthorized.into_response(),
+        Err(e) => return e.into_response(),
+    };
     // The desk lives on the gateway's own origin.
     if let Some(o) = headers.get("origin").and_then(|v| v.to_str().ok())
         && state.own_origin(&headers).as_deref() != Some(&o.to_ascii_lowercase())

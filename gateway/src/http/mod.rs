@@ -1,6 +1,7 @@
 //! The HTTP surface, one module per area, each with its own router.
 
 pub mod agent;
+pub mod assets;
 pub mod launch;
 pub mod ops;
 pub mod pages;

@@ -48,31 +48,43 @@ fn not_found(body: &'static str) -> Response {
     (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
-/// Reads a file of the assets dir, telling a missing build apart from a missing file.
-async fn read_asset(dir: &FsPath, file: &str) -> Result<Vec<u8>, Response> {
+/// Refuses names that could leave the assets dir, and tells a missing build apart.
+fn check_asset(dir: &FsPath, file: &str) -> Result<(), &'static str> {
     let safe = !file.is_empty() && !file.starts_with('.') && file.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !safe {
-        return Err(not_found("not found"));
+        return Err("not found");
     }
     if !dir.is_dir() {
-        return Err(not_found(NOT_BUILT));
+        return Err(NOT_BUILT);
     }
+    Ok(())
+}
+
+/// Reads a file of the assets dir, telling a missing build apart from a missing file.
+async fn read_asset(dir: &FsPath, file: &str) -> Result<Vec<u8>, Response> {
+    check_asset(dir, file).map_err(not_found)?;
     tokio::fs::read(dir.join(file)).await.map_err(|_| not_found("not found"))
 }
 
-async fn widget_file(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    let data = match read_asset(&state.config().assets_dir, &file).await {
-        Ok(d) => d,
-        Err(r) => return r,
+#[derive(Deserialize)]
+struct AssetQuery {
+    /// The content hash, for immutable caching.
+    v: Option<String>,
+}
+
+async fn widget_file(State(state): State<AppState>, Path(file): Path<String>, Query(q): Query<AssetQuery>, headers: HeaderMap) -> Response {
+    let dir = &state.config().assets_dir;
+    if let Err(why) = check_asset(dir, &file) {
+        return not_found(why);
+    }
+    let content_type = content_type(&file);
+    let asset = match state.assets.get(dir.join(&file), content_type).await {
+        Ok(a) => a,
+        Err(_) => return not_found("not found"),
     };
-    let mut r = data.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&file)));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    // File names carry no hash: short caching, revalidated, so a rebuilt widget shows up quickly.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300, must-revalidate"));
+    let mut r = super::assets::respond(&asset, &headers, content_type, q.v.as_deref());
     if file == "consult.js" {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        r.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     r
 }

@@ -85,7 +85,7 @@ async fn upload(
             let conv = state.db.call(move |s| s.resolve_handle(&handle)).await?.ok_or(AppError::UnknownSession)?;
             (Some(conv.id), None)
         }
-        (None, Some(token)) => (None, Some(super::agent::agent_for_token(&state, token).ok_or(AppError::Unauthorized)?)),
+        (None, Some(token)) => (None, Some(super::agent::agent_for_token(&state, token).await?.ok_or(AppError::Unauthorized)?)),
         (None, None) => return Err(AppError::Unauthorized),
     };
     let data = axum::body::to_bytes(request.into_body(), MAX_FILE_BYTES)

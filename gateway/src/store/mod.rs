@@ -82,6 +82,27 @@ pub struct SessionRow {
     pub close_reason: Option<CloseReason>,
     /// Earlier sessions of the same user key.
     pub earlier_sessions: u32,
+    /// The visitor's latest message in this session, shortened (see [`preview_of`]).
+    pub preview: Option<String>,
+}
+
+/// Longest message preview, in characters, before the ellipsis.
+pub const PREVIEW_CHARS: usize = 120;
+
+/// A one-line preview of a message for the desk's lists: text shortened to [`PREVIEW_CHARS`]
+/// characters with whitespace runs folded, `[photo]` or `[file]` for attachments.
+pub fn preview_of(body: &Body) -> String {
+    match body {
+        Body::Text { text } | Body::Menu { text, .. } => {
+            let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            match folded.char_indices().nth(PREVIEW_CHARS) {
+                Some((cut, _)) => format!("{}…", folded[..cut].trim_end()),
+                None => folded,
+            }
+        }
+        Body::Image { .. } => "[photo]".into(),
+        Body::File { .. } => "[file]".into(),
+    }
 }
 
 impl SessionRow {
@@ -105,6 +126,7 @@ impl SessionRow {
             last_ms: self.last_ms,
             last_seq: self.last_seq,
             earlier_sessions: self.earlier_sessions,
+            preview: self.preview.clone(),
         }
     }
 }
@@ -222,6 +244,12 @@ pub trait Store: Send {
     fn block(&mut self, channel: &str, user_key: &str, until_ms: u64, reason: &str, agent: &str) -> StoreResult<()>;
     /// Whether a user key is blocked at `now_ms`.
     fn is_blocked(&mut self, channel: &str, user_key: &str, now_ms: u64) -> StoreResult<bool>;
+    /// Stores an agent sign-in: the SHA-256 of the bearer token, never the token.
+    fn agent_token_put(&mut self, token_sha256: &[u8; 32], agent: &str, now_ms: u64, expires_ms: u64) -> StoreResult<()>;
+    /// The agent signed in under a token hash, unless it expired.
+    fn agent_token_get(&mut self, token_sha256: &[u8; 32], now_ms: u64) -> StoreResult<Option<String>>;
+    /// Signs a token out.
+    fn agent_token_delete(&mut self, token_sha256: &[u8; 32]) -> StoreResult<()>;
     /// Records a minted handoff code bound to the desktop handle.
     fn handoff_minted(&mut self, serial: u64, handle: &str, expires_ms: u64) -> StoreResult<()>;
     /// Uses a handoff code once: revokes the desktop handle and issues the phone's.
@@ -282,5 +310,24 @@ impl Db {
             }))
             .map_err(|_| StoreError::Stopped)?;
         rx.await.map_err(|_| StoreError::Stopped)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_are_one_short_line() {
+        let text = |t: &str| preview_of(&Body::Text { text: t.into() });
+        assert_eq!(text("  hello\n\n there "), "hello there");
+        let long = text(&"가".repeat(500));
+        assert_eq!(long.chars().count(), PREVIEW_CHARS + 1);
+        assert!(long.ends_with('…'));
+        assert_eq!(text(&"a".repeat(PREVIEW_CHARS)), "a".repeat(PREVIEW_CHARS));
+        let image = Body::Image { attachment: "x".into(), mime: "image/png".into(), size: 1 };
+        assert_eq!(preview_of(&image), "[photo]");
+        let file = Body::File { attachment: "x".into(), name: "a.pdf".into(), mime: "application/pdf".into(), size: 1 };
+        assert_eq!(preview_of(&file), "[file]");
     }
 }

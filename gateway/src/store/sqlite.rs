@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::{
     AgentWriteError, Attachment, ConversationRef, LaunchContext, OpenAs, SessionRow, Store, StoreResult, VisitorWrite,
 };
+use super::preview_of;
 use crate::identity::random_id;
 
 /// Migrations, applied in order; `PRAGMA user_version` counts those applied.
@@ -41,6 +42,10 @@ CREATE INDEX blocks_user ON blocks(channel, user_key);
 CREATE TABLE handoffs(serial INTEGER PRIMARY KEY, handle TEXT NOT NULL, expires_ms INTEGER NOT NULL, used_ms INTEGER);
 CREATE TABLE attachments(id TEXT PRIMARY KEY, conversation TEXT, agent TEXT, mime TEXT NOT NULL, name TEXT NOT NULL,
     size INTEGER NOT NULL, data BLOB NOT NULL, created_ms INTEGER NOT NULL);
+"#, r#"
+CREATE TABLE agent_tokens(token_sha256 BLOB PRIMARY KEY, agent TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX agent_tokens_expiry ON agent_tokens(expires_ms);
 "#];
 
 /// SQLite behind [`Store`].
@@ -84,7 +89,8 @@ fn parse_reason(s: &str) -> Option<CloseReason> {
 
 const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.state, s.context, s.category, s.agent, \
     s.opened_ms, s.last_ms, s.last_visitor_ms, s.last_seq, s.close_reason, \
-    (SELECT COUNT(*) FROM sessions e WHERE e.channel = s.channel AND e.user_key = s.user_key AND e.rowid < s.rowid)";
+    (SELECT COUNT(*) FROM sessions e WHERE e.channel = s.channel AND e.user_key = s.user_key AND e.rowid < s.rowid), \
+    (SELECT m.body FROM messages m WHERE m.session = s.id AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1)";
 
 fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
     let context: String = r.get(5)?;
@@ -105,6 +111,7 @@ fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
         last_seq: r.get::<_, i64>(11)? as u64,
         close_reason: reason.as_deref().and_then(parse_reason),
         earlier_sessions: r.get::<_, i64>(13)? as u32,
+        preview: r.get::<_, Option<String>>(14)?.and_then(|b| serde_json::from_str::<Body>(&b).ok()).map(|b| preview_of(&b)),
     })
 }
 
@@ -475,6 +482,32 @@ impl Store for SqliteStore {
             )
             .optional()?
             .is_some())
+    }
+
+    fn agent_token_put(&mut self, token_sha256: &[u8; 32], agent: &str, now_ms: u64, expires_ms: u64) -> StoreResult<()> {
+        // Expired tokens go as new ones come: the table stays the size of the signed-in desks.
+        self.conn.execute("DELETE FROM agent_tokens WHERE expires_ms <= ?1", [now_ms as i64])?;
+        self.conn.execute(
+            "INSERT INTO agent_tokens(token_sha256, agent, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![&token_sha256[..], agent, now_ms as i64, expires_ms as i64],
+        )?;
+        Ok(())
+    }
+
+    fn agent_token_get(&mut self, token_sha256: &[u8; 32], now_ms: u64) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT agent FROM agent_tokens WHERE token_sha256 = ?1 AND expires_ms > ?2",
+                params![&token_sha256[..], now_ms as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn agent_token_delete(&mut self, token_sha256: &[u8; 32]) -> StoreResult<()> {
+        self.conn.execute("DELETE FROM agent_tokens WHERE token_sha256 = ?1", [&token_sha256[..]])?;
+        Ok(())
     }
 
     fn handoff_minted(&mut self, serial: u64, handle: &str, expires_ms: u64) -> StoreResult<()> {

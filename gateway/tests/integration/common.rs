@@ -126,7 +126,8 @@ max_chats = 1
 [[agents]]
 id = "sup"
 name = "Supervisor"
-password = "pw3"
+# argon2id of "pw3" (small parameters so debug-build tests stay fast)
+password_hash = "$argon2id$v=19$m=8,t=1,p=1$cGVwcGVycGVwcGVycGVwcA$vgxQ9wdXB51zakbxx8aabmnEZv5YXN4LNHZmBfI+zgo"
 skills = []
 max_chats = 1
 role = "supervisor"
@@ -150,7 +151,12 @@ impl Server {
 
     pub async fn start_with_burst(burst: u32) -> Server {
         let dir = temp_dir("srv");
-        let config = Config::from_toml(&config_toml(&dir.join("c.db"), burst)).unwrap_or_else(|e| panic!("{e}"));
+        Server::start_toml(&config_toml(&dir.join("c.db"), burst)).await
+    }
+
+    /// A gateway from this configuration text.
+    pub async fn start_toml(toml: &str) -> Server {
+        let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
         let state = AppState::new(config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -200,22 +206,32 @@ impl Server {
         v
     }
 
+    /// POST /v1/agent/login: the status and, on success, the token.
+    pub async fn login(&self, id: &str, password: &str) -> (u16, Option<String>) {
+        let r = self.http.post(self.url("/v1/agent/login")).json(&serde_json::json!({"agent_id": id, "password": password})).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        (status, body["token"].as_str().map(str::to_string))
+    }
+
     pub async fn agent(&self, id: &str, password: &str) -> Agent {
-        let r: Value = self
-            .http
-            .post(self.url("/v1/agent/login"))
-            .json(&serde_json::json!({"agent_id": id, "password": password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = r["token"].as_str().expect("login token").to_string();
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/agent/socket?token={token}", self.addr)).await.unwrap();
-        let mut a = Agent { ws };
-        a.cmd(&AgentCommand::Hello { version: 1 }).await;
-        a
+        let (status, token) = self.login(id, password).await;
+        assert_eq!(status, 200, "login {id}");
+        self.agent_with_token(&token.expect("login token")).await.expect("agent socket")
+    }
+
+    /// The agent socket for a bearer token, after hello; the refusal's HTTP status otherwise.
+    pub async fn agent_with_token(&self, token: &str) -> Result<Agent, u16> {
+        use tokio_tungstenite::tungstenite::Error;
+        match tokio_tungstenite::connect_async(format!("ws://{}/v1/agent/socket?token={token}", self.addr)).await {
+            Ok((ws, _)) => {
+                let mut a = Agent { ws };
+                a.cmd(&AgentCommand::Hello { version: 1 }).await;
+                Ok(a)
+            }
+            Err(Error::Http(r)) => Err(r.status().as_u16()),
+            Err(e) => panic!("agent socket: {e}"),
+        }
     }
 }
 

@@ -1,9 +1,12 @@
 //! Integration tests: the real gateway on an ephemeral port, driven over HTTP and WebSocket.
 //! Run with `cargo test -p consult-gateway --test integration`.
 
+mod assets;
 mod common;
+mod desk;
 mod handoff;
 mod launch;
+mod proxy;
 mod restart;
 mod routing;
 mod sessions;

@@ -14,15 +14,15 @@
   var gateway = new URL(script ? script.src : location.href).origin;
   var EVENTS = ['ready', 'open', 'close', 'message', 'unread', 'error'];
   var TEXT = {
-    ko: { open: '상담하기', close: '상담 닫기', closed: '운영 시간이 아니에요', unread: '읽지 않은 메시지' },
-    en: { open: 'Chat with us', close: 'Close chat', closed: 'We are closed now', unread: 'unread messages' }
+    ko: { open: '상담하기', close: '상담 닫기', closed: '운영 시간 외', unread: '읽지 않은 메시지' },
+    en: { open: 'Chat with us', close: 'Close chat', closed: "We're closed", unread: 'unread messages' }
   };
 
   var config = null;       // { channel, token, entry, locale, position }
   var status = null;       // ChannelStatus from the gateway
   var handlers = {};
   var readyDetail = null;  // replayed to late `on('ready')` listeners
-  var host, shadow, fab, badge, panel, frame, frameReady = false, isOpen = false, lastButton = null;
+  var host, shadow, fab, label, sub, badge, panel, frame, frameUrl, frameLayout, frameReady = false, isOpen = false, lastButton = null;
   var pendingLaunch = null, pageStyle = null, unread = 0;
 
   function emit(name, detail) {
@@ -86,6 +86,8 @@
     'height:56px;padding:0 22px 0 18px;border:0;border-radius:28px;background:#0b57d0;color:#fff;cursor:pointer;' +
     'font:600 16px/1 system-ui,-apple-system,"Apple SD Gothic Neo","Noto Sans KR",sans-serif;' +
     'box-shadow:0 4px 14px rgba(0,0,0,.25)}' +
+    '.fab>span{display:flex;flex-direction:column;align-items:flex-start;gap:3px}' +
+    '.sub{font-size:12px;font-weight:500;opacity:.95}' +
     '.fab:hover{background:#0842a0}.fab:focus-visible{outline:3px solid #0b57d0;outline-offset:3px}' +
     '.left .fab,.left .panel{left:20px;right:auto}' +
     '.fab::before{content:"";width:22px;height:18px;border-radius:9px 9px 9px 2px;background:#fff}' +
@@ -110,7 +112,10 @@
     fab.className = 'fab';
     fab.setAttribute('aria-haspopup', 'dialog');
     fab.setAttribute('aria-expanded', 'false');
-    fab.textContent = text().open;
+    var labels = fab.appendChild(d.createElement('span'));
+    label = labels.appendChild(d.createElement('span'));
+    sub = labels.appendChild(d.createElement('span'));
+    sub.className = 'sub';
     badge = d.createElement('span');
     badge.className = 'badge';
     badge.hidden = true;
@@ -134,10 +139,23 @@
     var after = status && status.enabled !== false && status.open_now === false;
     fab.hidden = disabled;
     fab.classList.toggle('after-hours', !!after);
+    // Said on the button itself, not only in a tooltip; the panel shows the channel's message.
+    label.textContent = text().open;
+    sub.textContent = text().closed;
+    sub.hidden = !after;
     fab.title = after ? (status.after_hours_message || text().closed) : '';
     if (!pageStyle) pageStyle = adopt(d, '');
     var css = disabled ? '[data-consult-entry],consult-button{display:none!important}' : '';
     if (pageStyle.replaceSync) pageStyle.replaceSync(css); else pageStyle.textContent = css;
+  }
+
+  // data-locale / boot({locale}) decides every label, also of buttons defined before the boot.
+  function relabel() {
+    if (fab) applyStatus();
+    d.querySelectorAll('consult-button').forEach(function (el) {
+      var slot = el.shadowRoot && el.shadowRoot.querySelector('slot');
+      if (slot) slot.textContent = text().open;
+    });
   }
 
   function ensureFrame() {
@@ -147,8 +165,18 @@
     frame.allow = 'clipboard-write';
     var q = 'channel=' + encodeURIComponent(config.channel) + '&origin=' + encodeURIComponent(location.origin);
     if (config.locale) q += '&locale=' + encodeURIComponent(config.locale);
-    frame.src = gateway + '/chat?' + q;
+    frameUrl = gateway + '/chat?' + q;
+    frameLayout = isMobile() ? 'mobile' : 'panel';
+    frame.src = frameUrl + '#' + frameLayout;
     panel.appendChild(frame);
+  }
+
+  // The frame reads its layout from its URL's fragment (full screen: focus stays inside, Escape
+  // does not close). A fragment-only change is no reload; replace() adds no history entry.
+  function setLayout(layout) {
+    if (layout === frameLayout) return;
+    frameLayout = layout;
+    try { frame.contentWindow.location.replace(frameUrl + '#' + layout); } catch (e) { /* not loaded yet */ }
   }
 
   function post(message) {
@@ -202,6 +230,7 @@
     ensureFrame();
     lastButton = opener || lastButton || fab;
     var mobile = isMobile();
+    setLayout(mobile ? 'mobile' : 'panel');
     panel.classList.toggle('mobile', mobile);
     panel.hidden = false;
     if (mobile) { d.documentElement.style.overflow = 'hidden'; followViewport(); }
@@ -254,6 +283,7 @@
       locale: options.locale || (config && config.locale) || null,
       position: options.position || (config && config.position) || 'right'
     };
+    relabel();
     if (!first) return Promise.resolve(readyDetail); // booting twice never makes two widgets
     if (d.body) render(); else d.addEventListener('DOMContentLoaded', render);
     return fetchStatus().then(function (s) {

@@ -228,7 +228,7 @@ fn apply(app: &Shared, effect: Effect) {
             let handle = a.state.session_handle().unwrap_or_default().to_string();
             let result = match effect {
                 Effect::ShowChannel => match &a.state.launch {
-                    Some(launch) => a.dom.show_channel(launch),
+                    Some(launch) => a.dom.show_channel(launch, strings),
                     None => Ok(()),
                 },
                 Effect::ShowMessage(m) => a.dom.show_message(&m, &handle, strings),
@@ -252,6 +252,7 @@ fn apply(app: &Shared, effect: Effect) {
                     a.dom.clear_messages();
                     Ok(())
                 }
+                Effect::MarkChosen { menu_seq, option } => a.dom.mark_chosen_in(menu_seq, &option),
                 _ => Ok(()),
             };
             if let Err(e) = result {
@@ -335,7 +336,7 @@ where
 }
 
 fn listen(app: &Shared) -> Result<(), JsValue> {
-    let (window, input, composer, file, log, handoff, chat_here, close, mode) = {
+    let (window, input, composer, file, log, handoff, chat_here, close, end, root, mode) = {
         let a = app.borrow();
         (
             a.window.clone(),
@@ -346,6 +347,8 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
             a.dom.handoff_button.clone(),
             a.dom.chat_here_button.clone(),
             a.dom.close_button.clone(),
+            a.dom.end_button.clone(),
+            a.dom.root.clone(),
             a.state.mode,
         )
     };
@@ -384,26 +387,30 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
             let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
             let Ok(Some(option)) = target.closest(&format!("[{OPTION_ATTR}]")) else { return };
             let Some(id) = option.get_attribute(OPTION_ATTR) else { return };
-            // One answer per menu: the others go inert.
+            // One answer per menu: the others go inert at once (the stored answer marks it again).
             if let Some(menu) = option.parent_element() {
-                let mut item = menu.first_element_child();
-                while let Some(b) = item {
-                    let _ = b.set_attribute("disabled", "");
-                    item = b.next_element_sibling();
-                }
-                let _ = option.set_attribute("aria-pressed", "true");
+                Dom::mark_chosen(&menu, &id);
             }
             dispatch(app, Msg::Choose { option: id });
         }),
         on(app, &handoff, "click", |app, _| dispatch(app, Msg::StartHandoff)),
         on(app, &chat_here, "click", |app, _| dispatch(app, Msg::CancelHandoff)),
         on(app, &close, "click", |app, _| dispatch(app, Msg::CloseRequested)),
+        on(app, &end, "click", |app, _| dispatch(app, Msg::Leave)),
         on(app, &window, "keydown", |app, e| {
             if e.unchecked_ref::<KeyboardEvent>().key() != "Escape" {
                 return;
             }
-            let showing_qr = app.borrow().state.handoff_requested;
-            dispatch(app, if showing_qr { Msg::CancelHandoff } else { Msg::CloseRequested });
+            let (showing_qr, full_screen) = {
+                let a = app.borrow();
+                (a.state.handoff_requested, full_screen(&a.window, a.state.mode))
+            };
+            // Escape closes the desktop panel; a full-screen chat closes with its visible button.
+            if showing_qr {
+                dispatch(app, Msg::CancelHandoff);
+            } else if !full_screen {
+                dispatch(app, Msg::CloseRequested);
+            }
         }),
         on(app, &window, "online", |app, _| reconnect_now(app)),
     ];
@@ -422,9 +429,17 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
     }
     if mode == Mode::Embedded {
         listeners.push(on(app, &window, "message", on_parent_message));
+        let frame_window = window.clone();
+        listeners.push(crate::dom::focus_trap(&root, move || full_screen(&frame_window, Mode::Embedded)));
     }
     app.borrow_mut().listeners = listeners;
     Ok(())
+}
+
+/// True when the chat fills the screen: the full page, or the launcher's frame on a phone (the
+/// launcher marks its frame's URL with `#mobile` when it opens it full screen).
+fn full_screen(window: &Window, mode: Mode) -> bool {
+    mode == Mode::FullPage || window.location().hash().is_ok_and(|h| h == "#mobile")
 }
 
 fn follow_viewport(app: &Shared) {

@@ -96,6 +96,8 @@ pub enum Msg {
     Socket(VisitorEvent),
     /// The visitor submitted the composer.
     Submit(String),
+    /// "End chat": the visitor leaves; writing again starts a new chat.
+    Leave,
     /// The visitor picked a bot menu option.
     Choose {
         /// Option id.
@@ -163,6 +165,13 @@ pub enum Effect {
     FocusComposer,
     /// Remove every message from the view.
     ClearMessages,
+    /// Show this option of the menu message `menu_seq` as the visitor's answer (others inert).
+    MarkChosen {
+        /// The menu message's seq.
+        menu_seq: u64,
+        /// The chosen option's id.
+        option: String,
+    },
 }
 
 /// The whole chat app state.
@@ -204,6 +213,9 @@ pub struct State {
     pub visitor_key: Option<String>,
     /// The last launch request, to launch again when a stored session turns out dead.
     pub last_request: Option<LaunchRequest>,
+    /// The newest bot menu not answered yet (seq, options): the visitor's stored `choose` (a
+    /// message with the option's label) marks its option, on reload as much as live.
+    pub open_menu: Option<(u64, Vec<consult_sdk::protocol::MenuOption>)>,
     client_id_prefix: String,
     generation: u32,
     typing_sent: bool,
@@ -231,10 +243,16 @@ impl State {
             notice: None,
             visitor_key,
             last_request: None,
+            open_menu: None,
             client_id_prefix,
             generation: 0,
             typing_sent: false,
         }
+    }
+
+    /// A chat is open (bot, queued or with an agent) and can be ended.
+    pub fn can_leave(&self) -> bool {
+        self.phase == Phase::Live && matches!(self.conversation, SessionState::Bot | SessionState::Queued | SessionState::Assigned)
     }
 
     /// The session handle, when live.
@@ -303,7 +321,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             state.phase = Phase::Failed(error.clone());
             fx.push(Effect::Render);
-            fx.push(Effect::Announce(format!("{}: {}", state.locale.strings().launch_failed, error.message)));
+            fx.push(Effect::Announce(format!("{}: {}", state.locale.strings().launch_failed, state.locale.error(&error.code))));
             fx.push(Effect::ToLauncher(FrameMessage::Error { error }));
         }
         Msg::SocketOpened => {
@@ -338,7 +356,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             let text = text.trim().to_string();
             if let Err(e) = check_text(&text) {
                 if e.code != "empty_message" {
-                    state.notice = Some(e.message);
+                    state.notice = Some(state.locale.error(&e.code));
                     fx.push(Effect::Render);
                 }
                 return fx;
@@ -348,9 +366,21 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Uploaded(body) => send(state, body, &mut fx),
         Msg::UploadFailed(error) => {
-            state.notice = Some(format!("{}: {}", state.locale.strings().upload_failed, error.message));
+            state.notice = Some(format!("{}: {}", state.locale.strings().upload_failed, state.locale.error(&error.code)));
             fx.push(Effect::Render);
             fx.push(Effect::Announce(state.notice.clone().unwrap_or_default()));
+        }
+        Msg::Leave => {
+            if state.connected && state.can_leave() {
+                let outputs = state.session.transient(VisitorCommand::Leave);
+                session_outputs(state, outputs, &mut fx);
+                state.conversation = SessionState::Closed;
+                state.queue_position = None;
+                state.agent_typing = false;
+                fx.push(Effect::Announce(state.locale.strings().chat_ended.to_string()));
+                fx.push(Effect::Render);
+                fx.push(Effect::FocusComposer);
+            }
         }
         Msg::Choose { option } => {
             let (_, outputs) = state.session.choose(option);
@@ -470,7 +500,7 @@ fn session_outputs(state: &mut State, outputs: Vec<SessionOutput>, fx: &mut Vec<
             SessionOutput::Confirmed { .. } => {}
             SessionOutput::Rejected { client_id, error } => {
                 fx.push(Effect::FailPending(client_id));
-                state.notice = Some(error.message);
+                state.notice = Some(state.locale.error(&error.code));
                 fx.push(Effect::Announce(strings.send_failed.to_string()));
                 fx.push(Effect::Render);
             }
@@ -488,7 +518,9 @@ fn session_outputs(state: &mut State, outputs: Vec<SessionOutput>, fx: &mut Vec<
                         fx.push(Effect::ToLauncher(FrameMessage::Unread { count: state.unread }));
                     }
                 }
+                let chosen = chosen_option(state, &message);
                 fx.push(Effect::ShowMessage(message));
+                fx.extend(chosen);
             }
             SessionOutput::Event(event) => on_event(state, event, fx),
         }
@@ -497,6 +529,24 @@ fn session_outputs(state: &mut State, outputs: Vec<SessionOutput>, fx: &mut Vec<
         fx.push(Effect::Render);
     }
     mark_seen(state, fx);
+}
+
+/// Tracks the open bot menu; a visitor message carrying one of its labels is the stored answer.
+fn chosen_option(state: &mut State, message: &ChatMessage) -> Option<Effect> {
+    match (&message.sender, &message.body) {
+        (Sender::Bot, Body::Menu { options, .. }) => {
+            state.open_menu = Some((message.seq, options.clone()));
+            None
+        }
+        (Sender::Visitor, Body::Text { text }) => {
+            let (menu_seq, options) = state.open_menu.as_ref()?;
+            let option = options.iter().find(|o| o.url.is_none() && o.label == *text)?.id.clone();
+            let menu_seq = *menu_seq;
+            state.open_menu = None;
+            Some(Effect::MarkChosen { menu_seq, option })
+        }
+        _ => None,
+    }
 }
 
 fn on_event(state: &mut State, event: VisitorEvent, fx: &mut Vec<Effect>) {
@@ -556,8 +606,10 @@ fn on_event(state: &mut State, event: VisitorEvent, fx: &mut Vec<Effect>) {
             if DEAD_SESSION_CODES.contains(&code.as_str()) {
                 relaunch(state, fx);
             } else {
-                fx.push(Effect::Announce(message.clone()));
-                state.notice = Some(message);
+                let _ = message; // English, for developers: the visitor reads the localized text
+                let text = state.locale.error(&code);
+                fx.push(Effect::Announce(text.clone()));
+                state.notice = Some(text);
                 fx.push(Effect::Render);
             }
         }
@@ -739,6 +791,105 @@ mod tests {
         assert!(fx.iter().any(|e| matches!(e, Effect::Announce(a) if a.contains("Write again"))));
         let fx = update(&mut s, Msg::Submit("one more question".into()));
         assert!(matches!(&transmits(&fx)[..], [VisitorCommand::Send { .. }]));
+    }
+
+    fn state_event(state: SessionState, reason: Option<CloseReason>) -> VisitorEvent {
+        VisitorEvent::State { state, queue_position: None, agent_name: Some("Minji".into()), reason }
+    }
+
+    #[test]
+    fn end_chat_sends_leave_shows_ended_and_writing_again_restarts() {
+        let mut s = live();
+        assert!(!s.can_leave(), "nothing to end before the visitor writes");
+        assert!(update(&mut s, Msg::Leave).is_empty());
+        update(&mut s, Msg::Socket(state_event(SessionState::Assigned, None)));
+        assert!(s.can_leave());
+        let fx = update(&mut s, Msg::Leave);
+        assert_eq!(transmits(&fx), vec![VisitorCommand::Leave]);
+        assert_eq!(s.conversation, SessionState::Closed);
+        assert!(!s.can_leave());
+        assert!(fx.iter().any(|e| matches!(e, Effect::Announce(a) if a.contains("Write again"))));
+        assert!(fx.contains(&Effect::Render) && fx.contains(&Effect::FocusComposer));
+        // The gateway confirms: no second announcement.
+        let fx = update(&mut s, Msg::Socket(state_event(SessionState::Closed, Some(CloseReason::VisitorLeft))));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Announce(_))));
+        // Undo: writing again is an ordinary send, which the gateway turns into a new chat.
+        let fx = update(&mut s, Msg::Submit("one more thing".into()));
+        assert!(matches!(&transmits(&fx)[..], [VisitorCommand::Send { .. }]));
+    }
+
+    #[test]
+    fn end_chat_offline_does_nothing() {
+        let mut s = live();
+        update(&mut s, Msg::Socket(state_event(SessionState::Assigned, None)));
+        update(&mut s, Msg::SocketClosed);
+        assert!(update(&mut s, Msg::Leave).is_empty());
+        assert_eq!(s.conversation, SessionState::Assigned, "not shown as ended when the gateway never heard it");
+    }
+
+    fn stored(seq: u64, sender: Sender, body: Body) -> VisitorEvent {
+        VisitorEvent::Message { message: ChatMessage { seq, sender, body, client_id: None, at_ms: 0 } }
+    }
+
+    fn menu() -> Body {
+        let option = |id: &str, label: &str, url: Option<&str>| consult_sdk::protocol::MenuOption {
+            id: id.into(),
+            label: label.into(),
+            url: url.map(Into::into),
+        };
+        Body::Menu {
+            text: "무엇을 도와드릴까요?".into(),
+            options: vec![option("faq", "자주 묻는 질문", Some("https://shop.example/faq")), option("delivery", "배송 문의", None), option("refund", "환불", None)],
+        }
+    }
+
+    #[test]
+    fn chosen_menu_option_is_derived_from_stored_history_after_reload() {
+        // A reload: the stored session resumes and the gateway replays the history.
+        let mut s = State::new(Mode::Embedded, Locale::Ko, "p2".into(), None);
+        update(&mut s, Msg::Resume(Stored { launch: launch_response(), seen_seq: 4 }));
+        update(&mut s, Msg::SocketOpened);
+        update(&mut s, Msg::Socket(welcome()));
+        let text = |t: &str| Body::Text { text: t.into() };
+        assert!(!update(&mut s, Msg::Socket(stored(1, Sender::Bot, menu()))).iter().any(|e| matches!(e, Effect::MarkChosen { .. })));
+        let fx = update(&mut s, Msg::Socket(stored(2, Sender::Visitor, text("배송 문의"))));
+        let show_at = fx.iter().position(|e| matches!(e, Effect::ShowMessage(m) if m.seq == 2)).expect("answer shown");
+        let mark_at = fx.iter().position(|e| *e == Effect::MarkChosen { menu_seq: 1, option: "delivery".into() });
+        assert!(mark_at.expect("option marked") > show_at);
+        // The bot answers and shows the menu again: that one is open until answered.
+        update(&mut s, Msg::Socket(stored(3, Sender::Bot, text("배송은 2일 걸려요."))));
+        update(&mut s, Msg::Socket(stored(4, Sender::Bot, menu())));
+        let fx = update(&mut s, Msg::Socket(stored(5, Sender::Visitor, text("자주 묻는 질문"))));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::MarkChosen { .. })), "link options are never chosen");
+        let fx = update(&mut s, Msg::Socket(stored(6, Sender::Visitor, text("환불"))));
+        assert!(fx.contains(&Effect::MarkChosen { menu_seq: 4, option: "refund".into() }));
+        // Answered: the same words typed later mark nothing.
+        let fx = update(&mut s, Msg::Socket(stored(7, Sender::Visitor, text("환불"))));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::MarkChosen { .. })));
+    }
+
+    #[test]
+    fn gateway_errors_read_in_the_ui_language_not_the_gateway_english() {
+        let mut s = State::new(Mode::Embedded, Locale::Ko, "p".into(), None);
+        update(&mut s, Msg::Launch { request: request(), prefill: None });
+        let english = "origin https://x may not open this channel; add it to the channel's allowed_origins";
+        let fx = update(&mut s, Msg::LaunchFailed(ErrorBody { code: "origin_not_allowed".into(), message: english.into() }));
+        let said = fx.iter().find_map(|e| match e {
+            Effect::Announce(a) => Some(a.clone()),
+            _ => None,
+        });
+        assert_eq!(said.as_deref(), Some("상담을 시작하지 못했어요: 이 페이지에서는 상담을 열 수 없어요."));
+        // The launcher (the host page's developer) still gets the gateway's own body.
+        assert!(fx.contains(&Effect::ToLauncher(FrameMessage::Error {
+            error: ErrorBody { code: "origin_not_allowed".into(), message: english.into() }
+        })));
+
+        let mut s = live();
+        s.locale = Locale::Ko;
+        update(&mut s, Msg::Socket(VisitorEvent::Error { code: "rate_limited".into(), message: "too many requests".into(), client_id: None }));
+        assert_eq!(s.notice.as_deref(), Some("요청이 너무 많아요. 잠시 후 다시 시도해 주세요."));
+        update(&mut s, Msg::Submit("가".repeat(1001)));
+        assert_eq!(s.notice.as_deref(), Some("메시지는 1000자까지 보낼 수 있어요."));
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Dom {
     pub handoff_button: HtmlElement,
     /// The close button.
     pub close_button: HtmlElement,
+    /// "End chat".
+    pub end_button: HtmlElement,
     qr: HtmlElement,
     qr_image: HtmlImageElement,
     qr_svg: Option<(String, String)>,
@@ -87,10 +89,13 @@ impl Dom {
         let status = create(doc, "p", "status")?;
         head_text.append_with_node_2(&title, &status)?;
         let handoff_button = button(doc, "head-btn handoff-btn", s.continue_on_phone)?;
+        let end_button = button(doc, "head-btn end-btn", s.end_chat)?;
+        end_button.set_hidden(true);
         let close_button = button(doc, "head-btn close-btn", "\u{00d7}")?;
         close_button.set_attribute("aria-label", s.close)?;
+        close_button.set_attribute("title", s.close)?;
         close_button.set_hidden(mode == Mode::FullPage);
-        head.append_with_node_3(&head_text, &handoff_button, &close_button)?;
+        head.append_with_node_4(&head_text, &handoff_button, &end_button, &close_button)?;
 
         let banner = create(doc, "p", "banner")?;
         banner.set_hidden(true);
@@ -161,6 +166,7 @@ impl Dom {
             typing,
             handoff_button,
             close_button,
+            end_button,
             qr,
             qr_image,
             qr_svg: None,
@@ -177,7 +183,7 @@ impl Dom {
     ///
     /// # Errors
     /// A DOM exception.
-    pub fn show_channel(&self, launch: &LaunchResponse) -> Result<(), JsValue> {
+    pub fn show_channel(&self, launch: &LaunchResponse, s: &Strings) -> Result<(), JsValue> {
         self.title.set_text_content(Some(&launch.channel.name));
         let guidance = match self.log.query_selector(".guidance")? {
             Some(existing) => existing,
@@ -188,6 +194,38 @@ impl Dom {
             }
         };
         guidance.set_text_content(Some(&launch.channel.guidance));
+        // Outside business hours the visitor reads so before writing, right under the guidance.
+        let status = &launch.channel.status;
+        // (A relaunch clears the list first, so a note from an earlier launch never lingers.)
+        if !status.open_now && self.log.query_selector(".after-hours")?.is_none() {
+            let note = create(&self.doc, "li", "msg system after-hours")?;
+            let text = status.after_hours_message.as_deref().unwrap_or_default();
+            note.set_text_content(Some(&format!("{}\n{text}", s.after_hours)));
+            guidance.after_with_node_1(&note)?;
+        }
+        Ok(())
+    }
+
+    /// Marks option `id` of `menu` as the visitor's answer; every option goes inert.
+    pub fn mark_chosen(menu: &Element, id: &str) {
+        let mut item = menu.first_element_child();
+        while let Some(el) = item {
+            let _ = el.set_attribute("disabled", "");
+            if el.get_attribute(OPTION_ATTR).as_deref() == Some(id) {
+                let _ = el.set_attribute("aria-pressed", "true");
+            }
+            item = el.next_element_sibling();
+        }
+    }
+
+    /// [`Dom::mark_chosen`] in the menu of the message `menu_seq`.
+    ///
+    /// # Errors
+    /// A DOM exception.
+    pub fn mark_chosen_in(&self, menu_seq: u64, id: &str) -> Result<(), JsValue> {
+        if let Some(menu) = self.log.query_selector(&format!("[data-seq=\"{menu_seq}\"] .menu"))? {
+            Dom::mark_chosen(&menu, id);
+        }
         Ok(())
     }
 
@@ -342,7 +380,7 @@ impl Dom {
         self.status.set_text_content(Some(&status));
 
         let banner = match &state.phase {
-            Phase::Failed(e) => Some(format!("{}: {}", s.launch_failed, e.message)),
+            Phase::Failed(e) => Some(format!("{}: {}", s.launch_failed, state.locale.error(&e.code))),
             Phase::Live if !state.connected && state.session.failed_connects() > 0 => Some(s.offline.to_string()),
             Phase::Live if state.conversation == SessionState::Closed => Some(s.chat_ended.to_string()),
             _ => state.notice.clone(),
@@ -356,6 +394,7 @@ impl Dom {
 
         let handed_off = state.phase == Phase::HandedOff;
         self.handoff_button.set_hidden(!live || state.mode != Mode::Embedded || state.handoff_requested);
+        self.end_button.set_hidden(!state.connected || !state.can_leave() || state.handoff_requested);
         self.handed_off.set_hidden(!handed_off);
         self.composer.set_hidden(handed_off || state.handoff_requested);
         self.log.set_hidden(handed_off || state.handoff_requested);
@@ -433,6 +472,42 @@ pub fn enter_to_send(input: &HtmlTextAreaElement, on_send: impl Fn() + 'static) 
             }
         }),
     ]
+}
+
+/// What Tab can reach inside the app.
+const FOCUSABLE: &str = "button:not([disabled]),a[href],input:not([disabled]),textarea:not([disabled]),[tabindex=\"0\"]";
+
+/// Keeps Tab and Shift+Tab cycling inside `root` while `active()` (the full-screen chat, where
+/// nothing behind it is visible): past the last control focus wraps to the first, and back.
+pub fn focus_trap(root: &HtmlElement, active: impl Fn() -> bool + 'static) -> EventListener {
+    let root_for_keys = root.clone();
+    EventListener::new_with_options(root, "keydown", EventListenerOptions::enable_prevent_default(), move |e| {
+        let key: &web_sys::KeyboardEvent = e.unchecked_ref();
+        if key.key() != "Tab" || !active() {
+            return;
+        }
+        let Ok(list) = root_for_keys.query_selector_all(FOCUSABLE) else { return };
+        // The first and last control on screen (hidden ones have no box).
+        let (mut first, mut last) = (None, None);
+        for i in 0..list.length() {
+            let Some(el) = list.get(i) else { continue };
+            let el: HtmlElement = el.unchecked_into();
+            if el.offset_width() > 0 || el.offset_height() > 0 {
+                first.get_or_insert_with(|| el.clone());
+                last = Some(el);
+            }
+        }
+        let (Some(first), Some(last)) = (first, last) else { return };
+        let current = root_for_keys.owner_document().and_then(|d| d.active_element());
+        let at = |el: &HtmlElement| current.as_ref().is_some_and(|c| js_sys::Object::is(c, el));
+        let wrap_to = match (key.shift_key(), at(&first), at(&last)) {
+            (true, true, _) => last,
+            (false, _, true) => first,
+            _ => return,
+        };
+        e.prevent_default();
+        let _ = wrap_to.focus();
+    })
 }
 
 /// `/v1/attachments/{id}?session=…`, the id and handle percent-encoded.

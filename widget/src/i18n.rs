@@ -44,7 +44,66 @@ impl Locale {
             Locale::En => &EN,
         }
     }
+
+    /// What a visitor reads for a gateway error `code`, in this language. The gateway's own
+    /// `message` is English for developers and is never shown; an unknown code gets a generic
+    /// sentence with the code, so a report still names it.
+    pub fn error(self, code: &str) -> String {
+        let column = self as usize;
+        match error_index(code) {
+            Some(i) => ERROR_TEXT[i][column].to_string(),
+            None => format!("{} ({code})", ERROR_GENERIC[column]),
+        }
+    }
 }
+
+/// Row of [`ERROR_TEXT`] for a visitor-facing error code (the list is
+/// `consult_sdk::protocol::codes::VISITOR`; a test keeps the two in step).
+fn error_index(code: &str) -> Option<usize> {
+    Some(match code {
+        "too_large" => 0,
+        "malformed" | "unknown_key" | "bad_signature" | "not_yet_valid" | "wrong_channel" | "wrong_kind" | "revoked" => 1,
+        "expired" => 2,
+        "bad_request" | "hello_first" | "internal" => 3,
+        "origin_not_allowed" => 4,
+        "channel_disabled" => 5,
+        "blocked" => 6,
+        "unknown_channel" => 7,
+        "unknown_session" | "unauthorized" => 8,
+        "not_found" => 9,
+        "handoff_used" => 10,
+        "unsupported_type" => 11,
+        "rate_limited" => 12,
+        "closed_after_hours" => 13,
+        "empty_message" => 14,
+        "message_too_long" => 15,
+        "unsupported_version" => 16,
+        _ => return None,
+    })
+}
+
+/// `[Korean, English]`, in the order of [`Locale`]'s variants.
+const ERROR_GENERIC: [&str; 2] = ["문제가 생겼어요. 잠시 후 다시 시도해 주세요.", "Something went wrong. Please try again shortly."];
+
+static ERROR_TEXT: [[&str; 2]; 17] = [
+    ["파일이 너무 커요.", "That file is too large."],
+    ["상담 링크가 올바르지 않아요. 페이지를 새로 고쳐 주세요.", "This chat link isn't valid. Please reload the page."],
+    ["상담 링크가 만료되었어요. 페이지를 새로 고쳐 주세요.", "This chat link has expired. Please reload the page."],
+    ERROR_GENERIC,
+    ["이 페이지에서는 상담을 열 수 없어요.", "Chat isn't available on this page."],
+    ["지금은 상담을 운영하지 않아요.", "Chat is switched off right now."],
+    ["지금은 상담을 이용할 수 없어요.", "You can't start a chat right now."],
+    ["상담 채널을 찾을 수 없어요.", "This chat channel doesn't exist."],
+    ["상담이 끝났어요. 페이지를 새로 고쳐 주세요.", "This chat is over. Please reload the page."],
+    ["파일을 찾을 수 없어요.", "File not found."],
+    ["이미 사용한 QR 코드예요. 새 코드를 받아 주세요.", "This QR code was used already. Get a new one."],
+    ["보낼 수 없는 형식이에요. 사진을 보내 주세요.", "That type can't be sent. Please send a photo."],
+    ["요청이 너무 많아요. 잠시 후 다시 시도해 주세요.", "Too many requests. Please try again shortly."],
+    ["지금은 상담 시간이 아니에요.", "We're closed now."],
+    ["메시지를 입력해 주세요.", "Write a message first."],
+    ["메시지는 1000자까지 보낼 수 있어요.", "Messages can be at most 1000 characters."],
+    ["새 버전이 나왔어요. 페이지를 새로 고쳐 주세요.", "A new version is out. Please reload the page."],
+];
 
 /// Every fixed UI string.
 #[derive(Debug)]
@@ -79,6 +138,8 @@ pub struct Strings {
     pub agent_joined_after: &'static str,
     pub messages_label: &'static str,
     pub verified: &'static str,
+    pub end_chat: &'static str,
+    pub after_hours: &'static str,
 }
 
 impl Strings {
@@ -124,6 +185,8 @@ static KO: Strings = Strings {
     agent_joined_after: " 상담사가 연결되었어요.",
     messages_label: "대화 내용",
     verified: "인증됨",
+    end_chat: "상담 종료",
+    after_hours: "운영 시간 외",
 };
 
 static EN: Strings = Strings {
@@ -157,6 +220,8 @@ static EN: Strings = Strings {
     agent_joined_after: " joined the chat.",
     messages_label: "Conversation",
     verified: "Verified",
+    end_chat: "End chat",
+    after_hours: "We're closed",
 };
 
 #[cfg(test)]
@@ -187,5 +252,34 @@ mod tests {
         assert_eq!(Locale::En.strings().queue_position(3), "You are number 3 in the queue.");
         assert_eq!(Locale::Ko.strings().queue_position(2), "대기 순서: 2번째");
         assert_eq!(Locale::En.strings().agent_joined("Minji"), "Minji joined the chat.");
+    }
+
+    fn has_hangul(s: &str) -> bool {
+        s.chars().any(|c| ('\u{ac00}'..='\u{d7a3}').contains(&c))
+    }
+
+    #[test]
+    fn every_visitor_error_code_reads_in_both_languages() {
+        for &code in consult_sdk::protocol::codes::VISITOR {
+            assert!(error_index(code).is_some(), "no visitor text for error code {code:?}");
+            let (ko, en) = (Locale::Ko.error(code), Locale::En.error(code));
+            assert!(has_hangul(&ko), "{code}: Korean text {ko:?}");
+            assert!(!ko.replace("QR", "").chars().any(|c| c.is_ascii_alphabetic()), "{code}: English in the Korean text {ko:?}");
+            assert!(en.is_ascii() && !en.is_empty(), "{code}: English text {en:?}");
+        }
+    }
+
+    #[test]
+    fn the_max_length_error_names_the_limit() {
+        let limit = consult_sdk::protocol::MAX_TEXT_CHARS.to_string();
+        assert!(Locale::Ko.error("message_too_long").contains(&limit));
+        assert!(Locale::En.error("message_too_long").contains(&limit));
+    }
+
+    #[test]
+    fn unknown_codes_get_a_localized_sentence_and_the_code() {
+        let ko = Locale::Ko.error("quota_exceeded");
+        assert!(has_hangul(&ko) && ko.ends_with("(quota_exceeded)"), "{ko}");
+        assert!(Locale::En.error("quota_exceeded").starts_with("Something went wrong"));
     }
 }

@@ -169,3 +169,105 @@ fn handoff_qr_is_an_image_not_inline_svg() {
     assert!(dom.root.query_selector("svg").unwrap().is_none(), "the SVG never enters the document");
     assert!(dom.log.hidden() && dom.composer.hidden(), "the QR view replaces the chat");
 }
+
+fn keydown(key: &str, shift: bool) -> KeyboardEvent {
+    let init = KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_shift_key(shift);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()
+}
+
+fn active() -> web_sys::Element {
+    document().active_element().unwrap()
+}
+
+#[wasm_bindgen_test]
+fn tab_cycles_inside_the_full_screen_chat() {
+    let mut dom = mounted();
+    dom.render(&State::new(Mode::Embedded, Locale::En, "t".into(), None)).unwrap();
+    let on = Rc::new(Cell::new(true));
+    let flag = on.clone();
+    let _trap = consult_widget::dom::focus_trap(&dom.root, move || flag.get());
+    let close: web_sys::Element = dom.close_button.clone().unchecked_into();
+    let send = dom.root.query_selector("button.send").unwrap().unwrap();
+    let send_el: &web_sys::HtmlElement = send.unchecked_ref();
+
+    // Tab on the last control wraps to the first (the header's close button).
+    send_el.focus().unwrap();
+    let tab = keydown("Tab", false);
+    send.dispatch_event(&tab).unwrap();
+    assert!(tab.default_prevented());
+    assert_eq!(active(), close);
+    // Shift+Tab on the first wraps to the last.
+    let back = keydown("Tab", true);
+    close.dispatch_event(&back).unwrap();
+    assert!(back.default_prevented());
+    assert_eq!(active(), send);
+    // In between, the browser moves focus as usual.
+    dom.input.focus().unwrap();
+    let middle = keydown("Tab", false);
+    dom.input.dispatch_event(&middle).unwrap();
+    assert!(!middle.default_prevented());
+    // The desktop panel does not trap.
+    on.set(false);
+    send_el.focus().unwrap();
+    let free = keydown("Tab", false);
+    send.dispatch_event(&free).unwrap();
+    assert!(!free.default_prevented());
+    assert_eq!(active(), send);
+}
+
+#[wasm_bindgen_test]
+fn stored_choice_marks_its_menu_option() {
+    let dom = mounted();
+    let menu = ChatMessage {
+        seq: 3,
+        sender: Sender::Bot,
+        body: Body::Menu {
+            text: "Pick one".into(),
+            options: vec![
+                MenuOption { id: "a".into(), label: "A".into(), url: None },
+                MenuOption { id: "b".into(), label: "B".into(), url: None },
+            ],
+        },
+        client_id: None,
+        at_ms: 0,
+    };
+    dom.show_message(&menu, "S", Locale::En.strings()).unwrap();
+    dom.mark_chosen_in(3, "b").unwrap();
+    let b = dom.log.query_selector("[data-option=\"b\"]").unwrap().unwrap();
+    assert_eq!(b.get_attribute("aria-pressed").as_deref(), Some("true"));
+    assert!(b.has_attribute("disabled"));
+    let a = dom.log.query_selector("[data-option=\"a\"]").unwrap().unwrap();
+    assert!(a.has_attribute("disabled") && a.get_attribute("aria-pressed").is_none());
+}
+
+#[wasm_bindgen_test]
+fn after_hours_notice_follows_the_guidance_until_open() {
+    use consult_sdk::protocol::{ChannelInfo, ChannelStatus, LaunchResponse};
+    let dom = mounted();
+    let mut launch = LaunchResponse {
+        session: "S".into(),
+        visitor_key: "V".into(),
+        channel: ChannelInfo {
+            id: "c".into(),
+            name: "Shop".into(),
+            guidance: "Kept 3 years.".into(),
+            status: ChannelStatus {
+                enabled: true,
+                open_now: false,
+                next_opening: None,
+                after_hours_message: Some("Back at 9.".into()),
+            },
+        },
+        verified: false,
+    };
+    dom.show_channel(&launch, Locale::En.strings()).unwrap();
+    let note = dom.log.query_selector(".guidance + .after-hours").unwrap().expect("right after the guidance");
+    assert_eq!(note.text_content().unwrap(), "We're closed\nBack at 9.");
+    launch.channel.status.open_now = true;
+    dom.show_channel(&launch, Locale::En.strings()).unwrap();
+    assert!(dom.log.query_selector(".after-hours").unwrap().is_none());
+}

@@ -56,8 +56,14 @@ $("login-form").addEventListener("submit", async (ev) => {
   }
 });
 
-$("sign-out").addEventListener("click", () => {
+$("sign-out").addEventListener("click", async () => {
+  // Sign-ins outlive gateway restarts, so signing out ends the token on the server too.
+  const token = desk.token;
+  desk.token = null;
   sessionStorage.removeItem("consult.desk.token");
+  if (token) {
+    await fetch("/v1/agent/logout", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) }).catch(() => {});
+  }
   location.reload();
 });
 
@@ -87,7 +93,7 @@ function connect() {
     desk.retry = Math.min(desk.retry * 2, 10000);
   };
   ws.onerror = () => {
-    // A refused upgrade (token expired after a gateway restart) lands here first.
+    // A refused upgrade (sign-in expired or signed out elsewhere) lands here first.
     fetch(`/v1/agent/socket?token=${encodeURIComponent(desk.token)}`).then((r) => {
       if (r.status === 401) {
         sessionStorage.removeItem("consult.desk.token");
@@ -185,6 +191,7 @@ function onMessage(session, m) {
   if (chat) {
     chat.last_seq = Math.max(chat.last_seq, m.seq);
     chat.last_ms = m.at_ms;
+    if (m.sender.role === "visitor" && m.seq >= chat.last_seq) chat.preview = previewOf(m.body);
   }
   if (fresh && session !== desk.active && m.sender.role === "visitor") {
     desk.unread.set(session, (desk.unread.get(session) || 0) + 1);
@@ -230,6 +237,7 @@ function sessionItem(s, onClick) {
   line.append(document.createTextNode((s.category ? "#" + s.category + " " : "") + (entryText(ep) || s.entry.via)));
   if (ep) line.append(" ", badge(s.entry.verified ? "verified" : "declared", s.entry.verified ? "verified" : "declared (unverified)"));
   li.append(line);
+  if (s.preview) li.append(el("div", "item-preview", s.preview));
   const meta = el("div", "small muted", `${STATE_LABEL[s.state] || s.state} · ${timeAgo(s.opened_ms)}` + (s.earlier_sessions ? ` · 이전 ${s.earlier_sessions}회` : ""));
   li.append(meta);
   li.addEventListener("click", onClick);
@@ -344,11 +352,26 @@ function renderInfo(s) {
   const entry = $("entry");
   entry.replaceChildren();
   entry.append(kv([["경로 via", s.entry.via], ["카테고리", s.category || "—"]]));
-  for (const [kind, ep] of [["verified", s.entry.verified], ["declared", s.entry.declared]]) {
-    if (!ep) continue;
+  const rows = entryRows(s.entry.verified, s.entry.declared);
+  if (rows.verified.length) {
     const label = el("div", "section-label");
-    label.append(badge(kind, kind === "verified" ? "verified · 서명됨" : "declared (unverified) · 미검증"));
-    entry.append(label, kv([["button", ep.button], ["page", ep.page], ["product", ep.product], ["campaign", ep.campaign], ["order", ep.order], ["tags", (ep.tags || []).join(", ")]].filter(([, v]) => v)));
+    label.append(badge("verified", "verified · 서명됨"));
+    entry.append(label, kv(rows.verified));
+  }
+  // Declared fields the signature already says are not repeated; a contradiction stays, marked.
+  if (rows.declared.length) {
+    const label = el("div", "section-label");
+    label.append(badge("declared", "declared (unverified) · 미검증"));
+    const dl = el("dl", "kv");
+    for (const d of rows.declared) {
+      const dd = el("dd", d.differs ? "differs" : "", d.value);
+      if (d.differs) {
+        dd.append(" ", badge("mismatch", "≠ verified · 서명과 다름"));
+        dd.title = `verified: ${d.verified}`;
+      }
+      dl.append(el("dt", "", d.key), dd);
+    }
+    entry.append(label, dl);
   }
   const member = $("member");
   member.replaceChildren();

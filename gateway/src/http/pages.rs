@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/h/{code}", get(full_page))
         .route("/desk", get(desk))
         .route("/desk/desk.js", get(desk_js))
+        .route("/desk/view.js", get(desk_view_js))
         .route("/desk/desk.css", get(desk_css))
 }
 
@@ -148,6 +149,11 @@ async fn desk(headers: HeaderMap) -> Response {
 
 async fn desk_js() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], include_str!("../../desk/desk.js"))
+        .into_response()
+}
+
+async fn desk_view_js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], include_str!("../../desk/view.js"))
         .into_response()
 }
 

@@ -85,3 +85,37 @@ async fn queued_sessions_carry_the_visitors_latest_message() {
         .await;
     assert_eq!(queue.iter().find(|q| q.id == first.id).and_then(|q| q.preview.as_deref()), Some("hello?"));
 }
+
+/// The desk's view helpers under Node (skipped where Node is missing): verified fields are shown
+/// once, declared ones only when they add or contradict.
+#[test]
+fn desk_shows_declared_fields_only_when_they_add_or_contradict() {
+    let view = concat!(env!("CARGO_MANIFEST_DIR"), "/desk/view.js");
+    let script = format!(
+        r#"
+const assert = require("assert");
+const {{ entryRows, previewOf }} = require({view:?});
+const same = {{ button: "product", page: "/p/1", product: "SKU-1", tags: ["a", "b"] }};
+let r = entryRows(same, {{ ...same }});
+assert.deepStrictEqual(r.verified.map(([k]) => k), ["button", "page", "product", "tags"]);
+assert.deepStrictEqual(r.declared, []);
+r = entryRows(same, {{ button: "product", page: "/p/2", campaign: "spring" }});
+assert.deepStrictEqual(r.declared, [
+  {{ key: "page", value: "/p/2", differs: true, verified: "/p/1" }},
+  {{ key: "campaign", value: "spring", differs: false, verified: "" }},
+]);
+r = entryRows(undefined, {{ page: "/x", tags: [] }});
+assert.deepStrictEqual(r.verified, []);
+assert.deepStrictEqual(r.declared, [{{ key: "page", value: "/x", differs: false, verified: "" }}]);
+assert.deepStrictEqual(entryRows(same, undefined).declared, []);
+assert.strictEqual(previewOf({{ kind: "text", text: "  a\n b " }}), "a b");
+assert.strictEqual([...previewOf({{ kind: "text", text: "가".repeat(300) }})].length, 121);
+assert.strictEqual(previewOf({{ kind: "image" }}), "[photo]");
+assert.strictEqual(previewOf({{ kind: "file" }}), "[file]");
+"#
+    );
+    match std::process::Command::new("node").arg("-e").arg(&script).output() {
+        Ok(o) => assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => eprintln!("node not found ({e}); desk view helpers not tested"),
+    }
+}

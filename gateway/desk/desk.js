@@ -10,6 +10,8 @@ const el = (tag, cls, text) => {
   return e;
 };
 
+const TITLE = document.title;
+
 const desk = {
   token: sessionStorage.getItem("consult.desk.token"),
   me: null,
@@ -267,7 +269,12 @@ function renderLists() {
     li.append(take);
     return li;
   }));
+  if (!desk.queue.size) q.replaceChildren(el("li", "muted small empty-list", "대기 중인 상담 없음 · Nobody waiting"));
   $("queue-count").textContent = desk.queue.size;
+  // A desk left in a background tab all day still says when someone waits or writes.
+  const unread = [...desk.unread.values()].reduce((a, b) => a + b, 0);
+  const waiting = desk.queue.size + unread;
+  document.title = (waiting ? `(${waiting}) ` : "") + TITLE;
   const mine = [...desk.chats.values()].filter((s) => s.state === "assigned" && s.agent === desk.me.id);
   $("chats").replaceChildren(...mine.map((s) => sessionItem(s, () => openTab(s.id, true))));
   $("chats-count").textContent = mine.length;

@@ -385,6 +385,11 @@ impl Dom {
             Phase::Live if state.conversation == SessionState::Closed => Some(s.chat_ended.to_string()),
             _ => state.notice.clone(),
         };
+        // The error's kind for support and tests (the text is the visitor's language).
+        match &state.phase {
+            Phase::Failed(e) => self.banner.set_attribute("data-code", &e.code)?,
+            _ => self.banner.remove_attribute("data-code")?,
+        }
         self.banner.set_hidden(banner.is_none());
         self.banner.set_text_content(banner.as_deref());
         self.banner.class_list().toggle_with_force("warn", matches!(state.phase, Phase::Failed(_)) || state.notice.is_some())?;

@@ -267,7 +267,13 @@ fn after_hours_notice_follows_the_guidance_until_open() {
     dom.show_channel(&launch, Locale::En.strings()).unwrap();
     let note = dom.log.query_selector(".guidance + .after-hours").unwrap().expect("right after the guidance");
     assert_eq!(note.text_content().unwrap(), "We're closed\nBack at 9.");
-    launch.channel.status.open_now = true;
+    // Shown again (a resumed socket): still one note.
+    launch.channel.guidance = "Kept 1 year.".into();
     dom.show_channel(&launch, Locale::En.strings()).unwrap();
-    assert!(dom.log.query_selector(".after-hours").unwrap().is_none());
+    assert_eq!(dom.log.query_selector_all(".after-hours").unwrap().length(), 1);
+    // Open hours: a fresh view shows none.
+    let open = mounted();
+    launch.channel.status.open_now = true;
+    open.show_channel(&launch, Locale::En.strings()).unwrap();
+    assert!(open.log.query_selector(".after-hours").unwrap().is_none());
 }

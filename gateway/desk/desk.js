@@ -269,7 +269,8 @@ function renderLists() {
     li.append(take);
     return li;
   }));
-  if (!desk.queue.size) q.replaceChildren(el("li", "muted small empty-list", "대기 중인 상담 없음 · Nobody waiting"));
+  // The empty state sits beside the list, so the list holds only requests (and reads as empty).
+  $("queue-empty").hidden = desk.queue.size > 0;
   $("queue-count").textContent = desk.queue.size;
   // A desk left in a background tab all day still says when someone waits or writes.
   const unread = [...desk.unread.values()].reduce((a, b) => a + b, 0);

@@ -3,7 +3,8 @@
 
 use consult_e2e::{Device, Visitor, WAIT, run, wait_for};
 
-const REFUSED: &str = "!document.querySelector('#consult .banner').hidden && document.querySelector('#consult .banner').textContent.includes('상담을 시작하지 못했어요') && document.querySelector('#consult .banner').textContent.includes('cannot open a chat')";
+/// Refused by the gateway with the stable code `blocked`, shown to the visitor in their language.
+const REFUSED: &str = "(() => { const b = document.querySelector('#consult .banner'); return !b.hidden && b.dataset.code === 'blocked' && b.textContent.includes('상담을 시작하지 못했어요'); })()";
 
 #[test]
 fn blocked_visitor_is_refused_by_button_poster_and_handoff() {

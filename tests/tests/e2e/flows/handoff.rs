@@ -52,7 +52,7 @@ fn desktop_hands_the_chat_to_a_phone_once() {
         phone.wait_ready().await;
         phone
             .b
-            .wait_js("the second use to be refused", "!document.querySelector('#consult .banner').hidden && document.querySelector('#consult .banner').textContent.includes('상담을 시작하지 못했어요') && document.querySelector('#consult .banner').textContent.includes('used already')")
+            .wait_js("the second use to be refused", "(() => { const b = document.querySelector('#consult .banner'); return !b.hidden && b.dataset.code === 'handoff_used' && b.textContent.includes('상담을 시작하지 못했어요'); })()")
             .await;
         assert!(!phone.messages().await.iter().any(|m| m.text.contains("휴대폰으로 옮겨서")), "a refused code shows none of the conversation");
     });

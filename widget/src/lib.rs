@@ -21,3 +21,10 @@ pub mod dom;
 mod js_api;
 #[cfg(target_arch = "wasm32")]
 mod net;
+
+// A free-list allocator a few hundred bytes big: dlmalloc costs ~3 KB gzip of the 60 KB budget.
+// The lock is uncontended (the chat app has one thread) and keeps this free of `unsafe`.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());

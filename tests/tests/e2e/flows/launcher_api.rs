@@ -82,5 +82,27 @@ fn launcher_boots_once_opens_with_prefill_and_reports_events() {
         v.wait_message("agent", REPLY).await;
         v.b.top().await;
         v.b.wait_js("the badge to clear", "document.querySelector('consult-launcher').shadowRoot.querySelector('.badge').hidden").await;
+
+        // A single-page app changes route: the widget is not reloaded and the chat carries on.
+        v.b.js(
+            "const frame = document.querySelector('consult-launcher').shadowRoot.querySelector('iframe');
+             frame.__beforeRoute = true;
+             window.__frameLoads = 0;
+             frame.addEventListener('load', () => { window.__frameLoads++; });
+             history.pushState({}, '', '/orders.html?from=spa');
+             return true",
+            vec![],
+        )
+        .await;
+        v.b.js("Consult('close'); Consult('open'); return true", vec![]).await;
+        let same = v.b.js(
+            "const frame = document.querySelector('consult-launcher').shadowRoot.querySelector('iframe');
+             return [location.pathname, frame.__beforeRoute === true, window.__frameLoads, document.querySelectorAll('consult-launcher').length]",
+            vec![],
+        ).await;
+        assert_eq!(same, json!(["/orders.html", true, 0, 1]), "the route changed without reloading the widget");
+        v.enter_chat().await;
+        v.wait_message("agent", REPLY).await;
+        v.wait_message("mine", PREFILL).await;
     });
 }

@@ -326,7 +326,15 @@ async fn static_file(State(site): State<DemoSite>, uri: Uri) -> Response {
             if name.ends_with(".html") {
                 // Pages name the gateway (script tag, CSP, desk link) as `{{GATEWAY}}`: its port is
                 // only known at run time, and a placeholder keeps the pages free of inline script.
-                data = String::from_utf8_lossy(&data).replace("{{GATEWAY}}", &site.gateway).into_bytes();
+                // The shop's header and footer are written once, in `_header.html` and `_footer.html`.
+                let mut page = String::from_utf8_lossy(&data).into_owned();
+                for (slot, partial) in [("{{HEADER}}", "_header.html"), ("{{FOOTER}}", "_footer.html")] {
+                    if page.contains(slot) {
+                        let text = tokio::fs::read_to_string(site.dir.join(partial)).await.unwrap_or_default();
+                        page = page.replace(slot, text.trim_end());
+                    }
+                }
+                data = page.replace("{{GATEWAY}}", &site.gateway).into_bytes();
             }
             let mime = match name.rsplit('.').next().unwrap_or_default() {
                 "html" => "text/html; charset=utf-8",

@@ -360,6 +360,13 @@ function renderInfo(s) {
   const entry = $("entry");
   entry.replaceChildren();
   entry.append(kv([["경로 via", s.entry.via], ["카테고리", s.category || "—"]]));
+  // The page the visitor moved to mid-chat: declared by the page, so unverified, and kept apart
+  // from the entry point the chat started with.
+  if (s.current_page) {
+    const now = el("p", "now-viewing", "지금 보는 페이지 · Now viewing: ");
+    now.append(el("span", "now-page", s.current_page), " ", badge("declared", "(declared)"));
+    entry.append(now);
+  }
   const rows = entryRows(s.entry.verified, s.entry.declared);
   if (rows.verified.length) {
     const label = el("div", "section-label");

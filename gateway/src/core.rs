@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use consult_sdk::EntryPoint;
 use consult_sdk::protocol::{
     AgentEvent, AgentInfo, Body, ChatMessage, CloseReason, MenuOption, Sender, SessionState, VisitorEvent, check_text,
 };
@@ -236,6 +237,20 @@ impl Core {
             BotAction::Queue(category) => self.enqueue(store, &session, Some(category), now_ms)?,
         }
         Ok(seq)
+    }
+
+    /// The visitor's page changed mid-chat: the declared (unverified) page is recorded on the open
+    /// session, apart from its launch context, and agents who can see the session get it again.
+    /// Nothing changes without an open session or when the page is the same.
+    pub fn visitor_context(&self, store: &mut dyn Store, conv: &ConversationRef, declared: &EntryPoint) -> R<()> {
+        declared.validate().map_err(|e| AppError::BadRequest(format!("declared entry point: {e}")))?;
+        let Some(page) = declared.page.as_deref() else { return Ok(()) };
+        let (session, _) = store.conversation_state(&conv.id)?;
+        let Some(session) = session.filter(|s| s.is_open() && s.current_page.as_deref() != Some(page)) else { return Ok(()) };
+        if let Some(row) = store.set_current_page(&session.id, Some(page))? {
+            self.publish_session(&row);
+        }
+        Ok(())
     }
 
     /// Assigns queued sessions to the least-loaded available agent with the category's skill.

@@ -392,6 +392,16 @@ pub enum VisitorCommand {
     StartHandoff,
     /// The visitor ends the chat.
     Leave,
+    /// The host page changed (e.g. a single-page app's route) while the chat is open.
+    ///
+    /// `declared` is unverified page context, as the page states it. The gateway checks its
+    /// bounds ([`EntryPoint::validate`]), shows its `page` to agents
+    /// as [`SessionSummary::current_page`] and never merges it into verified fields (nor into
+    /// the entry point the session opened with).
+    Context {
+        /// Declared (unverified) page context.
+        declared: EntryPoint,
+    },
 }
 
 /// Gateway → visitor.
@@ -512,6 +522,12 @@ pub struct SessionSummary {
     /// characters, or `[photo]` / `[file]`. Absent before the visitor writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// The page the visitor says they are on now (the `page` of their latest
+    /// [`VisitorCommand::Context`] in this session). Declared, so unverified: kept apart from
+    /// [`entry`](Self::entry), which stays where the session started. Absent until the page
+    /// changes during the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_page: Option<String>,
 }
 
 /// Agent → gateway, on `GET /v1/agent/socket` with the agent's bearer token.

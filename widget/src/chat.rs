@@ -413,8 +413,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Context(declared) => {
-            if let Some(request) = &mut state.last_request {
-                request.declared = declared;
+            let Some(request) = &mut state.last_request else { return fx };
+            // Only a real change reaches the agent (declared, unverified: see the protocol).
+            if request.declared != declared {
+                request.declared = declared.clone();
+                if state.phase == Phase::Live {
+                    let outputs = state.session.transient(VisitorCommand::Context { declared });
+                    session_outputs(state, outputs, &mut fx);
+                }
             }
         }
         Msg::Shutdown => {
@@ -722,6 +728,24 @@ mod tests {
         assert!(channel_at < connect_at, "guidance is on screen before anything else can arrive");
         assert!(fx.contains(&Effect::StoreVisitorKey(Some("V1".into()))));
         assert!(fx.contains(&Effect::Store(Some(Stored { launch: launch_response(), seen_seq: 0 }))));
+    }
+
+    #[test]
+    fn route_changes_reach_the_gateway_once_while_live() {
+        let page = |p: &str| EntryPoint { page: Some(p.into()), ..Default::default() };
+        // Before launch: remembered for the launch, nothing sent.
+        let mut s = State::new(Mode::Embedded, Locale::En, "p".into(), None);
+        assert!(update(&mut s, Msg::Context(page("/product.html"))).is_empty());
+        let mut s = live();
+        let fx = update(&mut s, Msg::Context(page("/orders.html")));
+        assert_eq!(transmits(&fx), vec![VisitorCommand::Context { declared: page("/orders.html") }]);
+        assert_eq!(s.last_request.as_ref().unwrap().declared, page("/orders.html"), "the next launch says it too");
+        // The same page again (replaceState, hash change): nothing to tell.
+        assert!(transmits(&update(&mut s, Msg::Context(page("/orders.html")))).is_empty());
+        // Offline: dropped, like typing; the next launch still carries it.
+        update(&mut s, Msg::SocketClosed);
+        assert!(transmits(&update(&mut s, Msg::Context(page("/cart.html")))).is_empty());
+        assert_eq!(s.last_request.as_ref().unwrap().declared, page("/cart.html"));
     }
 
     #[test]

@@ -775,6 +775,7 @@ impl ToJson for VisitorCommand {
             VisitorCommand::Read { seq } => w.str("type", "read").u64("seq", *seq),
             VisitorCommand::StartHandoff => w.str("type", "start_handoff"),
             VisitorCommand::Leave => w.str("type", "leave"),
+            VisitorCommand::Context { declared } => w.str("type", "context").val("declared", declared),
         }
         .end();
     }
@@ -941,6 +942,9 @@ mod tests {
             VisitorCommand::Read { seq: 42 },
             VisitorCommand::StartHandoff,
             VisitorCommand::Leave,
+            VisitorCommand::Context { declared: EntryPoint::default() },
+            VisitorCommand::Context { declared: entry() },
+            VisitorCommand::Context { declared: EntryPoint { page: Some(TRICKY[2].into()), ..Default::default() } },
         ];
         commands.extend(bodies().into_iter().map(|body| VisitorCommand::Send { client_id: "c9".into(), body }));
         commands

@@ -241,6 +241,12 @@ async fn command(state: &AppState, conv: &ConversationRef, handle: &str, base: &
             vec![]
         }
         VisitorCommand::Read { .. } => vec![],
+        VisitorCommand::Context { declared } => {
+            match state.run(move |core, store| core.visitor_context(store, &c, &declared)).await {
+                Ok(()) => vec![],
+                Err(e) => vec![error_event(&e, None)],
+            }
+        }
         VisitorCommand::Leave => {
             let result = state
                 .run(move |core, store| {

@@ -84,6 +84,9 @@ pub struct SessionRow {
     pub earlier_sessions: u32,
     /// The visitor's latest message in this session, shortened (see [`preview_of`]).
     pub preview: Option<String>,
+    /// The page the visitor declared last during this session (unverified; never part of
+    /// `context`, which stays what the launch said).
+    pub current_page: Option<String>,
 }
 
 /// Longest message preview, in characters, before the ellipsis.
@@ -127,6 +130,7 @@ impl SessionRow {
             last_seq: self.last_seq,
             earlier_sessions: self.earlier_sessions,
             preview: self.preview.clone(),
+            current_page: self.current_page.clone(),
         }
     }
 }
@@ -224,6 +228,9 @@ pub trait Store: Send {
     fn session(&mut self, id: &str) -> StoreResult<Option<SessionRow>>;
     /// Sets state and category of an open session (bot → queued); `None` if not open.
     fn queue_session(&mut self, session: &str, category: Option<&str>, now_ms: u64) -> StoreResult<Option<SessionRow>>;
+    /// Records the page the visitor declared last on an open session (unverified, kept apart
+    /// from the launch context); `None` if the session is not open.
+    fn set_current_page(&mut self, session: &str, page: Option<&str>) -> StoreResult<Option<SessionRow>>;
     /// Assigns a session to an agent. With `from`: only if currently assigned to `from`
     /// (transfer); without: only if queued (take, auto-assign).
     fn assign(&mut self, session: &str, agent: &str, from: Option<&str>) -> StoreResult<Option<SessionRow>>;

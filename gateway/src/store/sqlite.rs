@@ -46,6 +46,8 @@ CREATE TABLE attachments(id TEXT PRIMARY KEY, conversation TEXT, agent TEXT, mim
 CREATE TABLE agent_tokens(token_sha256 BLOB PRIMARY KEY, agent TEXT NOT NULL, created_ms INTEGER NOT NULL,
     expires_ms INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX agent_tokens_expiry ON agent_tokens(expires_ms);
+"#, r#"
+ALTER TABLE sessions ADD COLUMN current_page TEXT;
 "#];
 
 /// SQLite behind [`Store`].
@@ -90,7 +92,8 @@ fn parse_reason(s: &str) -> Option<CloseReason> {
 const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.state, s.context, s.category, s.agent, \
     s.opened_ms, s.last_ms, s.last_visitor_ms, s.last_seq, s.close_reason, \
     (SELECT COUNT(*) FROM sessions e WHERE e.channel = s.channel AND e.user_key = s.user_key AND e.rowid < s.rowid), \
-    (SELECT m.body FROM messages m WHERE m.session = s.id AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1)";
+    (SELECT m.body FROM messages m WHERE m.session = s.id AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1), \
+    s.current_page";
 
 fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
     let context: String = r.get(5)?;
@@ -112,6 +115,7 @@ fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
         close_reason: reason.as_deref().and_then(parse_reason),
         earlier_sessions: r.get::<_, i64>(13)? as u32,
         preview: r.get::<_, Option<String>>(14)?.and_then(|b| serde_json::from_str::<Body>(&b).ok()).map(|b| preview_of(&b)),
+        current_page: r.get(15)?,
     })
 }
 
@@ -386,6 +390,17 @@ impl Store for SqliteStore {
         let n = self.conn.execute(
             "UPDATE sessions SET state = 'queued', category = ?2, last_ms = MAX(last_ms, ?3) WHERE id = ?1 AND state IN ('bot', 'waiting')",
             params![session, category, now_ms as i64],
+        )?;
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(session_by_id(&self.conn, session)?)
+    }
+
+    fn set_current_page(&mut self, session: &str, page: Option<&str>) -> StoreResult<Option<SessionRow>> {
+        let n = self.conn.execute(
+            "UPDATE sessions SET current_page = ?2 WHERE id = ?1 AND state != 'closed'",
+            params![session, page],
         )?;
         if n == 0 {
             return Ok(None);

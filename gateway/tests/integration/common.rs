@@ -357,6 +357,15 @@ impl Agent {
         .await
     }
 
+    /// Reads events for a while, returning them all.
+    pub async fn drain(&mut self, wait_ms: u64) -> Vec<AgentEvent> {
+        let mut out = Vec::new();
+        while let Some(e) = next_json(&mut self.ws, Duration::from_millis(wait_ms)).await {
+            out.push(e);
+        }
+        out
+    }
+
     pub async fn available(&mut self) {
         self.cmd(&AgentCommand::Available { available: true }).await;
     }

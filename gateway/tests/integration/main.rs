@@ -3,6 +3,7 @@
 
 mod assets;
 mod common;
+mod context;
 mod desk;
 mod handoff;
 mod launch;

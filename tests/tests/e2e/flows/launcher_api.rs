@@ -101,6 +101,19 @@ fn launcher_boots_once_opens_with_prefill_and_reports_events() {
             vec![],
         ).await;
         assert_eq!(same, json!(["/orders.html", true, 0, 1]), "the route changed without reloading the widget");
+        // The agent holding the chat sees, live, where the visitor is now: declared, unverified,
+        // apart from the entry point the chat started on.
+        agent
+            .b
+            .wait_js(
+                "the desk to show the visitor now on /orders.html",
+                "(() => { const n = document.querySelector('#entry .now-viewing');
+                   return !!n && n.querySelector('.now-page').textContent === '/orders.html' && !!n.querySelector('.badge.declared'); })()",
+            )
+            .await;
+        let pane = agent.pane().await;
+        assert!(pane.entry.contains("Now viewing: /orders.html"), "{pane:?}");
+        assert!(pane.entry.contains("/product.html"), "the entry point still says where the chat started: {pane:?}");
         v.enter_chat().await;
         v.wait_message("agent", REPLY).await;
         v.wait_message("mine", PREFILL).await;

@@ -336,17 +336,7 @@ async fn static_file(State(site): State<DemoSite>, uri: Uri) -> Response {
                 }
                 data = page.replace("{{GATEWAY}}", &site.gateway).into_bytes();
             }
-            let mime = match name.rsplit('.').next().unwrap_or_default() {
-                "html" => "text/html; charset=utf-8",
-                "js" | "mjs" => "text/javascript; charset=utf-8",
-                "css" => "text/css; charset=utf-8",
-                "svg" => "image/svg+xml",
-                "png" => "image/png",
-                "jpg" | "jpeg" => "image/jpeg",
-                "json" => "application/json",
-                "wasm" => "application/wasm",
-                _ => "application/octet-stream",
-            };
+            let mime = crate::http::pages::content_type(&name);
             ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "no-cache")], data).into_response()
         }
         Err(_) if path.is_empty() => (

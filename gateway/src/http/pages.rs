@@ -30,7 +30,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk/desk.css", get(desk_css))
 }
 
-fn content_type(file: &str) -> &'static str {
+/// Content type by file extension, for every static file the gateway and the demo serve.
+pub fn content_type(file: &str) -> &'static str {
     match file.rsplit('.').next().unwrap_or_default() {
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "wasm" => "application/wasm",
@@ -39,6 +40,7 @@ fn content_type(file: &str) -> &'static str {
         "svg" => "image/svg+xml",
         "json" | "map" => "application/json",
         "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
         "ico" => "image/x-icon",
         "txt" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",

@@ -119,14 +119,14 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
     let key = SecretKey::generate(&args.channel, &args.key_id)?;
     write_new_secret(&args.out, &key.to_json())?;
     let public = key.public_key();
-    println!("wrote secret key {} (keep it on the business server only)", args.out.display());
-    println!();
-    println!("# gateway config for channel {:?}:", public.channel);
-    println!("[[channels.keys]]");
-    println!("id = {:?}", public.key_id);
-    println!("algorithm = \"ed25519\"");
-    println!("public_key = {:?}", public.to_base64url());
-    Ok(())
+    out(&format!(
+        "wrote secret key {} (keep it on the business server only)\n\n\
+         # gateway config for channel {:?}:\n[[channels.keys]]\nid = {:?}\nalgorithm = \"ed25519\"\npublic_key = {:?}",
+        args.out.display(),
+        public.channel,
+        public.key_id,
+        public.to_base64url()
+    ))
 }
 
 /// `consult sign`.
@@ -137,7 +137,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("claims JSON is invalid: {e} (fields: kind, channel, key_id, issued_at, expires_at, serial, entry, member)"))?;
     let claims = input.complete(&key, args.ttl, unix_now())?;
     let raw = key.sign_raw(&claims)?;
-    let out = match args.form {
+    let text = match args.form {
         TokenForm::Text => raw.to_text(),
         TokenForm::Digits => raw.to_digits(),
         TokenForm::Url => {
@@ -155,8 +155,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
             }
         }
     };
-    println!("{out}");
-    Ok(())
+    out(&text)
 }
 
 /// `consult verify`.
@@ -190,8 +189,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     } else {
         keys.verify(text, &channel, kind, now)?
     };
-    println!("{}", serde_json::to_string_pretty(&claims)?);
-    Ok(())
+    out(&serde_json::to_string_pretty(&claims)?)
 }
 
 /// `consult qr`.
@@ -205,7 +203,7 @@ pub fn qr(args: QrArgs) -> anyhow::Result<()> {
             std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {} (QR version {}, {} modules a side)", path.display(), matrix.version, matrix.width);
         }
-        None => println!("{svg}"),
+        None => out(&svg)?,
     }
     Ok(())
 }
@@ -322,6 +320,16 @@ fn write_new_secret(path: &Path, contents: &str) -> anyhow::Result<()> {
     })?;
     file.write_all(contents.as_bytes())?;
     Ok(())
+}
+
+/// Writes a line to stdout. A closed pipe (`consult verify … | head`) means the reader has what it
+/// wanted: stop quietly instead of panicking as `println!` would.
+fn out(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 fn unix_now() -> u64 {

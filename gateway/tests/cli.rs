@@ -124,3 +124,21 @@ fn hash_password_prints_a_salted_argon2id_string_that_verifies() {
     assert!(!password_matches(&Password::Hash(one), "s3cret pass\n"));
     assert!(stderr_line(&consult(&["hash-password"], "\n", &dir)).contains("empty"));
 }
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    // `consult qr … | head` closes the pipe long before a ~300 KB SVG is written.
+    let dir = temp_dir("pipe");
+    let text = "HTTPS://CONSULT.EXAMPLE.COM/P/".to_string() + &"7".repeat(2000);
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg("set -o pipefail; \"$0\" qr --print \"$1\" | head -c 10 > /dev/null")
+        .arg(env!("CARGO_BIN_EXE_consult"))
+        .arg(&text)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "consult failed on a closed pipe: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

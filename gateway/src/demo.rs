@@ -30,7 +30,15 @@ pub const DEMO_AGENTS: &[(&str, &str, &str, &[&str], &str)] = &[
 ];
 
 /// Options of `consult demo`.
+///
+/// Environment knobs (for trying out, and for the end-to-end suite):
+/// `CONSULT_DEMO_INACTIVITY_SECS=N` closes a session after N quiet seconds (default 600);
+/// `CONSULT_DEMO_HOURS=closed` gives the channel business hours that are closed on every day, with
+/// its after-hours reply and `after_hours = "wait"` (requests queue, nobody is assigned), instead
+/// of the default open-all-week hours (`open`); `CONSULT_DEMO_ENABLED=false` switches the channel
+/// off (`enabled = false`: every button hides, launches are refused with `channel_disabled`).
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = DEMO_ENV_HELP)]
 pub struct DemoArgs {
     /// Gateway port (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
@@ -46,8 +54,67 @@ pub struct DemoArgs {
     pub site_dir: Option<PathBuf>,
 }
 
+/// The environment knobs of `consult demo`, as `--help` lists them.
+pub const DEMO_ENV_HELP: &str = "Environment:
+  CONSULT_DEMO_INACTIVITY_SECS=N   close a session after N quiet seconds (default 600)
+  CONSULT_DEMO_HOURS=closed        business hours closed on every day: the after-hours reply,
+                                   requests wait in the queue (after_hours = \"wait\"); default: open
+  CONSULT_DEMO_ENABLED=false       switch the channel off: every button hides, launches are
+                                   refused with channel_disabled; default: true";
+
+/// What the environment changes in the demo channel (see [`DEMO_ENV_HELP`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoKnobs {
+    /// Inactivity close, seconds.
+    pub inactivity_secs: u64,
+    /// Business hours closed on every day (after-hours reply, `after_hours = "wait"`).
+    pub hours_closed: bool,
+    /// The channel switch.
+    pub enabled: bool,
+}
+
+impl Default for DemoKnobs {
+    fn default() -> Self {
+        DemoKnobs { inactivity_secs: 600, hours_closed: false, enabled: true }
+    }
+}
+
+impl DemoKnobs {
+    /// Reads `CONSULT_DEMO_INACTIVITY_SECS`, `CONSULT_DEMO_HOURS` and `CONSULT_DEMO_ENABLED`.
+    ///
+    /// # Errors
+    /// A value of `CONSULT_DEMO_HOURS` or `CONSULT_DEMO_ENABLED` the demo does not know.
+    pub fn from_env() -> anyhow::Result<DemoKnobs> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`DemoKnobs::from_env`] over any lookup.
+    ///
+    /// # Errors
+    /// See [`DemoKnobs::from_env`].
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<DemoKnobs> {
+        let mut knobs = DemoKnobs::default();
+        if let Some(secs) = var("CONSULT_DEMO_INACTIVITY_SECS").and_then(|v| v.trim().parse().ok()) {
+            knobs.inactivity_secs = secs;
+        }
+        knobs.hours_closed = match var("CONSULT_DEMO_HOURS").as_deref().map(str::trim) {
+            None | Some("" | "open") => false,
+            Some("closed") => true,
+            Some(other) => anyhow::bail!("CONSULT_DEMO_HOURS={other:?}: use \"closed\" or \"open\""),
+        };
+        knobs.enabled = match var("CONSULT_DEMO_ENABLED").as_deref().map(str::trim) {
+            None | Some("" | "true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => anyhow::bail!("CONSULT_DEMO_ENABLED={other:?}: use \"true\" or \"false\""),
+        };
+        Ok(knobs)
+    }
+}
+
 /// The demo configuration as TOML, so it goes through the same validation as a real file.
-pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, inactivity_secs: u64) -> String {
+pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, knobs: &DemoKnobs) -> String {
+    let DemoKnobs { inactivity_secs, hours_closed, enabled } = knobs;
+    let day = if *hours_closed { "closed" } else { "00:00-24:00" };
     let agents: String = DEMO_AGENTS
         .iter()
         .map(|(id, name, pw, skills, role)| {
@@ -68,6 +135,7 @@ burst = 40
 [[channels]]
 id = "{DEMO_CHANNEL}"
 name = "데모 상점 Demo Shop"
+enabled = {enabled}
 allowed_origins = ["http://localhost:{site_port}", "http://127.0.0.1:{site_port}"]
 guidance = """안녕하세요, 데모 상점 상담 채널입니다. 궁금한 점을 남겨 주시면 상담원이 답변드립니다.
 상담 내용은 상담 품질 관리를 위해 90일간 보관된 후 삭제됩니다.
@@ -82,7 +150,7 @@ keys = {{ k1 = "ed25519:{public_key}" }}
 time_zone = "Asia/Seoul"
 after_hours = "wait"
 after_hours_message = "지금은 상담 시간이 아닙니다. 남겨 주시면 영업시간에 답변드립니다. · We are closed now; leave a message and we will answer when we open."
-days = {{ mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }}
+days = {{ mon = "{day}", tue = "{day}", wed = "{day}", thu = "{day}", fri = "{day}", sat = "{day}", sun = "{day}" }}
 
 [channels.bot]
 prompt = "무엇을 도와드릴까요? · How can we help?"
@@ -153,8 +221,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let gateway_listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await.context("binding the gateway port")?;
     let site_port = site_listener.local_addr()?.port();
     let port = gateway_listener.local_addr()?.port();
-    let inactivity = std::env::var("CONSULT_DEMO_INACTIVITY_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(600);
-    let toml = demo_config_toml(&key.public_key().to_base64url(), site_port, &args.data.join("consult.db"), inactivity);
+    let knobs = DemoKnobs::from_env()?;
+    let toml = demo_config_toml(&key.public_key().to_base64url(), site_port, &args.data.join("consult.db"), &knobs);
     let config = Config::from_toml(&toml).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))?;
     let state = AppState::new(config).context("opening the demo database")?;
     let gateway = format!("http://127.0.0.1:{port}");
@@ -363,10 +431,36 @@ mod tests {
     #[test]
     fn demo_config_passes_validation() {
         let key = SecretKey::from_seed(DEMO_CHANNEL, "k1", [3; 32]).unwrap();
-        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), 600);
+        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &DemoKnobs::default());
         let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
         assert_eq!(config.agents.len(), 3);
         assert!(config.channels[0].hours.as_ref().unwrap().is_open(now_ms() / 1000), "demo must be open now");
         assert!(config.channels[0].guidance.contains("90"));
+        assert!(config.channels[0].enabled);
+    }
+
+    #[test]
+    fn knobs_close_the_hours_and_switch_the_channel_off() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(DemoKnobs::from_vars(vars(&[])).unwrap(), DemoKnobs::default());
+        let knobs = DemoKnobs::from_vars(vars(&[("CONSULT_DEMO_HOURS", "closed"), ("CONSULT_DEMO_ENABLED", "false"), ("CONSULT_DEMO_INACTIVITY_SECS", "5")])).unwrap();
+        assert_eq!(knobs, DemoKnobs { inactivity_secs: 5, hours_closed: true, enabled: false });
+        assert!(DemoKnobs::from_vars(vars(&[("CONSULT_DEMO_HOURS", "sometimes")])).is_err());
+        assert!(DemoKnobs::from_vars(vars(&[("CONSULT_DEMO_ENABLED", "off-ish")])).is_err());
+
+        let key = SecretKey::from_seed(DEMO_CHANNEL, "k1", [3; 32]).unwrap();
+        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &knobs);
+        let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+        let channel = &config.channels[0];
+        assert!(!channel.enabled);
+        let hours = channel.hours.as_ref().unwrap();
+        assert_eq!(hours.after_hours, crate::config::AfterHours::Wait);
+        let now = now_ms() / 1000;
+        for day in 0..7 {
+            assert!(!hours.is_open(now + day * 86_400), "closed on every day");
+        }
+        assert!(hours.message.contains("We are closed now"));
     }
 }

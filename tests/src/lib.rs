@@ -76,6 +76,14 @@ pub struct Demo {
 impl Demo {
     /// Starts the demo; `inactivity_secs` shortens the channel's inactivity close.
     pub async fn start(inactivity_secs: Option<u64>) -> Demo {
+        let secs = inactivity_secs.map(|s| s.to_string());
+        let env: Vec<(&str, &str)> = secs.as_deref().map(|s| ("CONSULT_DEMO_INACTIVITY_SECS", s)).into_iter().collect();
+        Demo::start_with(&env).await
+    }
+
+    /// Starts the demo with extra environment for `consult demo`, e.g.
+    /// `[("CONSULT_DEMO_HOURS", "closed")]` or `[("CONSULT_DEMO_ENABLED", "false")]` (see `consult demo --help`).
+    pub async fn start_with(env: &[(&str, &str)]) -> Demo {
         let root = workspace();
         let bin = std::env::var_os("CONSULT_BIN").map(PathBuf::from).unwrap_or_else(|| root.join("target/debug/consult"));
         assert!(bin.is_file(), "{} is missing: build it with `cargo build -p consult-gateway --bin consult` (or run `cargo xtask test`)", bin.display());
@@ -95,9 +103,11 @@ impl Demo {
             .stdout(Stdio::piped())
             .stderr(log)
             .kill_on_drop(true);
-        if let Some(secs) = inactivity_secs {
-            cmd.env("CONSULT_DEMO_INACTIVITY_SECS", secs.to_string());
+        // The suite's own environment never leaks a knob into a test that did not ask for it.
+        for knob in ["CONSULT_DEMO_INACTIVITY_SECS", "CONSULT_DEMO_HOURS", "CONSULT_DEMO_ENABLED"] {
+            cmd.env_remove(knob);
         }
+        cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
         let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
         let first = tokio::time::timeout(Duration::from_secs(20), async {
@@ -547,11 +557,22 @@ where
     F: FnOnce(Arc<Test>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let secs = inactivity_secs.map(|s| s.to_string());
+    let env: Vec<(&str, &str)> = secs.as_deref().map(|s| ("CONSULT_DEMO_INACTIVITY_SECS", s)).into_iter().collect();
+    run_with_env(name, &env, body);
+}
+
+/// [`run`] against a demo started with extra environment (see [`Demo::start_with`]).
+pub fn run_with_env<F, Fut>(name: &str, env: &[(&str, &str)], body: F)
+where
+    F: FnOnce(Arc<Test>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     let name = name.to_string();
     rt.block_on(async move {
         let _slot = SLOTS.acquire().await.expect("semaphore");
-        let (demo, driver) = tokio::join!(Demo::start(inactivity_secs), Driver::start());
+        let (demo, driver) = tokio::join!(Demo::start_with(env), Driver::start());
         let test = Arc::new(Test { name: name.clone(), demo, driver, browsers: Arc::default(), profiles: Mutex::default() });
         let started = Instant::now();
         let outcome = tokio::time::timeout(TEST_TIMEOUT, tokio::spawn(body(test.clone()))).await;

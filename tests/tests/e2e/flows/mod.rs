@@ -1,5 +1,6 @@
 //! One module per flow of issue 5.
 
+mod after_hours;
 mod bad_token;
 mod blocked;
 mod come_back;
@@ -9,3 +10,4 @@ mod launcher_api;
 mod network_drop;
 mod poster;
 mod strict_csp;
+mod switched_off;

@@ -1,82 +1,135 @@
-// Types of `@consult/web/sdk`: sign consult-button tokens on a business server (Node), decode,
-// verify and render QR codes anywhere. Errors are thrown as `ConsultError`s with a stable `code`.
+// Types of `@consult/web`: the launcher (`widget/consult.js`), the same file the script tag loads.
+//
+// Script tag:  <script async src="https://GATEWAY/widget/consult.js" data-channel="demo-shop"></script>
+// Bundler:     import "@consult/web";
+//              Consult("boot", { channel: "demo-shop", gateway: "https://GATEWAY" });
+//
+// Importing the package installs `window.Consult` (a side effect; the module exports nothing).
+// Before the script has loaded, pages may queue commands with the usual stub:
+//   window.Consult = window.Consult || function () { (Consult.q = Consult.q || []).push(arguments) };
+// Every command returns a promise; the ones that can fail reject with an `Error`.
 
-export type Kind = "button" | "printed" | "handoff";
-
-export interface EntryPoint {
-  button?: string;
-  page?: string;
-  campaign?: string;
-  product?: string;
-  order?: string;
-  tags?: string[];
+/** `GET /v1/channels/{id}/status`, as the `ready` event reports it. */
+export interface ConsultChannelStatus {
+  /** False when the service is switched off: every button hides. */
+  enabled: boolean;
+  /** Inside business hours now. */
+  open_now: boolean;
+  /** Next opening, Unix seconds, when closed. */
+  next_opening?: number;
+  /** After-hours reply, when closed. */
+  after_hours_message?: string;
 }
 
-export interface Membership {
+/** A stable error body: `code` is machine-readable (`malformed_token`, `origin_not_allowed`, `blocked`…). */
+export interface ConsultError {
+  code: string;
+  message: string;
+}
+
+/** Who wrote a message. */
+export type ConsultSender =
+  | { role: "visitor" }
+  | { role: "agent"; id: string; name: string }
+  | { role: "bot" }
+  | { role: "system" };
+
+export interface ConsultMenuOption {
   id: string;
-  tier?: string;
-  name?: string;
-  attrs?: Record<string, string>;
+  label: string;
+  url?: string;
 }
 
-export interface Claims {
-  kind: Kind;
+/** What a message holds. Text is text: render it with `textContent`, never as HTML. */
+export type ConsultBody =
+  | { kind: "text"; text: string }
+  | { kind: "image"; attachment: string; mime: string; size: number }
+  | { kind: "file"; attachment: string; name: string; mime: string; size: number }
+  | { kind: "menu"; text: string; options: ConsultMenuOption[] };
+
+/** A stored chat message, as the `message` event delivers it. */
+export interface ConsultMessage {
+  /** Per-session sequence number, from 1, gap-free. */
+  seq: number;
+  sender: ConsultSender;
+  body: ConsultBody;
+  client_id?: string;
+  /** Server time, Unix milliseconds. */
+  at_ms: number;
+}
+
+/** `boot` options; the script tag's `data-channel`, `data-token`, `data-entry`, `data-locale`
+ * and `data-position` attributes are the same options. */
+export interface ConsultBootOptions {
+  /** Channel id. Required unless the script tag has `data-channel`. */
+  channel?: string;
+  /** Signed button token from the business's server (unpadded base64url). A malformed token
+   * launches anonymously and is reported once through `ready` (`error.code: "malformed_token"`). */
+  token?: string | null;
+  /** Button or placement id declared by the page (shown to agents as unverified). */
+  entry?: string | null;
+  /** UI language: `"ko"` or `"en"`; the browser's language otherwise. */
+  locale?: "ko" | "en" | (string & {}) | null;
+  /** Which corner the floating button sits in. */
+  position?: "right" | "left";
+  /** The gateway's URL. Needed when the launcher is bundled (no script tag names the gateway);
+   * only the first `boot` can set it. */
+  gateway?: string;
+}
+
+export interface ConsultReadyDetail {
   channel: string;
-  key_id: string;
-  /** Unix seconds. */
-  issued_at: number;
-  /** Unix seconds. */
-  expires_at: number;
-  /** Serials above 2^53 come back as numbers that lost precision; keep serials below 2^53 in JS. */
-  serial: number;
-  entry?: EntryPoint;
-  member?: Membership;
+  /** `null` when the gateway could not be reached (the button still shows). */
+  status: ConsultChannelStatus | null;
+  /** Set when `data-token` / `token` was malformed. */
+  error?: ConsultError;
 }
 
-export type ErrorCode =
-  | "too_large" | "malformed" | "unknown_key" | "bad_signature" | "expired" | "not_yet_valid"
-  | "wrong_channel" | "wrong_kind" | "revoked" | "invalid_claims" | "invalid_key" | "invalid_kind"
-  | "qr_too_long" | "invalid_url";
-
-export interface ConsultError extends Error {
-  code: ErrorCode;
+/** Event names and what their listeners receive. */
+export interface ConsultEvents {
+  /** After `boot`; replayed to listeners added later. */
+  ready: ConsultReadyDetail;
+  open: Record<string, never>;
+  close: Record<string, never>;
+  /** A new message in the chat (from the agent, the bot, the system or the visitor). */
+  message: ConsultMessage;
+  /** Messages the visitor has not seen (the badge on the button). */
+  unread: { count: number };
+  /** The launch failed (channel off, origin not allowed, blocked…). */
+  error: ConsultError;
 }
 
-/** Decodes a token (text or digits form) without verifying it. */
-export function decodeToken(token: string): Claims;
+export type ConsultEventName = keyof ConsultEvents;
+export type ConsultListener<E extends ConsultEventName> = (detail: ConsultEvents[E]) => void;
 
-/** Verifies a raw Ed25519 signature with the same strict rules tokens get. */
-export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
-
-/** Renders a launch URL as an SVG QR code (error correction Q when `print`, else M). */
-export function qrSvg(text: string, print: boolean): string;
-
-/** The printed-code launch URL for a digits-form token. */
-export function printedUrl(base: string, digits: string): string;
-
-export class SecretKey {
-  private constructor();
-  static generate(channel: string, keyId: string): SecretKey;
-  static fromJson(text: string): SecretKey;
-  toJson(): string;
-  /** Unpadded base64url, as the gateway config wants it. */
-  publicKey(): string;
-  /** Signs claims into the text form (for `data-token`). */
-  sign(claims: Claims): string;
-  /** Signs claims into the digits form (for QR codes). */
-  signDigits(claims: Claims): string;
-  free(): void;
+/** `Consult(command, …args)`. */
+export interface ConsultApi {
+  /** Starts the widget; booting twice never makes two widgets (later calls update options). */
+  (command: "boot", options?: ConsultBootOptions): Promise<ConsultReadyDetail>;
+  /** Opens the chat, optionally with a message prefilled in the composer. Rejects before `boot`
+   * or when the channel is switched off. */
+  (command: "open", prefill?: string): Promise<void>;
+  (command: "close"): Promise<void>;
+  /** Sets (or, with `null`, clears) the signed token for the next launch. Rejects a malformed token. */
+  (command: "setToken", token: string | null): Promise<void>;
+  /** Sets the declared entry (button id) and tells an open chat the page context changed. */
+  (command: "setEntry", entry: string | null): Promise<void>;
+  /** Forgets the visitor (logout): closes the chat; the next member starts clean. */
+  (command: "shutdown"): Promise<void>;
+  /** Adds or removes an event listener; `on` rejects an unknown event name. */
+  <E extends ConsultEventName>(command: "on" | "off", event: E, listener: ConsultListener<E>): Promise<void>;
+  /** Set once the launcher has loaded. */
+  readonly loaded?: true;
+  /** The pre-load stub's queue. */
+  q?: IArguments[];
 }
 
-export class KeySet {
-  constructor();
-  addKey(channel: string, keyId: string, algorithm: "ed25519", publicKey: string): void;
-  revoke(channel: string, serial: number | bigint): void;
-  setLeeway(seconds: number): void;
-  /** Throws a ConsultError when refused. `now` in Unix seconds. */
-  verify(token: string, channel: string, kind: Kind, now: number): Claims;
-  free(): void;
+declare global {
+  interface Window {
+    Consult: ConsultApi;
+  }
+  // eslint-disable-next-line no-var
+  var Consult: ConsultApi;
 }
 
-/** Browser builds only: fetches and instantiates the wasm. Node loads it synchronously. */
-export default function init(input?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown>;
+export {};

@@ -1,24 +1,20 @@
-// Consult agent desk. Speaks AgentCommand/AgentEvent (consult-sdk protocol.rs) over one WebSocket.
-// Every piece of message or visitor data reaches the DOM through textContent, never innerHTML.
+// Consult agent desk: state, the socket and the agent's actions. Speaks AgentCommand/AgentEvent
+// (consult-sdk protocol.rs) over one WebSocket. Labels come from i18n.js, drawing from render.js,
+// dialogs from dialog.js, alerts from notify.js.
 "use strict";
-
-const $ = (id) => document.getElementById(id);
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-};
-
-const TITLE = document.title;
 
 const desk = {
   token: sessionStorage.getItem("consult.desk.token"),
   me: null,
+  profile: null, // { role, max_chats }
   socket: null,
+  conn: "offline", // online | connecting | offline
+  everOnline: false,
   queue: new Map(), // session id -> summary
+  withBot: new Map(), // supervisors: sessions still with the bot
   chats: new Map(), // session id -> summary (mine, or opened read-only)
   messages: new Map(), // session id -> Map(seq -> message)
+  tags: new Map(), // session id -> [tag]
   unread: new Map(),
   quiet: new Set(),
   tabs: [],
@@ -26,36 +22,61 @@ const desk = {
   canned: [],
   agents: [],
   pending: new Map(), // client id -> {session, text}
+  search: null, // null, or { query, short, results }
+  blocks: null, // last Blocks event's list
+  whyNot: "",
   typingTimer: null,
   retry: 500,
+  retryIn: 0,
+  retryTimer: null,
 };
 
 function send(cmd) {
-  if (desk.socket && desk.socket.readyState === WebSocket.OPEN) desk.socket.send(JSON.stringify(cmd));
+  if (desk.socket && desk.socket.readyState === WebSocket.OPEN) {
+    desk.socket.send(JSON.stringify(cmd));
+    return true;
+  }
+  return false;
 }
 
 function clientId() {
   return "d-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
 }
 
+// ---------- language ----------
+function relabel() {
+  applyI18n(document);
+  for (const s of document.querySelectorAll(".lang-select")) s.value = DESK_LANG;
+  if (!$("desk").hidden) renderAll();
+}
+for (const s of document.querySelectorAll(".lang-select")) {
+  s.addEventListener("change", () => { setDeskLang(s.value); relabel(); });
+}
+relabel();
+
 // ---------- sign-in ----------
 $("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   $("login-error").textContent = "";
+  let r;
   try {
-    const r = await fetch("/v1/agent/login", {
+    r = await fetch("/v1/agent/login", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ agent_id: $("login-id").value.trim(), password: $("login-pw").value }),
     });
-    const body = await r.json();
-    if (!r.ok) throw new Error(body.message || "sign-in failed");
-    desk.token = body.token;
-    sessionStorage.setItem("consult.desk.token", body.token);
-    start();
-  } catch (e) {
-    $("login-error").textContent = e.message;
+  } catch {
+    $("login-error").textContent = t("login.network");
+    return;
   }
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    $("login-error").textContent = r.status === 401 ? t("login.failed") : body.message || t("login.network");
+    return;
+  }
+  desk.token = body.token;
+  sessionStorage.setItem("consult.desk.token", body.token);
+  start();
 });
 
 $("sign-out").addEventListener("click", async () => {
@@ -76,12 +97,15 @@ function start() {
 }
 
 function connect() {
+  clearInterval(desk.retryTimer);
+  if (!desk.token) return;
+  setConn("connecting");
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${proto}//${location.host}/v1/agent/socket?token=${encodeURIComponent(desk.token)}`);
+  // The token travels in the first frame, never in the URL (URLs end up in logs).
+  const ws = new WebSocket(`${proto}//${location.host}/v1/agent/socket`);
   desk.socket = ws;
   ws.onopen = () => {
-    desk.retry = 500;
-    send({ type: "hello", version: 1 });
+    send({ type: "hello", version: 1, token: desk.token });
   };
   ws.onmessage = (ev) => {
     let event;
@@ -89,47 +113,74 @@ function connect() {
     onEvent(event);
   };
   ws.onclose = (ev) => {
-    setConn(false);
-    if (ev.code === 1008 || !desk.token) return;
-    setTimeout(connect, desk.retry);
-    desk.retry = Math.min(desk.retry * 2, 10000);
-  };
-  ws.onerror = () => {
-    // A refused upgrade (sign-in expired or signed out elsewhere) lands here first.
-    fetch(`/v1/agent/socket?token=${encodeURIComponent(desk.token)}`).then((r) => {
-      if (r.status === 401) {
-        sessionStorage.removeItem("consult.desk.token");
-        desk.token = null;
-        $("desk").hidden = true;
-        $("login").hidden = false;
-        $("login-error").textContent = "세션이 만료되었습니다. 다시 로그인하세요 · Session expired, sign in again";
-      }
-    });
+    if (desk.socket !== ws) return;
+    // 1008: the gateway refused the token (expired, signed out elsewhere).
+    if (ev.code === 1008) return signedOut();
+    if (!desk.token) return;
+    scheduleReconnect();
   };
 }
 
-function setConn(on) {
-  $("conn").textContent = on ? "online" : "offline";
-  $("conn").classList.toggle("off", !on);
+// Reconnects by itself with a growing wait (0.5 s → 10 s), counting down on screen; the banner's
+// button or the browser coming back online reconnects at once.
+function scheduleReconnect() {
+  setConn("offline");
+  desk.retryIn = desk.retry;
+  desk.retry = Math.min(desk.retry * 2, 10000);
+  clearInterval(desk.retryTimer);
+  desk.retryTimer = setInterval(() => {
+    desk.retryIn -= 1000;
+    if (desk.retryIn <= 0) connect(); else renderTop();
+  }, 1000);
+  renderTop();
 }
+
+function signedOut() {
+  sessionStorage.removeItem("consult.desk.token");
+  desk.token = null;
+  setConn("offline");
+  $("desk").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = t("login.expired");
+}
+
+function setConn(state) {
+  desk.conn = state;
+  if (state === "online") desk.everOnline = true;
+  renderTop();
+  if (desk.me) renderPane();
+}
+
+$("reconnect").addEventListener("click", () => { desk.retry = 500; connect(); });
+window.addEventListener("online", () => { if (desk.conn !== "online" && desk.token) { desk.retry = 500; connect(); } });
 
 // ---------- events ----------
 function onEvent(e) {
   switch (e.type) {
-    case "welcome":
+    case "welcome": {
       desk.me = { id: e.agent_id, name: e.agent_name };
-      $("me").textContent = e.agent_name;
-      setConn(true);
+      desk.retry = 500;
       desk.canned = e.canned;
       desk.agents = e.agents;
       desk.queue = new Map(e.queue.map((s) => [s.id, s]));
-      for (const s of e.chats) {
-        desk.chats.set(s.id, s);
-        openTab(s.id, !desk.active);
-        send({ type: "open", session: s.id, after_seq: lastSeq(s.id) });
-      }
+      // Resuming after a drop: each open tab catches up from the last message it has.
+      for (const s of e.chats) desk.chats.set(s.id, s);
+      for (const s of e.chats) if (!desk.tabs.includes(s.id)) openTab(s.id, !desk.active);
+      for (const id of desk.tabs) send({ type: "open", session: id, after_seq: lastSeq(id) });
       send({ type: "available", available: $("available").checked });
+      setConn("online");
       renderAll();
+      break;
+    }
+    case "profile":
+      desk.profile = { role: e.role, max_chats: e.max_chats };
+      desk.withBot = new Map(e.with_bot.map((s) => [s.id, s]));
+      renderAll();
+      break;
+    case "presence":
+      desk.agents = e.agents;
+      updateTransferDialog();
+      renderPane();
       break;
     case "session":
       onSession(e.session);
@@ -154,31 +205,73 @@ function onEvent(e) {
     case "history":
       renderHistory(e.user_key, e.sessions);
       break;
-    case "error":
-      if (e.client_id) {
-        const p = desk.pending.get(e.client_id);
-        desk.pending.delete(e.client_id);
-        if (p && p.session === desk.active) $("reply-text").value = p.text;
+    case "search_results":
+      if (desk.search && desk.search.query === e.query) {
+        desk.search.results = e.sessions;
+        for (const s of e.sessions) if (desk.chats.has(s.id)) desk.chats.set(s.id, s);
+        renderResults();
       }
-      $("reply-error").textContent = e.message;
-      setTimeout(() => { $("reply-error").textContent = ""; }, 6000);
-      renderMessages();
+      break;
+    case "tags":
+      desk.tags.set(e.session, e.tags);
+      if (e.session === desk.active) renderTags(desk.chats.get(e.session));
+      renderLists();
+      break;
+    case "blocks":
+      desk.blocks = e.blocks;
+      updateBlocksDialog();
+      break;
+    case "error":
+      onError(e);
       break;
   }
 }
 
+function errorText(e) {
+  const max = desk.profile ? desk.profile.max_chats : "";
+  if (["agent_full", "not_assigned", "session_not_open", "not_found"].includes(e.code)) return t("err." + e.code, { max });
+  return t("err.other", { m: e.message });
+}
+
+function onError(e) {
+  if (e.client_id) {
+    const p = desk.pending.get(e.client_id);
+    desk.pending.delete(e.client_id);
+    if (p && p.session === desk.active && !$("reply-text").value) $("reply-text").value = p.text;
+    $("reply-error").textContent = errorText(e);
+    setTimeout(() => { $("reply-error").textContent = ""; }, 8000);
+    renderMessages();
+    return;
+  }
+  // Anything else (take, transfer, close, block, tags, search) is said in the pane, where the
+  // agent pressed the button, until the next action.
+  desk.whyNot = errorText(e);
+  renderPane();
+  if (!desk.active) $("reply-error").textContent = desk.whyNot;
+}
+
 function onSession(s) {
-  const mine = s.state === "assigned" && s.agent === desk.me.id;
+  const wasQueued = desk.queue.has(s.id);
+  const wasMine = desk.chats.has(s.id) && mine(desk.chats.get(s.id));
   if (s.state === "queued") desk.queue.set(s.id, s); else desk.queue.delete(s.id);
-  if (mine) {
-    const isNew = !desk.chats.has(s.id) || desk.chats.get(s.id).agent !== desk.me.id;
+  if (s.state === "bot") desk.withBot.set(s.id, s); else desk.withBot.delete(s.id);
+  if (mine(s)) {
     desk.chats.set(s.id, s);
-    if (isNew) {
-      openTab(s.id, !desk.active);
+    if (!wasMine) {
+      const lost = document.activeElement === document.body || !document.activeElement;
+      openTab(s.id, !desk.active || desk.active === s.id);
+      if (lost && desk.active === s.id) reply.focus();
       send({ type: "open", session: s.id, after_seq: lastSeq(s.id) });
+      notifier.alert(t("notify.assigned"), who(s) + (s.preview ? ": " + s.preview : ""), "s-" + s.id, () => openTab(s.id, true));
     }
   } else if (desk.chats.has(s.id)) {
     desk.chats.set(s.id, s);
+  }
+  if (s.state === "queued" && !wasQueued) {
+    notifier.alert(t("notify.queued"), who(s) + (s.preview ? ": " + s.preview : ""), "q-" + s.id, () => viewReadOnly(s));
+  }
+  if (desk.search && desk.search.results) {
+    desk.search.results = desk.search.results.map((x) => (x.id === s.id ? s : x));
   }
   renderAll();
 }
@@ -195,8 +288,10 @@ function onMessage(session, m) {
     chat.last_ms = m.at_ms;
     if (m.sender.role === "visitor" && m.seq >= chat.last_seq) chat.preview = previewOf(m.body);
   }
-  if (fresh && session !== desk.active && m.sender.role === "visitor") {
-    desk.unread.set(session, (desk.unread.get(session) || 0) + 1);
+  const live = fresh && m.sender.role === "visitor" && chat && mine(chat) && Date.now() - m.at_ms < 60000;
+  if (fresh && m.sender.role === "visitor" && (session !== desk.active || document.hidden)) {
+    if (session !== desk.active) desk.unread.set(session, (desk.unread.get(session) || 0) + 1);
+    if (live) notifier.alert(t("notify.message", { who: who(chat) }), previewOf(m.body), "m-" + session, () => openTab(session, true));
   }
   if (session === desk.active) renderMessages();
   renderLists();
@@ -208,81 +303,9 @@ function lastSeq(session) {
   return list ? Math.max(0, ...list.keys()) : 0;
 }
 
-// ---------- labels ----------
-function who(s) {
-  if (s.member) return s.member.name || s.member.id;
-  return "방문자 Visitor " + s.user_key.slice(2, 8);
-}
-
-function entryText(entry) {
-  if (!entry) return "";
-  return [entry.button, entry.product, entry.campaign, entry.order, entry.page].filter(Boolean).join(" · ");
-}
-
-const STATE_LABEL = { waiting: "대기 waiting", bot: "봇 bot", queued: "대기열 queued", assigned: "상담 중 active", closed: "종료 closed" };
-
-function badge(kind, text) {
-  return el("span", "badge " + kind, text);
-}
-
-function sessionItem(s, onClick) {
-  const li = el("li", "item" + (s.id === desk.active ? " active" : ""));
-  const top = el("div", "item-top");
-  top.append(el("span", "item-name", who(s)));
-  if (s.member) top.append(badge("verified", "회원 verified"));
-  if (desk.quiet.has(s.id)) top.append(badge("quiet", "조용 quiet"));
-  const n = desk.unread.get(s.id);
-  if (n) top.append(el("span", "unread", n));
-  li.append(top);
-  const ep = s.entry.verified || s.entry.declared;
-  const line = el("div", "small muted");
-  line.append(document.createTextNode((s.category ? "#" + s.category + " " : "") + (entryText(ep) || s.entry.via)));
-  if (ep) line.append(" ", badge(s.entry.verified ? "verified" : "declared", s.entry.verified ? "verified" : "declared (unverified)"));
-  li.append(line);
-  if (s.preview) li.append(el("div", "item-preview", s.preview));
-  const meta = el("div", "small muted", `${STATE_LABEL[s.state] || s.state} · ${timeAgo(s.opened_ms)}` + (s.earlier_sessions ? ` · 이전 ${s.earlier_sessions}회` : ""));
-  li.append(meta);
-  li.addEventListener("click", onClick);
-  return li;
-}
-
-function timeAgo(ms) {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (s < 60) return s + "s";
-  if (s < 3600) return Math.round(s / 60) + "m";
-  return new Date(ms).toLocaleString("ko-KR", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-}
-
-// ---------- rendering ----------
-function renderAll() {
-  renderLists();
-  renderTabs();
-  renderPane();
-}
-
-function renderLists() {
-  const q = $("queue");
-  q.replaceChildren(...[...desk.queue.values()].map((s) => {
-    const li = sessionItem(s, () => { viewReadOnly(s); });
-    const take = el("button", "", "Take · 가져오기");
-    take.addEventListener("click", (ev) => { ev.stopPropagation(); send({ type: "take", session: s.id }); });
-    li.append(take);
-    return li;
-  }));
-  // The empty state sits beside the list, so the list holds only requests (and reads as empty).
-  $("queue-empty").hidden = desk.queue.size > 0;
-  $("queue-count").textContent = desk.queue.size;
-  // A desk left in a background tab all day still says when someone waits or writes.
-  const unread = [...desk.unread.values()].reduce((a, b) => a + b, 0);
-  const waiting = desk.queue.size + unread;
-  document.title = (waiting ? `(${waiting}) ` : "") + TITLE;
-  const mine = [...desk.chats.values()].filter((s) => s.state === "assigned" && s.agent === desk.me.id);
-  $("chats").replaceChildren(...mine.map((s) => sessionItem(s, () => openTab(s.id, true))));
-  $("chats-count").textContent = mine.length;
-}
-
+// ---------- tabs ----------
 function viewReadOnly(s) {
-  desk.chats.set(s.id, s);
+  if (!desk.chats.has(s.id) || !mine(desk.chats.get(s.id))) desk.chats.set(s.id, s);
   openTab(s.id, true);
   send({ type: "open", session: s.id, after_seq: lastSeq(s.id) });
 }
@@ -291,7 +314,9 @@ function openTab(id, focus) {
   if (!desk.tabs.includes(id)) desk.tabs.push(id);
   if (focus) {
     desk.active = id;
+    desk.whyNot = "";
     desk.unread.delete(id);
+    $("typing").hidden = true;
     const s = desk.chats.get(id);
     if (s) send({ type: "history", user_key: s.user_key });
   }
@@ -299,175 +324,9 @@ function openTab(id, focus) {
 }
 
 function closeTab(id) {
-  desk.tabs = desk.tabs.filter((t) => t !== id);
+  desk.tabs = desk.tabs.filter((x) => x !== id);
   if (desk.active === id) desk.active = desk.tabs[desk.tabs.length - 1] || null;
   renderAll();
-}
-
-function renderTabs() {
-  $("tabs").replaceChildren(...desk.tabs.map((id) => {
-    const s = desk.chats.get(id);
-    const t = el("button", "tab" + (id === desk.active ? " active" : ""));
-    t.append(el("span", "", s ? who(s) : id));
-    if (s && s.state === "closed") t.append(badge("state", "종료"));
-    const n = desk.unread.get(id);
-    if (n) t.append(el("span", "unread", n));
-    const x = el("button", "x", "×");
-    x.title = "Close tab";
-    x.addEventListener("click", (ev) => { ev.stopPropagation(); closeTab(id); });
-    t.append(x);
-    t.addEventListener("click", () => openTab(id, true));
-    return t;
-  }));
-}
-
-function renderPane() {
-  const s = desk.active && desk.chats.get(desk.active);
-  $("pane").hidden = !s;
-  $("empty").hidden = !!s;
-  if (!s) {
-    $("entry").replaceChildren();
-    $("member").replaceChildren();
-    $("history").replaceChildren();
-    return;
-  }
-  const mine = s.state === "assigned" && s.agent === desk.me.id;
-  $("pane-title").textContent = who(s);
-  $("pane-sub").textContent = `${STATE_LABEL[s.state] || s.state}` + (s.category ? ` · #${s.category}` : "") + (s.agent && !mine ? ` · ${agentName(s.agent)}` : "");
-  $("take").hidden = s.state !== "queued";
-  for (const id of ["transfer", "transfer-to", "close", "block"]) $(id).disabled = !mine;
-  $("transfer-to").replaceChildren(...desk.agents.filter((a) => a.id !== desk.me.id).map((a) => {
-    const o = el("option", "", a.name + (a.available ? "" : " (away)"));
-    o.value = a.id;
-    return o;
-  }));
-  $("quiet").hidden = !desk.quiet.has(s.id) || !mine;
-  $("reply").classList.toggle("disabled", !mine);
-  $("reply-text").disabled = !mine;
-  $("reply-text").placeholder = mine
-    ? "메시지 입력, / 로 자주 쓰는 답변 · Type a reply, / for canned answers"
-    : s.state === "closed" ? "종료된 상담입니다. 고객이 다시 메시지를 보내면 이어집니다 · Closed: the visitor must write first" : "이 상담을 가져오면 답할 수 있습니다 · Take this chat to reply";
-  renderInfo(s);
-  renderMessages();
-}
-
-function agentName(id) {
-  const a = desk.agents.find((x) => x.id === id);
-  return a ? a.name : id;
-}
-
-function renderInfo(s) {
-  const entry = $("entry");
-  entry.replaceChildren();
-  entry.append(kv([["경로 via", s.entry.via], ["카테고리", s.category || "—"]]));
-  // The page the visitor moved to mid-chat: declared by the page, so unverified, and kept apart
-  // from the entry point the chat started with.
-  if (s.current_page) {
-    const now = el("p", "now-viewing", "지금 보는 페이지 · Now viewing: ");
-    now.append(el("span", "now-page", s.current_page), " ", badge("declared", "(declared)"));
-    entry.append(now);
-  }
-  const rows = entryRows(s.entry.verified, s.entry.declared);
-  if (rows.verified.length) {
-    const label = el("div", "section-label");
-    label.append(badge("verified", "verified · 서명됨"));
-    entry.append(label, kv(rows.verified));
-  }
-  // Declared fields the signature already says are not repeated; a contradiction stays, marked.
-  if (rows.declared.length) {
-    const label = el("div", "section-label");
-    label.append(badge("declared", "declared (unverified) · 미검증"));
-    const dl = el("dl", "kv");
-    for (const d of rows.declared) {
-      const dd = el("dd", d.differs ? "differs" : "", d.value);
-      if (d.differs) {
-        dd.append(" ", badge("mismatch", "≠ verified · 서명과 다름"));
-        dd.title = `verified: ${d.verified}`;
-      }
-      dl.append(el("dt", "", d.key), dd);
-    }
-    entry.append(label, dl);
-  }
-  const member = $("member");
-  member.replaceChildren();
-  if (s.member) {
-    const label = el("div", "section-label");
-    label.append(badge("verified", "verified member · 회원 인증"));
-    const rows = [["ID", s.member.id], ["이름 name", s.member.name], ["등급 tier", s.member.tier]];
-    for (const [k, v] of Object.entries(s.member.attrs || {})) rows.push([k, v]);
-    member.append(label, kv(rows.filter(([, v]) => v)));
-  } else {
-    member.append(el("p", "muted small", "비회원 (서명된 회원 정보 없음) · Not a signed-in member"));
-  }
-}
-
-function kv(rows) {
-  const dl = el("dl", "kv");
-  for (const [k, v] of rows) dl.append(el("dt", "", k), el("dd", "", v));
-  return dl;
-}
-
-function renderHistory(userKey, sessions) {
-  const s = desk.active && desk.chats.get(desk.active);
-  if (!s || s.user_key !== userKey) return;
-  const others = sessions.filter((x) => x.id !== s.id);
-  if (!others.length) {
-    $("history").replaceChildren(el("li", "muted small", "처음 방문한 고객입니다 · First visit"));
-    return;
-  }
-  $("history").replaceChildren(...others.map((h) => {
-    const li = el("li", "item");
-    li.append(el("div", "item-name small", new Date(h.opened_ms).toLocaleString("ko-KR")));
-    li.append(el("div", "small muted", `${STATE_LABEL[h.state] || h.state}` + (h.category ? ` · #${h.category}` : "") + (h.agent ? ` · ${agentName(h.agent)}` : "") + ` · ${h.last_seq ? "msgs" : ""}`));
-    li.addEventListener("click", () => viewReadOnly(h));
-    return li;
-  }));
-}
-
-function renderMessages() {
-  const id = desk.active;
-  const box = $("messages");
-  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
-  const list = [...(desk.messages.get(id) || new Map()).values()].sort((a, b) => a.seq - b.seq);
-  const items = list.map(messageItem);
-  for (const [cid, p] of desk.pending) {
-    if (p.session !== id) continue;
-    const li = el("li", "msg agent pending");
-    li.append(el("div", "bubble", p.text), el("div", "meta", "sending… " + cid.slice(-4)));
-    items.push(li);
-  }
-  box.replaceChildren(...items);
-  if (atBottom || items.length < 30) box.scrollTop = box.scrollHeight;
-}
-
-function messageItem(m) {
-  const role = m.sender.role;
-  const li = el("li", "msg " + role);
-  const b = m.body;
-  const bubble = el("div", "bubble");
-  if (b.kind === "text") bubble.textContent = b.text;
-  else if (b.kind === "image") {
-    const img = el("img");
-    img.src = "/v1/attachments/" + encodeURIComponent(b.attachment);
-    img.alt = "image";
-    img.loading = "lazy";
-    bubble.append(img);
-  } else if (b.kind === "file") {
-    const a = el("a", "", `${b.name} (${Math.ceil(b.size / 1024)} KB)`);
-    a.href = "/v1/attachments/" + encodeURIComponent(b.attachment);
-    a.target = "_blank";
-    a.rel = "noopener";
-    bubble.append(a);
-  } else if (b.kind === "menu") {
-    bubble.append(el("div", "", b.text));
-    const opts = el("div", "options");
-    for (const o of b.options) opts.append(el("span", "", o.label));
-    bubble.append(opts);
-  }
-  const author = role === "agent" ? m.sender.name : role === "visitor" ? "고객 visitor" : role === "bot" ? "봇 bot" : "";
-  const time = new Date(m.at_ms).toLocaleTimeString("ko-KR", { hour: "2-digit", minute: "2-digit" });
-  li.append(bubble, el("div", "meta", [author, time].filter(Boolean).join(" · ")));
-  return li;
 }
 
 // ---------- reply & canned answers ----------
@@ -487,6 +346,8 @@ function renderCanned() {
   cannedSel = Math.min(cannedSel, Math.max(0, matches.length - 1));
   box.replaceChildren(...matches.map((c, i) => {
     const li = el("li", i === cannedSel ? "sel" : "");
+    li.setAttribute("role", "option");
+    li.setAttribute("aria-selected", i === cannedSel ? "true" : "false");
     li.append(el("b", "", c.shortcut), el("span", "small", c.text));
     li.addEventListener("mousedown", (ev) => { ev.preventDefault(); pickCanned(c); });
     return li;
@@ -527,6 +388,11 @@ reply.addEventListener("keydown", (ev) => {
     pickCanned(matches[cannedSel]);
     return;
   }
+  if (matches.length && ev.key === "Escape") {
+    reply.value = "";
+    renderCanned();
+    return;
+  }
   // Enter sends; Shift+Enter breaks the line; never while a Korean IME is composing.
   if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
     ev.preventDefault();
@@ -539,8 +405,12 @@ $("reply").addEventListener("submit", (ev) => {
   const text = reply.value.trim();
   if (!text || !desk.active) return;
   const cid = clientId();
+  // Offline: the text stays in the box rather than vanishing into a closed socket.
+  if (!send({ type: "send", session: desk.active, client_id: cid, body: { kind: "text", text } })) {
+    $("reply-error").textContent = t("reply.offline");
+    return;
+  }
   desk.pending.set(cid, { session: desk.active, text });
-  send({ type: "send", session: desk.active, client_id: cid, body: { kind: "text", text } });
   send({ type: "typing", session: desk.active, active: false });
   reply.value = "";
   renderCanned();
@@ -548,6 +418,7 @@ $("reply").addEventListener("submit", (ev) => {
   renderMessages();
 });
 
+$("attach-btn").addEventListener("click", () => $("attach").click());
 $("attach").addEventListener("change", async () => {
   const file = $("attach").files[0];
   $("attach").value = "";
@@ -559,36 +430,207 @@ $("attach").addEventListener("change", async () => {
       headers: { authorization: "Bearer " + desk.token },
       body: file,
     });
-    const up = await r.json();
-    if (!r.ok) throw new Error(up.message);
+    const up = await r.json().catch(() => ({ message: r.statusText }));
+    if (!r.ok) throw new Error(up.message || r.statusText);
     const body = up.mime.startsWith("image/")
       ? { kind: "image", attachment: up.attachment, mime: up.mime, size: up.size }
       : { kind: "file", attachment: up.attachment, name: up.name, mime: up.mime, size: up.size };
-    send({ type: "send", session, client_id: clientId(), body });
+    if (!send({ type: "send", session, client_id: clientId(), body })) throw new Error(t("reply.offline"));
   } catch (e) {
-    $("reply-error").textContent = e.message;
+    $("reply-error").textContent = t("err.upload", { m: e.message });
   }
+  $("attach-btn").focus();
 });
 
 // ---------- actions ----------
-$("take").addEventListener("click", () => desk.active && send({ type: "take", session: desk.active }));
-$("transfer").addEventListener("click", () => {
-  const to = $("transfer-to").value;
-  if (desk.active && to && confirm(`${agentName(to)}에게 전달할까요? · Transfer to ${agentName(to)}?`)) {
-    send({ type: "transfer", session: desk.active, to_agent: to });
+function takeChat(id) {
+  desk.whyNot = "";
+  if (atCapacity()) {
+    // Say why rather than send what the gateway would refuse.
+    desk.whyNot = t("take.full", { n: activeCount(), max: desk.profile.max_chats });
+    const s = desk.queue.get(id);
+    if (s && desk.active !== id) viewReadOnly(s); else renderPane();
+    $("why-not").focus?.();
+    return;
+  }
+  send({ type: "take", session: id });
+}
+
+$("take").addEventListener("click", () => desk.active && takeChat(desk.active));
+
+let transferDialog = null;
+function updateTransferDialog() {
+  if (transferDialog) transferDialog();
+}
+
+$("transfer").addEventListener("click", async () => {
+  const s = desk.chats.get(desk.active);
+  if (!s) return;
+  const to = await openDialog({
+    title: t("dlg.transfer.title"),
+    ok: t("dlg.transfer.ok"),
+    fill(body) {
+      body.append(el("p", "", t("dlg.transfer.body", { who: who(s) })));
+      const fs = el("fieldset", "agents");
+      fs.append(el("legend", "visually-hidden", t("dlg.transfer.title")));
+      body.append(fs);
+      // Presence is live: the list redraws when any agent signs in, out, or switches.
+      transferDialog = () => {
+        const checked = fs.querySelector("input:checked");
+        const keep = checked ? checked.value : null;
+        const others = desk.agents.filter((a) => a.id !== desk.me.id);
+        if (!others.length) { fs.replaceChildren(el("p", "muted", t("dlg.transfer.none"))); return; }
+        fs.replaceChildren(...others.map((a, i) => {
+          const label = el("label", "agent-row");
+          const r = el("input");
+          r.type = "radio";
+          r.name = "to";
+          r.value = a.id;
+          r.checked = keep ? keep === a.id : i === others.findIndex((x) => x.available);
+          const p = a.available ? "on" : "off";
+          label.append(r, el("span", "", a.name), el("span", "presence " + p, t(a.available ? "presence.on" : "presence.away")));
+          return label;
+        }));
+      };
+      transferDialog();
+      return () => { const c = fs.querySelector("input:checked"); return c ? c.value : false; };
+    },
+  });
+  transferDialog = null;
+  if (to) send({ type: "transfer", session: s.id, to_agent: to });
+});
+
+$("close").addEventListener("click", async () => {
+  const s = desk.chats.get(desk.active);
+  if (!s) return;
+  if (await confirmDialog(t("dlg.close.title"), t("dlg.close.body", { who: who(s) }), t("dlg.close.ok"), true)) {
+    send({ type: "close", session: s.id });
   }
 });
-$("close").addEventListener("click", () => {
-  if (desk.active && confirm("상담을 종료할까요? · Close this chat?")) send({ type: "close", session: desk.active });
+
+$("block").addEventListener("click", async () => {
+  const s = desk.chats.get(desk.active);
+  if (!s) return;
+  const answer = await openDialog({
+    title: t("dlg.block.title"),
+    ok: t("dlg.block.ok"),
+    danger: true,
+    fill(body) {
+      body.append(el("p", "", t("dlg.block.body", { who: who(s) })));
+      const days = el("select");
+      days.id = "block-days";
+      for (const n of [1, 7, 30, 90, 365]) {
+        const o = el("option", "", t("days", { n }));
+        o.value = n;
+        if (n === 7) o.selected = true;
+        days.append(o);
+      }
+      const reason = el("input");
+      reason.id = "block-reason";
+      reason.maxLength = 200;
+      reason.required = true;
+      const l1 = el("label", "field");
+      l1.append(el("span", "", t("dlg.block.days")), days);
+      const l2 = el("label", "field");
+      l2.append(el("span", "", t("dlg.block.reason")), reason);
+      body.append(l1, l2);
+      return () => (reason.value.trim() ? { days: parseInt(days.value, 10), reason: reason.value.trim() } : (reason.reportValidity(), false));
+    },
+  });
+  if (answer) send({ type: "block", session: s.id, days: answer.days, reason: answer.reason });
 });
-$("block").addEventListener("click", () => {
-  if (!desk.active) return;
-  const days = parseInt(prompt("차단 기간(일) · Block for how many days?", "7") || "", 10);
-  if (!days) return;
-  const reason = prompt("사유 · Reason (for the audit log)", "abusive language") || "";
-  send({ type: "block", session: desk.active, days, reason });
+
+let blocksDialog = null;
+function updateBlocksDialog() {
+  if (blocksDialog) blocksDialog();
+}
+$("blocks").addEventListener("click", async () => {
+  desk.blocks = null;
+  send({ type: "blocks" });
+  await openDialog({
+    title: t("dlg.blocks.title"),
+    fill(body) {
+      const ul = el("ul", "blocks");
+      body.append(ul);
+      blocksDialog = () => {
+        if (desk.blocks === null) return;
+        if (!desk.blocks.length) { ul.replaceChildren(el("li", "muted", t("dlg.blocks.none"))); return; }
+        ul.replaceChildren(...desk.blocks.map((b) => {
+          const li = el("li", "block-row");
+          const text = el("div");
+          text.append(el("code", "", b.user_key), el("div", "small muted", t("dlg.blocks.until", { d: new Date(b.until_ms).toLocaleDateString(locale()), a: agentName(b.agent), r: b.reason })));
+          const u = el("button", "ghost", t("unblock"));
+          u.type = "button";
+          u.addEventListener("click", () => send({ type: "unblock", channel: b.channel, user_key: b.user_key }));
+          li.append(text, u);
+          return li;
+        }));
+        const first = ul.querySelector("button");
+        if (first && !ul.contains(document.activeElement)) first.focus();
+      };
+      blocksDialog();
+    },
+  });
+  blocksDialog = null;
 });
+
+function setTags(session, tags) {
+  desk.whyNot = "";
+  send({ type: "tag", session, tags });
+}
+$("tag-input").addEventListener("keydown", (ev) => {
+  if (ev.key !== "Enter" || ev.isComposing || ev.keyCode === 229) return;
+  ev.preventDefault();
+  const v = ev.target.value.trim().replace(/^#/, "").toLowerCase();
+  if (!v || !desk.active) return;
+  const now = desk.tags.get(desk.active) || [];
+  if (!now.includes(v)) setTags(desk.active, [...now, v]);
+  ev.target.value = "";
+});
+
+// ---------- search over past chats ----------
+let searchTimer = null;
+function runSearch() {
+  const q = $("search").value.trim();
+  if (!q) { desk.search = null; renderResults(); return; }
+  if ([...q].length < 2) { desk.search = { query: q, short: true, results: [] }; renderResults(); return; }
+  desk.search = { query: q, short: false, results: null };
+  send({ type: "search", query: q });
+  renderResults();
+}
+$("search").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(runSearch, 250); });
+$("search-form").addEventListener("submit", (ev) => { ev.preventDefault(); clearTimeout(searchTimer); runSearch(); });
+$("search").addEventListener("keydown", (ev) => { if (ev.key === "Escape") { $("search").value = ""; runSearch(); } });
+$("search-clear").addEventListener("click", () => { $("search").value = ""; runSearch(); $("search").focus(); });
+
+// ---------- switches ----------
 $("available").addEventListener("change", () => send({ type: "available", available: $("available").checked }));
+$("sound").addEventListener("change", () => { notifier.setSound($("sound").checked); notifier.unlock(); });
+$("alerts").addEventListener("click", async () => { await notifier.ask(); renderTop(); });
+
+// ---------- keyboard ----------
+document.addEventListener("pointerdown", () => notifier.unlock(), { once: true });
+document.addEventListener("keydown", (ev) => {
+  notifier.unlock();
+  if (!ev.altKey || ev.ctrlKey || ev.metaKey || $("desk").hidden || document.querySelector("dialog[open]")) return;
+  const focusFirst = (list) => { const b = $(list).querySelector("button"); if (b) b.focus(); return !!b; };
+  if (ev.code === "Digit1") { ev.preventDefault(); focusFirst("queue") || $("queue-empty").scrollIntoView(); }
+  else if (ev.code === "Digit2") { ev.preventDefault(); focusFirst("chats"); }
+  else if (ev.code === "Digit3") { ev.preventDefault(); if (!reply.disabled) reply.focus(); }
+  else if (ev.code === "Slash") { ev.preventDefault(); $("search").focus(); }
+});
+// Arrow keys move between rows of a list.
+for (const id of ["queue", "chats", "with-bot", "results"]) {
+  $(id).addEventListener("keydown", (ev) => {
+    if (ev.key !== "ArrowDown" && ev.key !== "ArrowUp") return;
+    const rows = [...$(id).querySelectorAll(".item-open")];
+    const i = rows.indexOf(document.activeElement);
+    if (i < 0) return;
+    ev.preventDefault();
+    const next = rows[(i + (ev.key === "ArrowDown" ? 1 : rows.length - 1)) % rows.length];
+    next.focus();
+  });
+}
 
 setInterval(renderLists, 30000);
 // A deep link may carry a token in the fragment (never sent to the server); take it and drop it.

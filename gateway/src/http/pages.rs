@@ -25,9 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/H/{code}", get(full_page))
         .route("/h/{code}", get(full_page))
         .route("/desk", get(desk))
-        .route("/desk/desk.js", get(desk_js))
-        .route("/desk/view.js", get(desk_view_js))
-        .route("/desk/desk.css", get(desk_css))
+        .route("/desk/{file}", get(desk_file))
 }
 
 /// Content type by file extension, for every static file the gateway and the demo serve.
@@ -149,17 +147,20 @@ async fn desk(headers: HeaderMap) -> Response {
     r
 }
 
-async fn desk_js() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], include_str!("../../desk/desk.js"))
-        .into_response()
-}
+/// The desk's scripts and style, compiled in (the desk is plain JS in `gateway/desk/`).
+const DESK_FILES: &[(&str, &str)] = &[
+    ("i18n.js", include_str!("../../desk/i18n.js")),
+    ("view.js", include_str!("../../desk/view.js")),
+    ("dialog.js", include_str!("../../desk/dialog.js")),
+    ("notify.js", include_str!("../../desk/notify.js")),
+    ("render.js", include_str!("../../desk/render.js")),
+    ("desk.js", include_str!("../../desk/desk.js")),
+    ("desk.css", include_str!("../../desk/desk.css")),
+];
 
-async fn desk_view_js() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], include_str!("../../desk/view.js"))
-        .into_response()
-}
-
-async fn desk_css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], include_str!("../../desk/desk.css"))
-        .into_response()
+async fn desk_file(Path(file): Path<String>) -> Response {
+    match DESK_FILES.iter().find(|(name, _)| *name == file) {
+        Some((name, body)) => ([(header::CONTENT_TYPE, content_type(name)), (header::CACHE_CONTROL, "no-cache")], *body).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+pub use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -334,6 +335,39 @@ impl WebDriverCompatibleCommand for Raw {
 }
 
 impl Browser {
+    /// Presses `key` with `modifiers` held, as a keyboard does: the event goes to whatever has
+    /// the focus (special keys from [`Key`], e.g. `Key::Tab.into()`).
+    pub async fn press(&self, modifiers: &[Key], key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut a = KeyActions::new("keyboard".into());
+        for m in modifiers {
+            a = a.then(KeyAction::Down { value: m.clone().into() });
+        }
+        a = a.then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+        for m in modifiers.iter().rev() {
+            a = a.then(KeyAction::Up { value: m.clone().into() });
+        }
+        self.client.perform_actions(a).await.unwrap_or_else(|e| panic!("[{}] press {key:?}: {e}", self.name));
+    }
+
+    /// Types `text` into whatever has the focus.
+    pub async fn type_text(&self, text: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut a = KeyActions::new("keyboard".into());
+        for c in text.chars() {
+            a = a.then(KeyAction::Down { value: c }).then(KeyAction::Up { value: c });
+        }
+        self.client.perform_actions(a).await.unwrap_or_else(|e| panic!("[{}] type {text:?}: {e}", self.name));
+    }
+
+    /// The focused element, described as `tag#id.class` (for asserting keyboard paths).
+    pub async fn focused(&self) -> String {
+        let v = self
+            .js("const e = document.activeElement; return e ? e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '') : ''", vec![])
+            .await;
+        v.as_str().unwrap_or_default().to_string()
+    }
+
     /// Runs JavaScript in the current frame and returns its result.
     pub async fn js(&self, script: &str, args: Vec<Json>) -> Json {
         self.client.execute(script, args).await.unwrap_or_else(|e| panic!("[{}] script failed: {e}\n{script}", self.name))
@@ -545,7 +579,7 @@ impl Test {
         b.find("#login-id").await.send_keys(id).await.expect("type agent id");
         b.find("#login-pw").await.send_keys(password).await.expect("type password");
         b.find("#login-form button[type=submit]").await.click().await.expect("sign in");
-        b.wait_js("the desk to be online", "!document.getElementById('desk').hidden && document.getElementById('conn').textContent === 'online'").await;
+        b.wait_js("the desk to be online", "!document.getElementById('desk').hidden && document.getElementById('conn').dataset.state === 'online'").await;
         Agent { b }
     }
 }

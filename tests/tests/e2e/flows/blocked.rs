@@ -1,7 +1,7 @@
 //! Flow 7: an agent blocks a visitor; the button, the printed poster code and a handoff code made
 //! before the block are all refused.
 
-use consult_e2e::{Device, Visitor, WAIT, run, wait_for};
+use consult_e2e::{Device, Visitor, run};
 
 /// Refused by the gateway with the stable code `blocked`, shown to the visitor in their language.
 const REFUSED: &str = "(() => { const b = document.querySelector('#consult .banner'); return !b.hidden && b.dataset.code === 'blocked' && b.textContent.includes('상담을 시작하지 못했어요'); })()";
@@ -24,14 +24,13 @@ fn blocked_visitor_is_refused_by_button_poster_and_handoff() {
         v.b.wait_js("the QR code", "(() => { const i = document.querySelector('#consult img.qr-code'); return i && !i.hidden && i.complete && i.naturalWidth > 0; })()").await;
         let handoff = v.b.decode_qr("#consult img.qr-code").await;
 
-        // The agent blocks for 7 days (the desk asks for days, then a reason).
+        // The agent blocks for 7 days: a dialog asks for the period (7 days preselected) and a reason.
         agent.b.find("#block").await.click().await.expect("click block");
-        for answer in ["7", "욕설 abusive language"] {
-            wait_for("the block prompt", WAIT, || async { agent.b.client.get_alert_text().await.ok() }).await;
-            agent.b.client.send_alert_text(answer).await.expect("answer prompt");
-            agent.b.client.accept_alert().await.expect("accept prompt");
-        }
-        agent.b.wait_js("the desk to mark the chat closed", "document.getElementById('pane-sub').textContent.includes('closed')").await;
+        agent.b.wait_js("the block dialog", "document.querySelector('dialog[open] #block-reason')").await;
+        assert_eq!(agent.b.js("return document.getElementById('block-days').value", vec![]).await, "7", "a week is preselected");
+        agent.b.find("#block-reason").await.send_keys("욕설 abusive language").await.expect("type reason");
+        agent.b.find("dialog[open] button[type=submit]").await.click().await.expect("confirm block");
+        agent.b.wait_js("the desk to mark the chat closed", "document.getElementById('pane-sub').dataset.state === 'closed'").await;
 
         // Handoff: refused.
         let phone = Visitor::on(t.browser("phone", Device::Phone).await, &t.demo.site);
@@ -55,5 +54,18 @@ fn blocked_visitor_is_refused_by_button_poster_and_handoff() {
         v.wait_ready().await;
         v.b.wait_js("the poster launch to be refused", REFUSED).await;
         assert_eq!(agent.b.js("return document.querySelectorAll('#queue > li, #chats > li').length", vec![]).await, 0, "nothing new reaches the desk");
+
+        // The desk lists the block with its reason; lifting it lets the visitor start again.
+        agent.b.find("#blocks").await.click().await.expect("open blocked list");
+        agent.b.wait_js("one blocked visitor", "document.querySelectorAll('dialog[open] .block-row').length === 1 && document.querySelector('dialog[open] .block-row').textContent.includes('욕설')").await;
+        agent.b.find("dialog[open] .block-row button").await.click().await.expect("unblock");
+        agent.b.wait_js("the list to empty", "document.querySelectorAll('dialog[open] .block-row').length === 0 && document.querySelector('dialog[open] .blocks li')").await;
+        agent.b.find("dialog[open] .dialog-bar button").await.click().await.expect("close the list");
+        v.b.new_tab().await;
+        v.open_page("/product.html").await;
+        v.click_consult_button("#product-consult").await;
+        v.enter_chat().await;
+        v.send("차단이 풀렸나요?").await;
+        v.wait_message("mine", "차단이 풀렸나요?").await;
     });
 }

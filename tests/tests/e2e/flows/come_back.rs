@@ -39,7 +39,7 @@ fn bot_then_agent_then_inactivity_close_then_recognised_next_time() {
 
         // The visitor goes quiet: the gateway closes the session; both sides say so.
         v.b.wait_js("the chat-ended banner", "document.querySelector('#consult .banner:not([hidden])') && document.querySelector('#consult .banner').textContent.includes('종료')").await;
-        agent.b.wait_js("the desk to mark the chat closed", "document.getElementById('pane-sub').textContent.includes('closed')").await;
+        agent.b.wait_js("the desk to mark the chat closed", "document.getElementById('pane-sub').dataset.state === 'closed'").await;
         assert!(agent.pane().await.reply_disabled, "the reply box is disabled on a closed chat");
 
         // Even forcing the desk's reply box open, the gateway refuses the agent's message.

@@ -351,8 +351,13 @@ fn bench() -> Result {
     }
     run(cargo().args(["run", "-q", "--profile", "native", "-p", "consult-sdk", "--features", "sign,qr", "--example", "bench"]))?;
     run(Command::new("node").arg("pkg/bench/bench.mjs").env("NODE_PATH", tools_dir().join("node_modules")))?;
-    // Gateway: launches/s, sockets held, relay latency beside a Node `ws` relay.
-    run(cargo().args(["bench", "-p", "consult-gateway", "--bench", "relay", "--profile", "native"]))?;
+    // Gateway: the real `consult serve` beside a Node `ws` relay and a socket.io relay (both store
+    // nothing), one load generator (gateway/benches/load): launches/s, idle sessions held and RSS
+    // per session, latency at 100 / 1,000 / 5,000 msg/s and the saturation rate. Every figure is
+    // also written to target/bench/gateway.json.
+    std::fs::create_dir_all(root().join("target/bench")).map_err(|e| e.to_string())?;
+    let json = root().join("target/bench/gateway.json");
+    run(cargo().args(["bench", "-p", "consult-gateway", "--bench", "relay", "--profile", "native", "--", "--json"]).arg(json))?;
     // Widget: bytes before the button, time to a clickable button, chat app size (headless Chromium).
     run(cargo().args(["build", "-p", "consult-gateway", "--bin", "consult"]))?;
     run(Command::new("sh").arg("widget/bench/run.sh"))?;

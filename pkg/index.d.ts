@@ -4,7 +4,8 @@
 // Bundler:     import "@consult/web";
 //              Consult("boot", { channel: "demo-shop", gateway: "https://GATEWAY" });
 //
-// Importing the package installs `window.Consult` (a side effect; the module exports nothing).
+// Importing the package installs `window.Consult` (a side effect; the module exports nothing but
+// these types). Imported in Node without a DOM it throws an Error with code "ERR_CONSULT_NO_DOM".
 // Before the script has loaded, pages may queue commands with the usual stub:
 //   window.Consult = window.Consult || function () { (Consult.q = Consult.q || []).push(arguments) };
 // Every command returns a promise; the ones that can fail reject with an `Error`.

@@ -20,7 +20,8 @@ test("token vectors give their expected results", () => {
     try {
       const claims = keys.verify(c.token, c.channel, c.kind, doc.now);
       got = "valid";
-      if (c.claims) assert.deepEqual(claims, c.claims, c.name);
+      // Serials come back as bigints (64-bit); the vectors' JSON writes them as numbers.
+      if (c.claims) assert.deepEqual(claims, { ...c.claims, serial: BigInt(c.claims.serial) }, c.name);
     } catch (e) {
       assert.ok(e instanceof Error, c.name);
       got = e.code;

@@ -1,6 +1,9 @@
 //! Every wasm-bindgen export of consult-sdk, for the npm package: sign in Node on a business
-//! server; decode, verify, inspect and render QR codes anywhere. Errors are thrown as `Error`s with
-//! a stable `code` property (the same codes as [`crate::VerifyError::code`]).
+//! server; decode, verify, inspect and render QR codes anywhere.
+//!
+//! Errors are thrown as JS `Error`s named `ConsultError` with a stable `code` property (the codes of
+//! [`crate::VerifyError::code`] and a few of this boundary's own) and one plain message. Serials
+//! are 64-bit: claims carry them as a `bigint`; inputs take a `bigint` or a safe-integer `number`.
 
 use wasm_bindgen::prelude::*;
 
@@ -9,18 +12,62 @@ use crate::model::{Claims, Kind};
 
 fn js_error(code: &str, message: impl std::fmt::Display) -> JsValue {
     let error = js_sys::Error::new(&message.to_string());
+    error.set_name("ConsultError");
     // Setting a property on a fresh Error object cannot fail.
     let _ = js_sys::Reflect::set(&error, &"code".into(), &code.into());
     error.into()
 }
 
-fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    value.serialize(&serializer).map_err(|e| js_error("internal", e))
+/// serde-wasm-bindgen's errors are JS `Error`s already: their message, not their `String()`
+/// (which would put an "Error: " inside ours).
+fn serde_message(e: serde_wasm_bindgen::Error) -> String {
+    let value = JsValue::from(e);
+    match value.dyn_ref::<js_sys::Error>() {
+        Some(error) => error.message().into(),
+        None => format!("{value:?}"),
+    }
 }
 
-fn claims_from_js(value: JsValue) -> Result<Claims, JsValue> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| js_error("invalid_claims", e))
+/// A JS value as an error message shows it: `1.5`, `"7"`, `12n`, `null`.
+fn describe(value: &JsValue) -> String {
+    if value.is_bigint() {
+        let text = js_sys::BigInt::unchecked_from_js_ref(value).to_string(10).map(String::from).unwrap_or_default();
+        return format!("{text}n");
+    }
+    if let Some(n) = value.as_f64() {
+        return format!("{n}");
+    }
+    match js_sys::JSON::stringify(value) {
+        Ok(text) if text.is_string() => String::from(text),
+        _ => "a value of another type".into(),
+    }
+}
+
+/// Claims as a plain object, `serial` as a `bigint` (a `number` cannot hold every u64).
+fn claims_to_js(claims: &Claims) -> Result<JsValue, JsValue> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let value = serde::Serialize::serialize(&Claims { serial: 0, ..claims.clone() }, &serializer)
+        .map_err(|e| js_error("malformed", format!("the token's claims do not fit JavaScript numbers: {}", serde_message(e))))?;
+    js_sys::Reflect::set(&value, &"serial".into(), &JsValue::from(claims.serial))?;
+    Ok(value)
+}
+
+/// A serial from JS: a `bigint` in 0..2^64, or a `number` only when it is exact
+/// (`Number.isSafeInteger`, not negative). Anything else is refused with code `invalid_serial`.
+fn serial_from_js(value: &JsValue) -> Result<u64, JsValue> {
+    if value.is_bigint() {
+        return u64::try_from(value.clone())
+            .map_err(|_| js_error("invalid_serial", format!("serial {} is outside 0..2^64", describe(value))));
+    }
+    match value.as_f64() {
+        Some(n) if js_sys::Number::is_safe_integer(value) && n >= 0.0 => Ok(n as u64),
+        Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 => Err(js_error(
+            "invalid_serial",
+            format!("serial {n} is above 2^53 and not exact as a number; pass it as a bigint, e.g. BigInt(\"…\") or 123n"),
+        )),
+        Some(n) => Err(js_error("invalid_serial", format!("serial {n} is not a whole number in 0..2^64"))),
+        None => Err(js_error("invalid_serial", format!("serial must be a bigint or a whole number, not {}", describe(value)))),
+    }
 }
 
 fn kind_from_str(kind: &str) -> Result<Kind, JsValue> {
@@ -41,7 +88,96 @@ pub fn decode_token(token: &str) -> Result<JsValue, JsValue> {
         RawToken::from_text(token)
     };
     let raw = raw.map_err(|e| js_error("malformed", e))?;
-    to_js(&raw.claims)
+    claims_to_js(&raw.claims)
+}
+
+/// Claims as a program writes them: what the key or the clock can supply may be left out, with the
+/// defaults `consult sign` documents (kind `button`, channel and key id from the key, issued now,
+/// expiring by kind, a random serial).
+#[cfg(feature = "sign")]
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimsInput {
+    #[serde(default)]
+    kind: Option<Kind>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    key_id: Option<String>,
+    #[serde(default)]
+    issued_at: Option<u64>,
+    #[serde(default)]
+    expires_at: Option<u64>,
+    /// Never in the JSON: read apart by [`serial_from_js`] (JSON has no bigint, and a large
+    /// `number` is not exact). Named here so that errors list it among the fields.
+    #[serde(default, rename = "serial")]
+    _serial: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    entry: Option<crate::model::EntryPoint>,
+    #[serde(default)]
+    member: Option<crate::model::Membership>,
+}
+
+#[cfg(feature = "sign")]
+impl ClaimsInput {
+    /// Through JSON and serde_json rather than serde-wasm-bindgen: serde-wasm-bindgen reads only
+    /// the fields it knows, so a misspelt `memebr` would be signed away without a word.
+    fn from_js(value: &JsValue) -> Result<(ClaimsInput, Option<u64>), JsValue> {
+        let invalid = |message: String| js_error("invalid_claims", format!("claims: {message}"));
+        if !value.is_object() || js_sys::Array::is_array(value) {
+            return Err(invalid("expected an object, e.g. { entry: { button: \"product-detail\" } }".into()));
+        }
+        let object = js_sys::Object::assign(&js_sys::Object::new(), value.unchecked_ref());
+        let serial = js_sys::Reflect::get(&object, &"serial".into())?;
+        js_sys::Reflect::delete_property(&object, &"serial".into())?;
+        for field in ["issued_at", "expires_at"] {
+            let at = js_sys::Reflect::get(&object, &field.into())?;
+            let whole = js_sys::Number::is_safe_integer(&at) && at.as_f64().is_some_and(|n| n >= 0.0);
+            if !(at.is_undefined() || at.is_null() || whole) {
+                return Err(invalid(format!("{field} must be whole Unix seconds (a number), not {}", describe(&at))));
+            }
+        }
+        let text = js_sys::JSON::stringify(&object)
+            .map_err(|e| invalid(e.dyn_ref::<js_sys::Error>().map(|e| e.message().into()).unwrap_or_default()))?;
+        let input: ClaimsInput = serde_json::from_str(&String::from(text)).map_err(|e| {
+            let message = e.to_string();
+            // serde_json places the error in the JSON text, which the caller never wrote.
+            invalid(message.rsplit_once(" at line ").map_or(message.clone(), |(m, _)| m.to_string()))
+        })?;
+        let serial = if serial.is_undefined() || serial.is_null() { None } else { Some(serial_from_js(&serial)?) };
+        Ok((input, serial))
+    }
+
+    fn complete(self, serial: Option<u64>, key: &crate::SecretKey) -> Result<Claims, JsValue> {
+        let kind = self.kind.unwrap_or(Kind::Button);
+        let issued_at = match self.issued_at {
+            Some(at) => at,
+            None => (js_sys::Date::now() / 1000.0) as u64,
+        };
+        let lifetime = match kind {
+            Kind::Button => 600,
+            Kind::Printed => 365 * 24 * 3600,
+            Kind::Handoff => crate::model::MAX_TTL_HANDOFF / 2,
+        };
+        let serial = match serial {
+            Some(serial) => serial,
+            None => {
+                let random = crate::random_serial().map_err(|e| js_error("invalid_key", e))?;
+                // Every byte of a printed code costs QR area: a sticker's serial keeps to 32 bits.
+                if kind == Kind::Printed { random >> 32 } else { random }
+            }
+        };
+        Ok(Claims {
+            kind,
+            channel: self.channel.unwrap_or_else(|| key.channel.clone()),
+            key_id: self.key_id.unwrap_or_else(|| key.key_id.clone()),
+            issued_at,
+            expires_at: self.expires_at.unwrap_or(issued_at + lifetime),
+            serial,
+            entry: self.entry.unwrap_or_default(),
+            member: self.member,
+        })
+    }
 }
 
 /// A channel's secret signing key.
@@ -75,16 +211,18 @@ impl JsSecretKey {
         self.0.public_key().to_base64url()
     }
 
-    /// Signs claims (a plain object) into the text form.
+    /// Signs claims (a plain object; omitted fields get `consult sign`'s defaults) into the text form.
     pub fn sign(&self, claims: JsValue) -> Result<String, JsValue> {
-        let claims = claims_from_js(claims)?;
+        let (input, serial) = ClaimsInput::from_js(&claims)?;
+        let claims = input.complete(serial, &self.0)?;
         self.0.sign(&claims).map_err(|e| js_error("invalid_claims", e))
     }
 
     /// Signs claims into the QR (digits) form.
     #[wasm_bindgen(js_name = signDigits)]
     pub fn sign_digits(&self, claims: JsValue) -> Result<String, JsValue> {
-        let claims = claims_from_js(claims)?;
+        let (input, serial) = ClaimsInput::from_js(&claims)?;
+        let claims = input.complete(serial, &self.0)?;
         self.0.sign_raw(&claims).map(|raw| raw.to_digits()).map_err(|e| js_error("invalid_claims", e))
     }
 }
@@ -112,9 +250,10 @@ impl JsKeySet {
         Ok(())
     }
 
-    /// Revokes a serial of a channel. Serials above 2^53 must be passed as BigInt.
-    pub fn revoke(&mut self, channel: &str, serial: u64) {
-        self.0.revoke(channel, serial);
+    /// Revokes a serial of a channel: a `bigint`, or a `number` that is a safe integer.
+    pub fn revoke(&mut self, channel: &str, serial: JsValue) -> Result<(), JsValue> {
+        self.0.revoke(channel, serial_from_js(&serial)?);
+        Ok(())
     }
 
     /// Sets the clock leeway, seconds.
@@ -124,7 +263,7 @@ impl JsKeySet {
     }
 
     /// Verifies a token (text or digits form) for a channel and kind at `now` (Unix seconds) and
-    /// returns its claims; throws an Error with a `code` on refusal.
+    /// returns its claims; throws a `ConsultError` with a `code` on refusal.
     pub fn verify(&self, token: &str, channel: &str, kind: &str, now: f64) -> Result<JsValue, JsValue> {
         let kind = kind_from_str(kind)?;
         let now = if now.is_finite() && now >= 0.0 { now as u64 } else { 0 };
@@ -134,7 +273,7 @@ impl JsKeySet {
             self.0.verify(token, channel, kind, now)
         };
         let claims = result.map_err(|e| js_error(e.code(), e))?;
-        to_js(&claims)
+        claims_to_js(&claims)
     }
 }
 

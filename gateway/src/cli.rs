@@ -121,12 +121,19 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
     let public = key.public_key();
     out(&format!(
         "wrote secret key {} (keep it on the business server only)\n\n\
-         # gateway config for channel {:?}:\n[[channels.keys]]\nid = {:?}\nalgorithm = \"ed25519\"\npublic_key = {:?}",
+         # gateway config: put this line in the [[channels]] table whose id = {:?}\n{}",
         args.out.display(),
         public.channel,
-        public.key_id,
-        public.to_base64url()
+        keys_config_line(&public.key_id, &public.to_base64url()),
     ))
+}
+
+/// The `keys = { … }` line of a channel's table, exactly as the gateway's config parses it.
+pub fn keys_config_line(key_id: &str, public_base64url: &str) -> String {
+    // Key ids are TOML bare keys when they can be, quoted otherwise.
+    let bare = !key_id.is_empty() && key_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let id = if bare { key_id.to_string() } else { format!("{key_id:?}") };
+    format!("keys = {{ {id} = \"ed25519:{public_base64url}\" }}")
 }
 
 /// `consult sign`.
@@ -174,7 +181,12 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     keys.set_leeway(args.leeway);
     let now = args.now.unwrap_or_else(unix_now);
     let text = read_arg(&args.token, "token")?;
-    let text = text.trim();
+    // A line read from stdin ends with its newline; any other whitespace is part of what was
+    // given, and the gateway refuses a token with it, so the CLI does too.
+    let text = if args.token == "-" { text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text) } else { &text };
+    if text.trim() != text {
+        bail!("the token has whitespace around it; the gateway refuses it as given (remove the spaces or line breaks)");
+    }
     let kind = Kind::from(args.kind);
     let claims = if text.starts_with("http://") || text.starts_with("https://") || text.starts_with("HTTP") {
         match LaunchUrl::parse(text)? {

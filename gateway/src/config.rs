@@ -44,6 +44,8 @@ struct RawServer {
     log_format: Option<String>,
     quiet_after_secs: Option<i64>,
     durability: Option<String>,
+    metrics_token: Option<String>,
+    ping_secs: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +53,7 @@ struct RawServer {
 struct RawRateLimit {
     per_minute: Option<i64>,
     burst: Option<i64>,
+    address_messages_per_second: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,6 +92,7 @@ struct RawBot {
     prompt: Option<String>,
     #[serde(default)]
     options: Vec<RawBotOption>,
+    free_text: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +103,8 @@ struct RawBotOption {
     answer: Option<String>,
     url: Option<String>,
     category: Option<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +155,12 @@ pub struct Config {
     pub rate_per_minute: u32,
     /// Burst above the steady rate.
     pub rate_burst: u32,
+    /// Sockets are pinged this often; one silent for 2.5 times as long is closed as half-open.
+    pub ping_secs: u64,
+    /// Visitor messages per second from one address (all its conversations together).
+    pub address_messages_per_second: u32,
+    /// Bearer token `/metrics` requires; without one, only loopback peers may read it.
+    pub metrics_token: Option<String>,
     /// Channels.
     pub channels: Vec<Channel>,
     /// Agents.
@@ -175,6 +187,9 @@ pub struct BotOption {
     pub label: String,
     /// What choosing it does.
     pub action: BotAction,
+    /// Lowercase words or phrases: a typed message containing one is answered by this option
+    /// (answer options only).
+    pub keywords: Vec<String>,
 }
 
 /// What a bot option does.
@@ -195,6 +210,18 @@ pub struct Bot {
     pub prompt: String,
     /// Buttons.
     pub options: Vec<BotOption>,
+    /// What a typed message that matches no keyword does.
+    pub free_text: FreeText,
+}
+
+/// What the bot does with a typed message that no FAQ keyword matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreeText {
+    /// Say no answer was found and offer the menu (with its agent option); a second typed
+    /// message queues.
+    Offer,
+    /// Queue for an agent at once.
+    Queue,
 }
 
 /// A validated channel.
@@ -442,9 +469,16 @@ impl RawConfig {
             }
         };
         let quiet_after_secs = positive(&mut p, "server.quiet_after_secs", server.quiet_after_secs, 120, 86_400);
+        let ping_secs = positive(&mut p, "server.ping_secs", server.ping_secs, 20, 3600);
+        let metrics_token = server.metrics_token.filter(|t| !t.is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control())) {
+            p.add("server.metrics_token", "must be at least 16 characters without spaces (e.g. `openssl rand -hex 16`)");
+        }
         let rate = self.rate_limit.unwrap_or_default();
         let rate_per_minute = positive(&mut p, "rate_limit.per_minute", rate.per_minute, 60, 1_000_000) as u32;
         let rate_burst = positive(&mut p, "rate_limit.burst", rate.burst, 20, 1_000_000) as u32;
+        let address_messages_per_second =
+            positive(&mut p, "rate_limit.address_messages_per_second", rate.address_messages_per_second, 100, 10_000_000) as u32;
 
         let mut channels = Vec::new();
         let mut seen = HashSet::new();
@@ -500,6 +534,9 @@ impl RawConfig {
             durable_full,
             rate_per_minute,
             rate_burst,
+            address_messages_per_second,
+            ping_secs,
+            metrics_token,
             channels,
             agents,
             canned,
@@ -660,9 +697,21 @@ fn validate_bot(p: &mut Problems, key: &str, b: RawBot) -> Option<Bot> {
                 continue;
             }
         };
-        options.push(BotOption { id, label, action });
+        let keywords: Vec<String> = o.keywords.iter().map(|k| k.trim().to_lowercase()).filter(|k| !k.is_empty()).collect();
+        if !keywords.is_empty() && !matches!(action, BotAction::Answer(_)) {
+            p.add(&format!("{k}.keywords"), "only answer options take keywords");
+        }
+        options.push(BotOption { id, label, action, keywords });
     }
-    Some(Bot { prompt: b.prompt.unwrap_or_else(|| "How can we help?".into()), options })
+    let free_text = match b.free_text.as_deref() {
+        None | Some("queue") => FreeText::Queue,
+        Some("offer") => FreeText::Offer,
+        Some(o) => {
+            p.add(&format!("{key}.free_text"), format!("{o:?} is not \"queue\" or \"offer\""));
+            FreeText::Queue
+        }
+    };
+    Some(Bot { prompt: b.prompt.unwrap_or_else(|| "How can we help?".into()), options, free_text })
 }
 
 fn validate_agent(p: &mut Problems, key: &str, a: RawAgent, channels: &[Channel]) -> Option<Agent> {
@@ -680,8 +729,9 @@ fn validate_agent(p: &mut Problems, key: &str, a: RawAgent, channels: &[Channel]
     }
     let password = match (a.password, a.password_hash) {
         (Some(pw), None) if !pw.is_empty() => Password::Plain(pw),
-        (None, Some(phc)) => match crate::identity::check_password_hash(&phc) {
-            Ok(()) => Password::Hash(phc),
+        // Stored as checked: a hash with stray whitespace must sign in, not fail later.
+        (None, Some(phc)) => match crate::identity::check_password_hash(phc.trim()) {
+            Ok(()) => Password::Hash(phc.trim().to_string()),
             Err(why) => {
                 p.add(&format!("{key}.password_hash"), format!("{why}; make one with `consult hash-password`"));
                 return None;

@@ -10,7 +10,7 @@ use consult_sdk::protocol::{
     AgentEvent, AgentInfo, Body, ChatMessage, CloseReason, MenuOption, Sender, SessionState, VisitorEvent, check_text,
 };
 
-use crate::config::{AfterHours, BotAction, Channel, Config, Role};
+use crate::config::{AfterHours, BotAction, Channel, Config, FreeText, Role};
 use crate::error::AppError;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
@@ -40,6 +40,23 @@ pub struct Core {
 
 type R<T> = Result<T, AppError>;
 
+/// What an agent asks to do with a session: the one list [`Core::authorize`] checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentAction {
+    /// Read the session and its messages.
+    View,
+    /// Pick it from the queue.
+    Take,
+    /// Write into it, or show typing.
+    Write,
+    /// Hand it to another agent.
+    Transfer,
+    /// Close it.
+    Close,
+    /// Block its visitor.
+    Block,
+}
+
 impl Core {
     fn channel(&self, id: &str) -> R<&Channel> {
         self.config.channel(id).ok_or_else(|| AppError::UnknownChannel(id.into()))
@@ -47,6 +64,37 @@ impl Core {
 
     fn agent_name(&self, id: &str) -> String {
         self.config.agent(id).map(|a| a.name.clone()).unwrap_or_else(|| id.into())
+    }
+
+    /// The one check every agent action on a session passes: the agent exists, works the
+    /// session's channel (another channel's sessions look like no session at all), and the role
+    /// allows the action (the assignee, or a supervisor of that channel, for transfer, close and
+    /// block; the assignee only, for writing).
+    ///
+    /// # Errors
+    /// `unauthorized`, `not_found`, `not_assigned`.
+    pub fn authorize(&self, agent: &str, session: &SessionRow, action: AgentAction) -> R<&crate::config::Agent> {
+        let me = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        if !me.works(&session.channel) {
+            return Err(AppError::NotFound);
+        }
+        let assignee = session.agent.as_deref() == Some(agent);
+        let allowed = match action {
+            AgentAction::View | AgentAction::Take => true,
+            AgentAction::Write => assignee,
+            AgentAction::Transfer | AgentAction::Close | AgentAction::Block => assignee || me.role == Role::Supervisor,
+        };
+        if allowed { Ok(me) } else { Err(AppError::AgentWrite(AgentWriteError::NotAssigned)) }
+    }
+
+    /// A session an agent may act on.
+    ///
+    /// # Errors
+    /// As [`Core::authorize`]; `not_found` for an unknown session.
+    pub fn session_for(&self, store: &mut dyn Store, agent: &str, session: &str, action: AgentAction) -> R<SessionRow> {
+        let row = store.session(session)?.ok_or(AppError::NotFound)?;
+        self.authorize(agent, &row, action)?;
+        Ok(row)
     }
 
     /// Position in its channel's queue, 1 = next.
@@ -168,6 +216,9 @@ impl Core {
     fn visitor_write(&self, store: &mut dyn Store, conv: &ConversationRef, client_id: &str, body: Body, typed: bool, now_ms: u64) -> R<(u64, bool)> {
         check_client_id(client_id)?;
         let channel = self.channel(&conv.channel)?.clone();
+        if store.is_blocked(&conv.channel, &conv.user_key, now_ms)? {
+            return Err(AppError::Blocked);
+        }
         let body = self.check_body(store, body, Some(&conv.id), None)?;
         let now = now_ms / 1000;
         let open_now = channel.hours.as_ref().is_none_or(|h| h.is_open(now));
@@ -185,17 +236,19 @@ impl Core {
         self.publish_message(&conv.id, Some(&write.session), &write.message);
         if write.opened {
             self.metrics.session_opened();
-            if let Some(menu) = Self::menu_body(&channel).filter(|_| typed && write.session.state == SessionState::Bot) {
-                self.system(store, &conv.id, Sender::Bot, menu, now_ms)?;
-            } else if !open_now && let Some(h) = &channel.hours {
+            let bot_runs = typed && write.session.state == SessionState::Bot && channel.bot.is_some();
+            if !bot_runs && !open_now && let Some(h) = &channel.hours {
                 self.system(store, &conv.id, Sender::System, Body::Text { text: h.message.clone() }, now_ms)?;
             }
             self.hub.to_visitors(&conv.id, &self.state_event(store, &write.session)?);
             self.publish_session(&write.session);
+            if bot_runs {
+                self.bot_free_text(store, &channel, &write.session, &body, true, now_ms)?;
+            }
             self.route(store, now_ms)?;
         } else if typed && write.session.state == SessionState::Bot {
-            // Typing instead of choosing: the visitor wants a person.
-            self.enqueue(store, &write.session, None, now_ms)?;
+            // Typing instead of choosing: an FAQ answer when one matches, else a person.
+            self.bot_free_text(store, &channel, &write.session, &body, false, now_ms)?;
         } else if write.session.state == SessionState::Queued {
             // Nobody has it yet: refresh the queue entry's preview for every agent.
             self.publish_session(&write.session);
@@ -300,6 +353,12 @@ impl Core {
     /// An agent message, stored only into an open session assigned to that agent.
     pub fn agent_send(&self, store: &mut dyn Store, agent: &str, session: &str, client_id: &str, body: Body, now_ms: u64) -> R<u64> {
         check_client_id(client_id)?;
+        // Channel and role here; "open and assigned to you" in the store's transaction.
+        let row = store.session(session)?.ok_or(AppError::AgentWrite(AgentWriteError::UnknownSession))?;
+        let me = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        if !me.works(&row.channel) {
+            return Err(AppError::NotFound);
+        }
         let body = match self.check_body(store, body.clone(), None, Some(agent)) {
             Ok(b) => b,
             // An agent may also send back one of the visitor's own uploads.
@@ -333,11 +392,8 @@ impl Core {
 
     /// Manual pick from the queue, within the agent's limit (supervisors may exceed it).
     pub fn take(&self, store: &mut dyn Store, agent: &str, session: &str) -> R<SessionRow> {
-        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
-        let row = store.session(session)?.ok_or(AppError::AgentWrite(AgentWriteError::UnknownSession))?;
-        if !a.works(&row.channel) {
-            return Err(AppError::AgentWrite(AgentWriteError::NotAssigned));
-        }
+        let row = self.session_for(store, agent, session, AgentAction::Take)?;
+        let a = self.authorize(agent, &row, AgentAction::Take)?;
         let load = store.agent_loads()?.into_iter().find(|(id, _)| id == agent).map_or(0, |(_, n)| n);
         if load >= a.max_chats && a.role != Role::Supervisor {
             return Err(AppError::AgentFull(a.name.clone()));
@@ -351,16 +407,12 @@ impl Core {
 
     /// Hands an assigned session to another agent.
     pub fn transfer(&self, store: &mut dyn Store, agent: &str, session: &str, to: &str, now_ms: u64) -> R<SessionRow> {
-        let me = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        let row = self.session_for(store, agent, session, AgentAction::Transfer)?;
         let target = self.config.agent(to).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?}")))?;
-        let row = store.session(session)?.ok_or(AppError::AgentWrite(AgentWriteError::UnknownSession))?;
         if !row.is_open() {
             return Err(AppError::AgentWrite(AgentWriteError::NotOpen));
         }
-        let from = match row.agent.as_deref() {
-            Some(a) if a == agent || me.role == Role::Supervisor => a.to_string(),
-            _ => return Err(AppError::AgentWrite(AgentWriteError::NotAssigned)),
-        };
+        let from = row.agent.clone().ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
         if !target.works(&row.channel) {
             return Err(AppError::BadRequest(format!("{} does not work this channel", target.name)));
         }
@@ -377,13 +429,17 @@ impl Core {
         Ok(row)
     }
 
-    /// Blocks the session's user key for `days` and closes the session.
+    /// An agent closes a session.
+    pub fn agent_close(&self, store: &mut dyn Store, agent: &str, session: &str, now_ms: u64) -> R<()> {
+        self.session_for(store, agent, session, AgentAction::Close)?;
+        self.close(store, session, CloseReason::AgentClosed, now_ms)?;
+        Ok(())
+    }
+
+    /// Blocks the session's user key for `days`, closes the session and ends the visitor's open
+    /// sockets at once; every later use of their handles is refused as `blocked`.
     pub fn block(&self, store: &mut dyn Store, agent: &str, session: &str, days: u32, reason: &str, now_ms: u64) -> R<()> {
-        let row = store.session(session)?.ok_or(AppError::AgentWrite(AgentWriteError::UnknownSession))?;
-        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
-        if row.agent.as_deref() != Some(agent) && a.role != Role::Supervisor {
-            return Err(AppError::AgentWrite(AgentWriteError::NotAssigned));
-        }
+        let row = self.session_for(store, agent, session, AgentAction::Block)?;
         if !(1..=3650).contains(&days) {
             return Err(AppError::BadRequest("block for 1 to 3650 days".into()));
         }
@@ -391,6 +447,8 @@ impl Core {
         store.block(&row.channel, &row.user_key, until, reason, agent)?;
         tracing::info!(channel = %row.channel, user_key = %row.user_key, days, agent, reason, "user blocked");
         self.close(store, session, CloseReason::Blocked, now_ms)?;
+        let body = AppError::Blocked.body();
+        self.hub.end_conversation(&row.conversation, &VisitorEvent::Error { code: body.code, message: body.message, client_id: None });
         Ok(())
     }
 
@@ -418,6 +476,139 @@ impl Core {
         self.route(store, now_ms)
     }
 
+    /// A message the visitor typed while the bot runs. An FAQ answer whose keyword it contains
+    /// answers it (and the menu follows); words asking for a person, an attachment, or no match
+    /// go to the channel's choice: queue at once, or — for the first message only — say no
+    /// answer was found and offer the menu with its agent option (the next typed message queues).
+    fn bot_free_text(&self, store: &mut dyn Store, channel: &Channel, session: &SessionRow, body: &Body, first: bool, now_ms: u64) -> R<()> {
+        let Some(bot) = channel.bot.as_ref() else { return Ok(()) };
+        let text = match body {
+            Body::Text { text } => text.to_lowercase(),
+            _ => String::new(),
+        };
+        let wants_person = PERSON_WORDS.iter().any(|w| text.contains(w));
+        let answer = bot.options.iter().find_map(|o| match &o.action {
+            BotAction::Answer(a) if !wants_person && o.keywords.iter().any(|k| text.contains(k.as_str())) => Some(a.clone()),
+            _ => None,
+        });
+        let conv = session.conversation.as_str();
+        if let Some(answer) = answer {
+            self.system(store, conv, Sender::Bot, Body::Text { text: answer }, now_ms)?;
+            let more = "다른 도움이 필요하면 아래에서 고르거나 상담원 연결을 눌러 주세요. · Need more? Pick below or talk to an agent.";
+            if let Some(Body::Menu { options, .. }) = Self::menu_body(channel) {
+                self.system(store, conv, Sender::Bot, Body::Menu { text: more.into(), options }, now_ms)?;
+            }
+            return Ok(());
+        }
+        if bot.free_text == FreeText::Offer && first && !wants_person {
+            let offer = "바로 답할 수 있는 내용을 찾지 못했어요. 아래에서 고르거나 상담원 연결을 눌러 주세요. · I couldn't find an answer to that. Pick a topic below or talk to an agent.";
+            if let Some(Body::Menu { options, .. }) = Self::menu_body(channel) {
+                self.system(store, conv, Sender::Bot, Body::Menu { text: offer.into(), options }, now_ms)?;
+            }
+            return Ok(());
+        }
+        let handing = "상담원에게 연결해 드릴게요. 잠시만 기다려 주세요. · Connecting you to an agent; they will see your message.";
+        self.system(store, conv, Sender::Bot, Body::Text { text: handing.into() }, now_ms)?;
+        self.enqueue(store, session, None, now_ms)
+    }
+
+    /// Sends every desk the agents' availability (after a sign-in, a sign-out or a switch).
+    pub fn publish_presence(&self) {
+        let event = AgentEvent::Presence { agents: self.agent_infos() };
+        for agent in self.hub.online_agents() {
+            self.hub.to_agent(&agent, &event);
+        }
+    }
+
+    /// What a desk learns after `welcome`: role, capacity and (supervisors) chats with the bot.
+    pub fn profile(&self, store: &mut dyn Store, agent: &str) -> R<AgentEvent> {
+        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        let supervisor = a.role == Role::Supervisor;
+        let with_bot = if supervisor {
+            store.bot_sessions()?.into_iter().filter(|s| a.works(&s.channel)).map(|s| s.summary()).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(AgentEvent::Profile { role: if supervisor { "supervisor" } else { "agent" }.into(), max_chats: a.max_chats, with_bot })
+    }
+
+    fn agent_channels(&self, agent: &str) -> R<Vec<String>> {
+        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        Ok(self.config.channels.iter().filter(|c| a.works(&c.id)).map(|c| c.id.clone()).collect())
+    }
+
+    /// Sessions of the agent's channels matching a user key, member id or name, tag or text.
+    pub fn search(&self, store: &mut dyn Store, agent: &str, query: &str) -> R<AgentEvent> {
+        let q = query.trim();
+        if q.chars().count() < 2 || q.len() > 200 {
+            return Err(AppError::BadRequest("search for 2 to 200 characters".into()));
+        }
+        let channels = self.agent_channels(agent)?;
+        let sessions = store.search(&channels, q, 50)?.into_iter().map(|s| s.summary()).collect();
+        Ok(AgentEvent::SearchResults { query: query.into(), sessions })
+    }
+
+    /// A session's tags, for an agent who works its channel.
+    pub fn tags(&self, store: &mut dyn Store, agent: &str, session: &str) -> R<AgentEvent> {
+        let row = store.session(session)?.ok_or(AppError::NotFound)?;
+        if !self.agent_channels(agent)?.contains(&row.channel) {
+            return Err(AppError::NotFound);
+        }
+        Ok(AgentEvent::Tags { session: session.into(), tags: store.tags(session)? })
+    }
+
+    /// Replaces a session's tags (trimmed, lowercase, unique, at most 10 of 1-32 characters) and
+    /// tells every desk that works its channel.
+    pub fn set_tags(&self, store: &mut dyn Store, agent: &str, session: &str, tags: &[String]) -> R<()> {
+        let row = store.session(session)?.ok_or(AppError::NotFound)?;
+        if !self.agent_channels(agent)?.contains(&row.channel) {
+            return Err(AppError::NotFound);
+        }
+        let mut clean: Vec<String> = Vec::new();
+        for t in tags {
+            let t = t.trim().trim_start_matches('#').to_lowercase();
+            if t.is_empty() || clean.contains(&t) {
+                continue;
+            }
+            if t.chars().count() > 32 || t.chars().any(char::is_control) {
+                return Err(AppError::BadRequest(format!("tag {t:?}: at most 32 characters, no control characters")));
+            }
+            clean.push(t);
+        }
+        if clean.len() > 10 {
+            return Err(AppError::BadRequest("at most 10 tags a session".into()));
+        }
+        store.set_tags(session, &clean)?;
+        let event = AgentEvent::Tags { session: session.into(), tags: clean };
+        for a in self.hub.online_agents() {
+            if self.config.agent(&a).is_some_and(|x| x.works(&row.channel)) {
+                self.hub.to_agent(&a, &event);
+            }
+        }
+        Ok(())
+    }
+
+    /// Blocks in force on the agent's channels.
+    pub fn blocks(&self, store: &mut dyn Store, agent: &str, now_ms: u64) -> R<AgentEvent> {
+        let channels = self.agent_channels(agent)?;
+        Ok(AgentEvent::Blocks { blocks: store.blocks(&channels, now_ms)? })
+    }
+
+    /// Lifts a user key's blocks on a channel: a supervisor, or the agent who blocked.
+    pub fn unblock(&self, store: &mut dyn Store, agent: &str, channel: &str, user_key: &str, now_ms: u64) -> R<AgentEvent> {
+        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        if !a.works(channel) {
+            return Err(AppError::NotFound);
+        }
+        let mine = store.blocks(&[channel.to_string()], now_ms)?.iter().filter(|b| b.user_key == user_key).all(|b| b.agent == agent);
+        if a.role != Role::Supervisor && !mine {
+            return Err(AppError::AgentWrite(AgentWriteError::NotAssigned));
+        }
+        let n = store.unblock(channel, user_key)?;
+        tracing::info!(channel, user_key, agent, lifted = n, "user unblocked");
+        self.blocks(store, agent, now_ms)
+    }
+
     /// Other agents for the transfer list.
     pub fn agent_infos(&self) -> Vec<AgentInfo> {
         self.config
@@ -427,6 +618,9 @@ impl Core {
             .collect()
     }
 }
+
+/// Words in a typed message that ask for a person rather than an FAQ answer.
+const PERSON_WORDS: &[&str] = &["상담원", "상담사", "사람", "직원", "agent", "human", "person", "someone"];
 
 fn check_client_id(id: &str) -> R<()> {
     if id.is_empty() || id.len() > consult_sdk::protocol::MAX_CLIENT_ID_LEN {

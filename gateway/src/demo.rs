@@ -154,6 +154,7 @@ days = {{ mon = "{day}", tue = "{day}", wed = "{day}", thu = "{day}", fri = "{da
 
 [channels.bot]
 prompt = "무엇을 도와드릴까요? · How can we help?"
+free_text = "offer"
 
 [[channels.bot.options]]
 id = "orders"
@@ -169,6 +170,7 @@ category = "refunds"
 id = "delivery-time"
 label = "배송은 얼마나 걸리나요? · Delivery time?"
 answer = "주문 후 평일 기준 1~2일 안에 도착합니다. · Orders arrive within 1-2 business days."
+keywords = ["배송", "도착", "언제 와", "delivery", "arrive", "shipping"]
 
 [[channels.bot.options]]
 id = "track"

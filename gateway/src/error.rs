@@ -28,9 +28,12 @@ pub enum AppError {
     /// Closed, and the channel refuses requests after hours.
     #[error("{0}")]
     ClosedAfterHours(String),
-    /// Too many requests from one address.
-    #[error("too many requests; wait a moment and try again")]
-    RateLimited,
+    /// Too many requests from one address, agent id or conversation; retry after this long.
+    #[error("too many requests; wait {} s and try again", crate::ratelimit::retry_after_secs(*.0))]
+    RateLimited(std::time::Duration),
+    /// The gateway could not take the request in time; nothing was stored.
+    #[error("the gateway is busy; nothing was stored, try again")]
+    Busy,
     /// A handoff code was used already, or expired on the server.
     #[error("this handoff code was used already; start the handoff again on the desktop")]
     HandoffUsed,
@@ -78,7 +81,8 @@ impl AppError {
             AppError::ChannelDisabled => codes::CHANNEL_DISABLED,
             AppError::Blocked => codes::BLOCKED,
             AppError::ClosedAfterHours(_) => codes::CLOSED_AFTER_HOURS,
-            AppError::RateLimited => codes::RATE_LIMITED,
+            AppError::RateLimited(_) => codes::RATE_LIMITED,
+            AppError::Busy => codes::BUSY,
             AppError::HandoffUsed => codes::HANDOFF_USED,
             AppError::UnknownChannel(_) => codes::UNKNOWN_CHANNEL,
             AppError::BadRequest(_) => codes::BAD_REQUEST,
@@ -105,7 +109,8 @@ impl AppError {
             AppError::Verify(_) | AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::OriginNotAllowed(_) | AppError::ChannelDisabled | AppError::Blocked => StatusCode::FORBIDDEN,
             AppError::ClosedAfterHours(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::HandoffUsed => StatusCode::GONE,
             AppError::UnknownChannel(_) | AppError::UnknownSession | AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -123,10 +128,56 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// Seconds a client should wait before retrying, for refusals that pass with time.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited(wait) => Some(crate::ratelimit::retry_after_secs(*wait)),
+            AppError::Busy => Some(1),
+            _ => None,
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.body())).into_response()
+        let retry_after = self.retry_after();
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
+}
+
+/// Any error response the gateway's routes or axum's extractors produce without the typed body
+/// (an oversize body, a wrong method, an unknown path, a refused upgrade) gets it here, so every
+/// error a client meets is `{code, message}` JSON.
+pub async fn typed_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (codes::TOO_LARGE, "the request body is too large".to_string()),
+        StatusCode::NOT_FOUND => (codes::NOT_FOUND, "not found".to_string()),
+        StatusCode::UNAUTHORIZED => (codes::UNAUTHORIZED, "sign in again".to_string()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (codes::UNSUPPORTED_TYPE, "send JSON with content-type application/json".to_string()),
+        StatusCode::TOO_MANY_REQUESTS => (codes::RATE_LIMITED, "too many requests; wait a moment and try again".to_string()),
+        s if s.is_server_error() => (codes::INTERNAL, "internal error".to_string()),
+        s => (codes::BAD_REQUEST, format!("bad request ({})", s.canonical_reason().unwrap_or("refused").to_ascii_lowercase())),
+    };
+    let mut typed = (status, Json(ErrorBody { code: code.into(), message })).into_response();
+    for name in [axum::http::header::RETRY_AFTER, axum::http::header::ALLOW] {
+        if let Some(v) = response.headers().get(&name) {
+            typed.headers_mut().insert(name, v.clone());
+        }
+    }
+    typed
 }
 
 #[cfg(test)]
@@ -146,7 +197,8 @@ mod tests {
             AppError::ChannelDisabled,
             AppError::Blocked,
             AppError::ClosedAfterHours("x".into()),
-            AppError::RateLimited,
+            AppError::RateLimited(std::time::Duration::from_secs(1)),
+            AppError::Busy,
             AppError::HandoffUsed,
             AppError::UnknownChannel("x".into()),
             AppError::BadRequest("x".into()),

@@ -25,10 +25,17 @@ struct VisitorConn {
     tx: mpsc::Sender<VisitorOut>,
 }
 
+struct AgentConn {
+    id: u64,
+    /// SHA-256 of the sign-in token the socket said hello with: signing out ends it.
+    token: [u8; 32],
+    tx: mpsc::Sender<AgentEvent>,
+}
+
 #[derive(Default)]
 struct Presence {
     available: bool,
-    conns: Vec<(u64, mpsc::Sender<AgentEvent>)>,
+    conns: Vec<AgentConn>,
 }
 
 #[derive(Default)]
@@ -94,26 +101,47 @@ impl Hub {
         }
     }
 
+    /// Sends `last` to every socket of a conversation and closes them (a block ends them all).
+    pub fn end_conversation(&self, conversation: &str, last: &VisitorEvent) {
+        if let Some(list) = self.lock().visitors.remove(conversation) {
+            for c in list {
+                let _ = c.tx.try_send(VisitorOut::Last(last.clone()));
+            }
+        }
+    }
+
     /// Visitor sockets connected now.
     pub fn visitor_count(&self) -> usize {
         self.lock().visitors.values().map(Vec::len).sum()
     }
 
-    /// Registers an agent socket.
-    pub fn add_agent(&self, agent: &str) -> (u64, mpsc::Receiver<AgentEvent>) {
+    /// Registers an agent socket opened with the token whose SHA-256 is `token`.
+    pub fn add_agent(&self, agent: &str, token: [u8; 32]) -> (u64, mpsc::Receiver<AgentEvent>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        inner.agents.entry(agent.into()).or_default().conns.push((id, tx));
+        inner.agents.entry(agent.into()).or_default().conns.push(AgentConn { id, token, tx });
         (id, rx)
     }
 
     /// Forgets an agent socket; an agent with no socket left is unavailable.
     pub fn remove_agent(&self, agent: &str, id: u64) {
+        self.remove_agent_conns(agent, |c| c.id == id);
+    }
+
+    /// Closes every socket opened with a token (sign-out): their queues end, so their tasks end.
+    pub fn end_agent_token(&self, token: &[u8; 32]) {
+        let agents: Vec<String> = self.lock().agents.keys().cloned().collect();
+        for agent in agents {
+            self.remove_agent_conns(&agent, |c| &c.token == token);
+        }
+    }
+
+    fn remove_agent_conns(&self, agent: &str, gone: impl Fn(&AgentConn) -> bool) {
         let mut inner = self.lock();
         if let Some(p) = inner.agents.get_mut(agent) {
-            p.conns.retain(|(i, _)| *i != id);
+            p.conns.retain(|c| !gone(c));
             if p.conns.is_empty() {
                 inner.agents.remove(agent);
             }
@@ -146,7 +174,7 @@ impl Hub {
     pub fn to_agent(&self, agent: &str, event: &AgentEvent) {
         let mut inner = self.lock();
         if let Some(p) = inner.agents.get_mut(agent) {
-            p.conns.retain(|(_, tx)| tx.try_send(event.clone()).is_ok());
+            p.conns.retain(|c| c.tx.try_send(event.clone()).is_ok());
         }
     }
 }

@@ -65,14 +65,17 @@ pub fn user_key(channel_secret: &[u8; 32], identity: Identity<'_>) -> String {
     format!("u_{}", URL_SAFE_NO_PAD.encode(&digest[..18]))
 }
 
+/// Equality whose time depends on the lengths only (compared as SHA-256 digests).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter().zip(&b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Checks a password: argon2id for hashes, constant time for equal lengths for plain (demo) ones.
 /// Hash checks take tens of milliseconds by design: call it off the async workers.
 pub fn password_matches(expected: &Password, given: &str) -> bool {
     match expected {
-        Password::Plain(p) => {
-            let (a, b) = (Sha256::digest(p.as_bytes()), Sha256::digest(given.as_bytes()));
-            a.iter().zip(&b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-        }
+        Password::Plain(p) => constant_time_eq(p.as_bytes(), given.as_bytes()),
         Password::Hash(phc) => match PasswordHash::new(phc) {
             Ok(hash) => Argon2::default().verify_password(given.as_bytes(), &hash).is_ok(),
             Err(_) => false,
@@ -94,6 +97,25 @@ pub fn check_password_hash(phc: &str) -> Result<(), String> {
         return Err("lacks a salt or a hash".into());
     }
     Ok(())
+}
+
+/// How much work checking against a PHC hash takes (memory × passes), for comparing hashes.
+pub fn hash_cost(phc: &str) -> u64 {
+    PasswordHash::new(phc)
+        .ok()
+        .and_then(|h| argon2::Params::try_from(&h).ok())
+        .map_or(0, |p| u64::from(p.m_cost()) * u64::from(p.t_cost()) * u64::from(p.p_cost()))
+}
+
+/// A hash of a random password with the same argon2 parameters as `like` (default parameters
+/// without one): checking a password against it costs what checking a real agent's costs.
+pub fn decoy_hash(like: Option<&str>) -> String {
+    let params = like.and_then(|phc| PasswordHash::new(phc).ok()).and_then(|h| argon2::Params::try_from(&h).ok()).unwrap_or_default();
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt length");
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(&random_bytes::<32>(), &salt)
+        .expect("argon2 hashes any password with a valid salt")
+        .to_string()
 }
 
 /// Hashes a password with argon2id (default parameters) and a fresh random salt, as a PHC string.

@@ -42,7 +42,7 @@ use crate::core::Core;
 use crate::error::AppError;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::KeyedLimiter;
 use crate::store::{Db, Store, StoreResult};
 
 /// Unix milliseconds now.
@@ -60,12 +60,14 @@ pub struct Inner {
     pub core: Core,
     /// Storage thread.
     pub db: Db,
-    /// Per-address limiter for launches and uploads.
-    pub limiter: RateLimiter,
+    /// Rate limits and the cap on concurrent password checks.
+    pub limits: Limits,
     /// The widget's files, compressed once.
     pub assets: http::assets::AssetCache,
     /// Per-channel gateway-held keys (handoff signing, user-key HMAC), loaded once.
     secrets: Mutex<HashMap<(String, &'static str), [u8; 32]>>,
+    /// What an unknown agent id's password is checked against (see [`AppState::decoy_password`]).
+    decoy: std::sync::OnceLock<config::Password>,
 }
 
 impl std::ops::Deref for AppState {
@@ -87,9 +89,9 @@ impl AppState {
 
     /// Builds the state over an open store.
     pub fn with_db(config: Config, db: Db) -> AppState {
-        let limiter = RateLimiter::new(config.rate_per_minute, config.rate_burst);
+        let limits = Limits::new(&config);
         let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()) };
-        AppState(Arc::new(Inner { core, db, limiter, assets: Default::default(), secrets: Mutex::default() }))
+        AppState(Arc::new(Inner { core, db, limits, assets: Default::default(), secrets: Mutex::default(), decoy: Default::default() }))
     }
 
     /// The configuration.
@@ -114,6 +116,28 @@ impl AppState {
             })
             .await?;
         rx.await.map_err(|_| AppError::Store(store::StoreError::Stopped))?
+    }
+
+    /// The password an unknown agent id is checked against: a hash with the parameters of the
+    /// configured agents' hashes, so a refusal takes as long whether or not the id exists.
+    pub fn decoy_password(&self) -> &config::Password {
+        self.decoy.get_or_init(|| {
+            // The costliest configured hash: an unknown id must never answer faster than a real one.
+            let like = self
+                .config()
+                .agents
+                .iter()
+                .filter_map(|a| match &a.password {
+                    config::Password::Hash(phc) => Some(phc.clone()),
+                    config::Password::Plain(_) => None,
+                })
+                .max_by_key(|phc| identity::hash_cost(phc));
+            match like {
+                Some(phc) => config::Password::Hash(identity::decoy_hash(Some(&phc))),
+                // Only demo (plain) passwords: they are checked in constant time, no hash to mimic.
+                None => config::Password::Plain(identity::random_token(24)),
+            }
+        })
     }
 
     /// A per-channel secret held by the gateway (`user_key`, `handoff`).
@@ -176,6 +200,59 @@ impl AppState {
     }
 }
 
+/// Every rate limit the gateway keeps, keyed by what they protect.
+pub struct Limits {
+    /// Launches and uploads per client address (`[rate_limit]`).
+    pub requests: KeyedLimiter<IpAddr>,
+    /// Socket upgrades per client address: reconnecting must not reset any other limit.
+    pub upgrades: KeyedLimiter<IpAddr>,
+    /// Visitor messages per conversation, whichever socket or handle they come through.
+    pub conversation_messages: KeyedLimiter<String>,
+    /// Visitor messages per client address.
+    pub address_messages: KeyedLimiter<IpAddr>,
+    /// Agent sign-in attempts per client address.
+    pub login_address: KeyedLimiter<IpAddr>,
+    /// Agent sign-in attempts per agent id (known or not).
+    pub login_agent: KeyedLimiter<String>,
+    /// Password checks running now: each argon2id check holds ~19 MiB, so they are capped at the
+    /// number of cores and the rest are refused at once instead of queueing memory.
+    pub password_checks: tokio::sync::Semaphore,
+    /// At most one log line per address per minute for refusals.
+    log_refusals: KeyedLimiter<IpAddr>,
+}
+
+impl Limits {
+    fn new(config: &Config) -> Limits {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Limits {
+            requests: KeyedLimiter::per_minute(config.rate_per_minute, config.rate_burst),
+            upgrades: KeyedLimiter::per_minute(config.rate_per_minute.saturating_mul(2), config.rate_burst.saturating_mul(2)),
+            conversation_messages: KeyedLimiter::per_second(10, 60),
+            address_messages: KeyedLimiter::per_second(config.address_messages_per_second, config.address_messages_per_second.saturating_mul(3)),
+            login_address: KeyedLimiter::per_minute(20, 20),
+            login_agent: KeyedLimiter::per_minute(10, 10),
+            password_checks: tokio::sync::Semaphore::new(cores),
+            log_refusals: KeyedLimiter::per_minute(1, 1),
+        }
+    }
+
+    /// Whether a refusal for `addr` should be logged now (once per address per minute).
+    pub fn should_log(&self, addr: IpAddr) -> bool {
+        self.log_refusals.check(&addr).is_ok()
+    }
+
+    /// Forgets keys whose limits have recovered.
+    pub fn forget_idle(&self) {
+        self.requests.forget_idle();
+        self.upgrades.forget_idle();
+        self.conversation_messages.forget_idle();
+        self.address_messages.forget_idle();
+        self.login_address.forget_idle();
+        self.login_agent.forget_idle();
+        self.log_refusals.forget_idle();
+    }
+}
+
 /// The key id of gateway-minted handoff tokens.
 pub const HANDOFF_KEY_ID: &str = "handoff";
 
@@ -199,6 +276,7 @@ pub fn spawn_ticker(state: AppState) {
         let mut interval = tokio::time::interval(Duration::from_secs(1));
         let quiet = Arc::new(Mutex::new(HashMap::new()));
         let mut last_purge = 0u64;
+        let mut last_forget = now_ms();
         loop {
             interval.tick().await;
             let quiet = quiet.clone();
@@ -212,12 +290,16 @@ pub fn spawn_ticker(state: AppState) {
                 tracing::warn!(error = %e, code = %e.code(), "periodic work failed");
             }
             let now = now_ms();
+            if now - last_forget > 60_000 {
+                last_forget = now;
+                state.limits.forget_idle();
+            }
             if now - last_purge > 3_600_000 {
                 last_purge = now;
                 for channel in &state.config().channels {
                     let (id, days) = (channel.id.clone(), channel.retention_days);
                     let before = now.saturating_sub(u64::from(days) * 86_400_000);
-                    match state.db.call(move |s| s.purge(&id, before)).await {
+                    match state.db.call(move |s| s.purge(&id, before, now)).await {
                         Ok(n) if n > 0 => tracing::info!(channel = %channel.id, deleted = n, "retention purge"),
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "retention purge failed"),

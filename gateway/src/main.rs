@@ -57,6 +57,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn serve(path: PathBuf) -> anyhow::Result<()> {
     let config = Config::load(&path)?;
+    // Without it the gateway would take its own origin from each request's Host header, which a
+    // client chooses: only the demo (loopback, its own pages) may run that way.
+    anyhow::ensure!(
+        config.public_url.is_some(),
+        "{}: server.public_url is not set; give the gateway's public origin, e.g. public_url = \"https://consult.example.com\"",
+        path.display()
+    );
     init_logs(config.log_json);
     for a in config.agents.iter().filter(|a| a.password.is_plain()) {
         tracing::warn!(agent = %a.id, "agent has a plain-text password: for demos only; set password_hash from `consult hash-password`");

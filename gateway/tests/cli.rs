@@ -43,7 +43,13 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn keygen_sign_verify_round_trip() {
     let dir = temp_dir("round-trip");
     let out = stdout(&consult(&["keygen", "--channel", "demo-shop", "--out", "k.json"], "", &dir));
-    assert!(out.contains("[[channels.keys]]") && out.contains("public_key = "), "{out}");
+    // What keygen prints is what the config parses: pasted into a channel, the key verifies.
+    let keys_line = out.lines().find(|l| l.starts_with("keys = ")).unwrap_or_else(|| panic!("no keys line in {out}"));
+    let config = consult_gateway::config::Config::from_toml(&format!(
+        "[[channels]]\nid = \"demo-shop\"\nallowed_origins = [\"https://shop.test\"]\nguidance = \"Kept 90 days.\"\n{keys_line}\n"
+    ))
+    .unwrap_or_else(|e| panic!("keygen's line does not parse: {e}\n{keys_line}"));
+    let channel_keys = &config.channel("demo-shop").unwrap().keys;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -52,6 +58,13 @@ fn keygen_sign_verify_round_trip() {
     }
     let claims = r#"{"entry":{"button":"product-detail","product":"SKU-42"},"member":{"id":"m-1","tier":"gold","name":"김민지"}}"#;
     let token = stdout(&consult(&["sign", "--key", "k.json"], claims, &dir)).trim().to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(channel_keys.verify(&token, "demo-shop", consult_sdk::Kind::Button, now).is_ok());
+    // The gateway refuses a token with spaces around it; so does the CLI. A line on stdin is fine.
+    let padded = consult(&["verify", "--key", "k.json", &format!(" {token} ")], "", &dir);
+    assert!(!padded.status.success());
+    assert!(String::from_utf8_lossy(&padded.stderr).contains("whitespace"), "{padded:?}");
+    assert!(consult(&["verify", "--key", "k.json"], &format!("{token}\n"), &dir).status.success());
     let verified: serde_json::Value = serde_json::from_str(&stdout(&consult(&["verify", "--key", "k.json", &token], "", &dir))).unwrap();
     assert_eq!(verified["member"]["name"], "김민지");
     assert_eq!(verified["entry"]["product"], "SKU-42");

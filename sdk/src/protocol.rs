@@ -182,8 +182,10 @@ pub mod codes {
     pub const HANDOFF_USED: &str = "handoff_used";
     /// Upload content type not accepted (415).
     pub const UNSUPPORTED_TYPE: &str = "unsupported_type";
-    /// Too many requests; retry later (429).
+    /// Too many requests; retry after the `Retry-After` seconds (429).
     pub const RATE_LIMITED: &str = "rate_limited";
+    /// The gateway could not take the request in time; nothing was stored. Retry (503).
+    pub const BUSY: &str = "busy";
     /// Outside business hours and the channel refuses requests (503).
     pub const CLOSED_AFTER_HOURS: &str = "closed_after_hours";
     /// Missing credentials (401).
@@ -226,6 +228,7 @@ pub mod codes {
         HANDOFF_USED,
         UNSUPPORTED_TYPE,
         RATE_LIMITED,
+        BUSY,
         CLOSED_AFTER_HOURS,
         UNAUTHORIZED,
         INTERNAL,
@@ -353,14 +356,18 @@ pub enum CloseReason {
     Blocked,
 }
 
-/// Visitor → gateway, on `GET /v1/visitor/socket?session=…`.
+/// Visitor → gateway, on `GET /v1/visitor/socket` (no query: the handle travels in `hello`, never
+/// in a URL, so it stays out of access logs and browser history).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum VisitorCommand {
-    /// First frame: protocol version and the last `seq` seen (0 for none).
+    /// First frame: protocol version, the session handle from the launch, and the last `seq`
+    /// seen (0 for none).
     Hello {
         /// [`PROTOCOL_VERSION`].
         version: u16,
+        /// The bearer handle `POST /v1/launch` returned.
+        session: String,
         /// Last sequence number the client has.
         after_seq: u64,
     },
@@ -530,14 +537,16 @@ pub struct SessionSummary {
     pub current_page: Option<String>,
 }
 
-/// Agent → gateway, on `GET /v1/agent/socket` with the agent's bearer token.
+/// Agent → gateway, on `GET /v1/agent/socket` (no query: the bearer token travels in `hello`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentCommand {
-    /// First frame.
+    /// First frame: the protocol version and the bearer token from `POST /v1/agent/login`.
     Hello {
         /// [`PROTOCOL_VERSION`].
         version: u16,
+        /// The agent's bearer token.
+        token: String,
     },
     /// Set availability for automatic assignment.
     Available {
@@ -595,6 +604,30 @@ pub enum AgentCommand {
     },
     /// Earlier sessions of a user key.
     History {
+        /// User key.
+        user_key: String,
+    },
+    /// Past and present sessions of the agent's channels whose user key, member id, tags or
+    /// message text contain `query` (case-insensitive), newest first; answered with
+    /// [`AgentEvent::SearchResults`].
+    Search {
+        /// At least 2 characters.
+        query: String,
+    },
+    /// Replace a session's tags (lowercase words, at most 10); agents who see the session get
+    /// [`AgentEvent::Tags`].
+    Tag {
+        /// Session id.
+        session: String,
+        /// The new tags.
+        tags: Vec<String>,
+    },
+    /// List the blocks in force on the agent's channels; answered with [`AgentEvent::Blocks`].
+    Blocks,
+    /// Lift every block of a user key on a channel; answered with [`AgentEvent::Blocks`].
+    Unblock {
+        /// Channel id.
+        channel: String,
         /// User key.
         user_key: String,
     },
@@ -668,6 +701,40 @@ pub enum AgentEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
     },
+    /// Sent after `welcome`: what this agent may do and how many chats they may hold.
+    Profile {
+        /// `agent` or `supervisor`.
+        role: String,
+        /// Chats the agent may hold at once (supervisors may take more by hand).
+        max_chats: u32,
+        /// For supervisors, sessions still with the bot (they get later changes as `session`).
+        with_bot: Vec<SessionSummary>,
+    },
+    /// Every agent's availability, sent to every desk whenever one changes (sign-in, sign-out,
+    /// the availability switch).
+    Presence {
+        /// All agents.
+        agents: Vec<AgentInfo>,
+    },
+    /// Answer to [`AgentCommand::Search`].
+    SearchResults {
+        /// The query as received.
+        query: String,
+        /// Matching sessions, newest first.
+        sessions: Vec<SessionSummary>,
+    },
+    /// A session's tags (after `open`, and whenever they change).
+    Tags {
+        /// Session id.
+        session: String,
+        /// Tags.
+        tags: Vec<String>,
+    },
+    /// Blocks in force on the agent's channels.
+    Blocks {
+        /// Blocks, newest first.
+        blocks: Vec<BlockInfo>,
+    },
 }
 
 /// A canned answer.
@@ -688,6 +755,23 @@ pub struct AgentInfo {
     pub name: String,
     /// Available now.
     pub available: bool,
+}
+
+/// A block in force, for the desk's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockInfo {
+    /// Channel id.
+    pub channel: String,
+    /// Blocked user key.
+    pub user_key: String,
+    /// Until, Unix milliseconds.
+    pub until_ms: u64,
+    /// Reason given.
+    pub reason: String,
+    /// Agent who blocked.
+    pub agent: String,
+    /// When, Unix milliseconds.
+    pub created_ms: u64,
 }
 
 /// postMessage between the launcher (host page) and the chat frame (gateway origin). The sender

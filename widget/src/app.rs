@@ -5,7 +5,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use consult_sdk::launch::encode_component;
 use consult_sdk::protocol::{FrameMessage, VisitorEvent};
 use gloo::events::{EventListener, EventListenerOptions};
 use gloo::timers::callback::Timeout;
@@ -174,7 +173,7 @@ fn apply(app: &Shared, effect: Effect) {
                 dispatch(&app, msg);
             });
         }
-        Effect::Connect(handle) => connect(app, &handle),
+        Effect::Connect(_) => connect(app),
         Effect::ReconnectIn(ms) => {
             // ±25 % jitter so many visitors dropped together do not return together.
             let jittered = (f64::from(ms) * (0.75 + js_sys::Math::random() * 0.5)) as u32;
@@ -225,15 +224,15 @@ fn apply(app: &Shared, effect: Effect) {
             let mut guard = app.borrow_mut();
             let a = &mut *guard;
             let strings = a.state.locale.strings();
-            let handle = a.state.session_handle().unwrap_or_default().to_string();
             let result = match effect {
                 Effect::ShowChannel => match &a.state.launch {
                     Some(launch) => a.dom.show_channel(launch, strings),
                     None => Ok(()),
                 },
-                Effect::ShowMessage(m) => a.dom.show_message(&m, &handle, strings),
-                Effect::ShowPending { client_id, body } => a.dom.show_pending(&client_id, &body, &handle, strings),
+                Effect::ShowMessage(m) => a.dom.show_message(&m, strings),
+                Effect::ShowPending { client_id, body } => a.dom.show_pending(&client_id, &body, strings),
                 Effect::FailPending(client_id) => a.dom.fail_pending(&client_id, strings),
+                Effect::ShowNote(text) => a.dom.show_note(&text),
                 Effect::Render => a.dom.render(&a.state),
                 Effect::Announce(text) => {
                     a.dom.announce(&text);
@@ -270,24 +269,25 @@ fn retire(socket: Option<Socket>) {
 }
 
 fn reconnect_now(app: &Shared) {
-    let handle = {
+    let live = {
         let mut a = app.borrow_mut();
         a.reconnect = None;
         if a.socket.is_some() {
             return;
         }
-        a.state.session_handle().map(str::to_string)
+        a.state.session_handle().is_some()
     };
-    if let Some(handle) = handle {
-        connect(app, &handle);
+    if live {
+        connect(app);
     }
 }
 
-fn connect(app: &Shared, handle: &str) {
+fn connect(app: &Shared) {
     let location = app.borrow().window.location();
     let scheme = if location.protocol().as_deref() == Ok("https:") { "wss:" } else { "ws:" };
     let host = location.host().unwrap_or_default();
-    let url = format!("{scheme}//{host}/v1/visitor/socket?session={}", encode_component(handle));
+    // The handle goes in the first frame (hello), never in the URL.
+    let url = format!("{scheme}//{host}/v1/visitor/socket");
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
         Err(_) => return dispatch_later(app, Msg::SocketClosed),
@@ -335,6 +335,34 @@ where
     })
 }
 
+/// The first file of a paste's `clipboardData` or a drop's `dataTransfer` (read through
+/// Reflect, so no extra web-sys bindings ship for it).
+fn event_file(e: &web_sys::Event, field: &str) -> Option<web_sys::File> {
+    let data = js_sys::Reflect::get(e, &JsValue::from_str(field)).ok().filter(|d| !d.is_null() && !d.is_undefined())?;
+    let files = js_sys::Reflect::get(&data, &JsValue::from_str("files")).ok().filter(|f| !f.is_null() && !f.is_undefined())?;
+    files.unchecked_into::<web_sys::FileList>().get(0)
+}
+
+/// Uploads a file into the live session and sends it (nothing without a session or a file).
+fn upload_file(app: &Shared, picked: Option<web_sys::File>) {
+    let handle = {
+        let a = app.borrow();
+        if !matches!(a.state.phase, crate::chat::Phase::Live) {
+            return;
+        }
+        a.state.session_handle().map(str::to_string)
+    };
+    let (Some(picked), Some(handle)) = (picked, handle) else { return };
+    let app = app.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let msg = match crate::net::upload(&handle, &picked).await {
+            Ok(body) => Msg::Uploaded(body),
+            Err(error) => Msg::UploadFailed(error),
+        };
+        dispatch(&app, msg);
+    });
+}
+
 fn listen(app: &Shared) -> Result<(), JsValue> {
     let (window, input, composer, file, log, handoff, chat_here, close, end, root, mode) = {
         let a = app.borrow();
@@ -367,21 +395,26 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
             dispatch(app, Msg::Drafting(drafting));
         }),
         on(app, &file, "change", |app, _| {
-            let (picked, handle) = {
+            let picked = {
                 let a = app.borrow();
                 let picked = a.dom.file.files().and_then(|files| files.get(0));
                 a.dom.file.set_value("");
-                (picked, a.state.session_handle().map(str::to_string))
+                picked
             };
-            let (Some(picked), Some(handle)) = (picked, handle) else { return };
-            let app = app.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let msg = match crate::net::upload(&handle, &picked).await {
-                    Ok(body) => Msg::Uploaded(body),
-                    Err(error) => Msg::UploadFailed(error),
-                };
-                dispatch(&app, msg);
-            });
+            upload_file(app, picked);
+        }),
+        // A file pasted into the message box (a screenshot, say) is sent like a picked one.
+        on(app, &input, "paste", |app, e| {
+            if let Some(file) = event_file(e, "clipboardData") {
+                e.prevent_default();
+                upload_file(app, Some(file));
+            }
+        }),
+        // Dropped anywhere on the panel: sent. Dragging over it must be allowed first.
+        on(app, &root, "dragover", |_, e| e.prevent_default()),
+        on(app, &root, "drop", |app, e| {
+            e.prevent_default();
+            upload_file(app, event_file(e, "dataTransfer"));
         }),
         on(app, &log, "click", |app, e| {
             let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };

@@ -149,6 +149,8 @@ pub enum Effect {
     },
     /// Mark a pending send as failed.
     FailPending(String),
+    /// A line of the app's own in the list (not stored): "Mina joined the chat".
+    ShowNote(String),
     /// Redraw the status line, banners, handoff view and composer from the state.
     Render,
     /// Say this through the ARIA live region.
@@ -326,7 +328,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::SocketOpened => {
             if state.phase == Phase::Live {
-                let outputs = state.session.opened();
+                let handle = state.session_handle().unwrap_or_default().to_string();
+                let outputs = state.session.opened(&handle);
                 session_outputs(state, outputs, &mut fx);
             }
         }
@@ -574,7 +577,12 @@ fn on_event(state: &mut State, event: VisitorEvent, fx: &mut Vec<Effect>) {
                 && agent_name.is_some()
                 && (state.conversation != SessionState::Assigned || state.agent_name != agent_name);
             if newly_assigned {
-                fx.push(Effect::Announce(strings.agent_joined(agent_name.as_deref().unwrap_or_default())));
+                let joined = strings.agent_joined(agent_name.as_deref().unwrap_or_default());
+                // A transfer brings the gateway's own line; a first join is said here.
+                if state.conversation != SessionState::Assigned {
+                    fx.push(Effect::ShowNote(joined.clone()));
+                }
+                fx.push(Effect::Announce(joined));
             }
             if conversation == SessionState::Closed && state.conversation != SessionState::Closed {
                 fx.push(Effect::Announce(strings.chat_ended.to_string()));
@@ -768,6 +776,26 @@ mod tests {
         let fx = update(&mut s, Msg::Submit("x".repeat(1001)));
         assert!(transmits(&fx).is_empty());
         assert!(s.notice.as_deref().unwrap().contains("1000"));
+    }
+
+    #[test]
+    fn an_agent_joining_is_a_line_in_the_chat_once_and_a_transfer_leaves_it_to_the_gateway() {
+        let mut s = live();
+        let assigned = |name: &str| VisitorEvent::State {
+            state: SessionState::Assigned,
+            queue_position: None,
+            agent_name: Some(name.into()),
+            reason: None,
+        };
+        let notes = |fx: &[Effect]| fx.iter().filter_map(|e| match e { Effect::ShowNote(t) => Some(t.clone()), _ => None }).collect::<Vec<_>>();
+        let fx = update(&mut s, Msg::Socket(assigned("Minji")));
+        assert_eq!(notes(&fx), vec!["Minji joined the chat.".to_string()]);
+        // The same state again (a reconnect's replay) says nothing new.
+        assert!(notes(&update(&mut s, Msg::Socket(assigned("Minji")))).is_empty());
+        // A transfer: the gateway writes its own stored line, so the app adds none (but announces).
+        let fx = update(&mut s, Msg::Socket(assigned("Joon")));
+        assert!(notes(&fx).is_empty());
+        assert!(fx.iter().any(|e| matches!(e, Effect::Announce(a) if a.contains("Joon"))));
     }
 
     #[test]

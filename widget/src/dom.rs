@@ -45,8 +45,9 @@ pub struct Dom {
     pub composer: HtmlElement,
     /// The message field.
     pub input: HtmlTextAreaElement,
-    /// The photo picker.
+    /// The file picker.
     pub file: HtmlInputElement,
+    send: HtmlElement,
     /// The live region.
     pub live: HtmlElement,
 }
@@ -128,12 +129,12 @@ impl Dom {
 
         let composer = create(doc, "form", "composer")?;
         let attach = create(doc, "label", "attach")?;
-        attach.set_attribute("title", s.attach_photo)?;
+        attach.set_attribute("title", s.attach_file)?;
+        // Any type: the gateway decides what a channel accepts and says so if it refuses.
         let file: HtmlInputElement = doc.create_element("input")?.unchecked_into();
         file.set_type("file");
-        file.set_accept("image/*");
         file.set_class_name("sr-only");
-        file.set_attribute("aria-label", s.attach_photo)?;
+        file.set_attribute("aria-label", s.attach_file)?;
         let camera = create(doc, "span", "attach-icon")?;
         camera.set_attribute("aria-hidden", "true")?;
         attach.append_with_node_2(&file, &camera)?;
@@ -175,6 +176,7 @@ impl Dom {
             composer,
             input,
             file,
+            send,
             live,
         })
     }
@@ -233,12 +235,13 @@ impl Dom {
     ///
     /// # Errors
     /// A DOM exception.
-    pub fn show_message(&self, m: &ChatMessage, session: &str, s: &Strings) -> Result<(), JsValue> {
+    pub fn show_message(&self, m: &ChatMessage, s: &Strings) -> Result<(), JsValue> {
         if self.log.query_selector(&format!("[data-seq=\"{}\"]", m.seq))?.is_some() {
             return Ok(()); // never twice, even if asked twice
         }
-        let li = self.message_element(&m.sender, &m.body, session, s)?;
+        let li = self.message_element(&m.sender, &m.body, s)?;
         li.set_attribute("data-seq", &m.seq.to_string())?;
+        li.append_child(&self.time_element(m.at_ms)?)?;
         if let Some(id) = &m.client_id {
             if let Some(own) = self.pending_element(id)? {
                 own.remove();
@@ -250,12 +253,36 @@ impl Dom {
         Ok(())
     }
 
+    /// A line of the app's own between messages (an agent joined), not stored by the gateway.
+    ///
+    /// # Errors
+    /// A DOM exception.
+    pub fn show_note(&self, text: &str) -> Result<(), JsValue> {
+        let li = create(&self.doc, "li", "msg system note")?;
+        let bubble = create(&self.doc, "div", "bubble")?;
+        bubble.set_text_content(Some(text));
+        li.append_with_node_2(&bubble, &self.time_element(js_sys::Date::now() as u64)?)?;
+        let first_pending = self.log.query_selector(".pending")?;
+        self.log.insert_before(&li, first_pending.as_ref().map(|e| e.unchecked_ref()))?;
+        self.scroll_to_end();
+        Ok(())
+    }
+
+    /// `14:05` in the visitor's time zone, with the full date and time for assistive technology.
+    fn time_element(&self, at_ms: u64) -> Result<HtmlElement, JsValue> {
+        let d = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
+        let t = create(&self.doc, "time", "at")?;
+        t.set_text_content(Some(&format!("{:02}:{:02}", d.get_hours(), d.get_minutes())));
+        t.set_attribute("datetime", &String::from(d.to_iso_string()))?;
+        Ok(t)
+    }
+
     /// Shows a send waiting for its acknowledgement, at the end.
     ///
     /// # Errors
     /// A DOM exception.
-    pub fn show_pending(&self, client_id: &str, body: &Body, session: &str, s: &Strings) -> Result<(), JsValue> {
-        let li = self.message_element(&Sender::Visitor, body, session, s)?;
+    pub fn show_pending(&self, client_id: &str, body: &Body, s: &Strings) -> Result<(), JsValue> {
+        let li = self.message_element(&Sender::Visitor, body, s)?;
         li.class_list().add_1("pending")?;
         li.set_attribute("data-client-id", client_id)?;
         li.set_attribute("aria-label", s.sending)?;
@@ -291,7 +318,7 @@ impl Dom {
         Ok(None)
     }
 
-    fn message_element(&self, sender: &Sender, body: &Body, session: &str, s: &Strings) -> Result<Element, JsValue> {
+    fn message_element(&self, sender: &Sender, body: &Body, s: &Strings) -> Result<Element, JsValue> {
         let (class, who) = match sender {
             Sender::Visitor => ("msg mine", None),
             Sender::Agent { name, .. } => ("msg agent", Some(name.as_str())),
@@ -301,7 +328,15 @@ impl Dom {
         let li = create(&self.doc, "li", class)?;
         if let Some(who) = who {
             let label = create(&self.doc, "span", "who")?;
-            label.set_text_content(Some(who));
+            // An agent gets an avatar: their name's first letter (a whole character, so a name
+            // starting with an emoji or Hangul is never cut in half).
+            if let (Sender::Agent { .. }, Some(initial)) = (sender, who.chars().next()) {
+                let avatar = create(&self.doc, "span", "avatar")?;
+                avatar.set_attribute("aria-hidden", "true")?;
+                avatar.set_text_content(Some(&initial.to_string()));
+                label.append_child(&avatar)?;
+            }
+            label.append_child(&self.doc.create_text_node(who))?;
             li.append_child(&label)?;
         }
         let bubble = create(&self.doc, "div", "bubble")?;
@@ -310,14 +345,14 @@ impl Dom {
             Body::Image { attachment, .. } => {
                 let img: HtmlImageElement = self.doc.create_element("img")?.unchecked_into();
                 img.set_alt(s.photo_alt);
-                img.set_src(&attachment_url(attachment, session));
+                img.set_src(&attachment_url(attachment));
                 img.set_attribute("loading", "lazy")?;
                 bubble.class_list().add_1("image")?;
                 bubble.append_child(&img)?;
             }
             Body::File { attachment, name, size, .. } => {
                 let a = create(&self.doc, "a", "file")?;
-                a.set_attribute("href", &attachment_url(attachment, session))?;
+                a.set_attribute("href", &attachment_url(attachment))?;
                 a.set_attribute("download", name)?;
                 a.set_text_content(Some(&format!("{name} ({})", human_size(*size))));
                 bubble.append_child(&a)?;
@@ -364,8 +399,15 @@ impl Dom {
     pub fn render(&mut self, state: &State) -> Result<(), JsValue> {
         let s = state.locale.strings();
         let live = state.phase == Phase::Live;
+        // Banners and the typing line take room from the list: keep the newest line in view.
+        let at_end = self.log.scroll_height() - self.log.scroll_top() - self.log.client_height() < 48;
+        let failed = matches!(state.phase, Phase::Failed(_));
+        if failed {
+            // A refusal is the panel's whole subject: it is the title, the reason is the banner.
+            self.title.set_text_content(Some(s.launch_failed));
+        }
         let status = match (&state.phase, state.connected, state.conversation) {
-            (Phase::Failed(_), _, _) => s.launch_failed.to_string(),
+            (Phase::Failed(_), _, _) => String::new(),
             (Phase::HandedOff, _, _) => s.handed_off.to_string(),
             (Phase::Live, false, _) | (Phase::Launching | Phase::AwaitingLaunch, _, _) => s.connecting.to_string(),
             (_, true, SessionState::Assigned) => state.agent_name.clone().unwrap_or_default(),
@@ -380,7 +422,7 @@ impl Dom {
         self.status.set_text_content(Some(&status));
 
         let banner = match &state.phase {
-            Phase::Failed(e) => Some(format!("{}: {}", s.launch_failed, state.locale.error(&e.code))),
+            Phase::Failed(e) => Some(state.locale.error(&e.code)),
             Phase::Live if !state.connected && state.session.failed_connects() > 0 => Some(s.offline.to_string()),
             Phase::Live if state.conversation == SessionState::Closed => Some(s.chat_ended.to_string()),
             _ => state.notice.clone(),
@@ -398,7 +440,14 @@ impl Dom {
         self.typing.set_text_content(Some(s.agent_typing));
 
         let handed_off = state.phase == Phase::HandedOff;
-        self.handoff_button.set_hidden(!live || state.mode != Mode::Embedded || state.handoff_requested);
+        // A chat that has ended has nothing to hand over.
+        let ended = state.conversation == SessionState::Closed;
+        self.handoff_button.set_hidden(!live || ended || state.mode != Mode::Embedded || state.handoff_requested);
+        // Nothing can be sent after a refusal: the box says so instead of taking text.
+        self.input.set_disabled(failed);
+        self.file.set_disabled(failed);
+        self.send.toggle_attribute_with_force("disabled", failed)?;
+        self.input.set_placeholder(if failed { s.cannot_send } else { s.placeholder });
         self.end_button.set_hidden(!state.connected || !state.can_leave() || state.handoff_requested);
         self.handed_off.set_hidden(!handed_off);
         self.composer.set_hidden(handed_off || state.handoff_requested);
@@ -410,6 +459,10 @@ impl Dom {
             self.qr_svg = svg;
         }
         self.qr_image.set_hidden(self.qr_svg.is_none());
+        self.status.set_hidden(status.is_empty());
+        if at_end {
+            self.scroll_to_end();
+        }
         Ok(())
     }
 
@@ -515,10 +568,10 @@ pub fn focus_trap(root: &HtmlElement, active: impl Fn() -> bool + 'static) -> Ev
     })
 }
 
-/// `/v1/attachments/{id}?session=…`, the id and handle percent-encoded.
-pub fn attachment_url(attachment: &str, session: &str) -> String {
-    use consult_sdk::launch::encode_component;
-    format!("/v1/attachments/{}?session={}", encode_component(attachment), encode_component(session))
+/// `/v1/attachments/{id}`, the id percent-encoded. The unguessable id is the capability; the
+/// visitor's handle never goes in a link that can be copied or logged.
+pub fn attachment_url(attachment: &str) -> String {
+    format!("/v1/attachments/{}", consult_sdk::launch::encode_component(attachment))
 }
 
 /// Menu links open only http(s) URLs: never `javascript:` or `data:`.

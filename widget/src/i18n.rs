@@ -73,7 +73,7 @@ fn error_index(code: &str) -> Option<usize> {
         "not_found" => 9,
         "handoff_used" => 10,
         "unsupported_type" => 11,
-        "rate_limited" => 12,
+        "rate_limited" | "busy" => 12,
         "closed_after_hours" => 13,
         "empty_message" => 14,
         "message_too_long" => 15,
@@ -112,7 +112,7 @@ pub struct Strings {
     pub placeholder: &'static str,
     pub send: &'static str,
     pub close: &'static str,
-    pub attach_photo: &'static str,
+    pub attach_file: &'static str,
     pub photo_alt: &'static str,
     pub continue_on_phone: &'static str,
     pub chat_here: &'static str,
@@ -140,6 +140,7 @@ pub struct Strings {
     pub verified: &'static str,
     pub end_chat: &'static str,
     pub after_hours: &'static str,
+    pub cannot_send: &'static str,
 }
 
 impl Strings {
@@ -159,7 +160,7 @@ static KO: Strings = Strings {
     placeholder: "메시지를 입력하세요",
     send: "보내기",
     close: "닫기",
-    attach_photo: "사진 보내기",
+    attach_file: "파일 보내기 (붙여넣기, 끌어다 놓기도 돼요)",
     photo_alt: "보낸 사진",
     continue_on_phone: "휴대폰으로 이어하기",
     chat_here: "여기서 상담하기",
@@ -177,7 +178,7 @@ static KO: Strings = Strings {
     you: "나",
     agent_typing: "상담사가 입력 중…",
     launch_failed: "상담을 시작하지 못했어요",
-    upload_failed: "사진을 보내지 못했어요",
+    upload_failed: "파일을 보내지 못했어요",
     new_message_from: "새 메시지",
     queued: "상담사 연결을 기다리는 중이에요.",
     queue_position_before: "대기 순서: ",
@@ -187,6 +188,7 @@ static KO: Strings = Strings {
     verified: "인증됨",
     end_chat: "상담 종료",
     after_hours: "운영 시간 외",
+    cannot_send: "지금은 메시지를 보낼 수 없어요",
 };
 
 static EN: Strings = Strings {
@@ -194,7 +196,7 @@ static EN: Strings = Strings {
     placeholder: "Write a message",
     send: "Send",
     close: "Close",
-    attach_photo: "Send a photo",
+    attach_file: "Send a file (or paste, or drop it here)",
     photo_alt: "Photo",
     continue_on_phone: "Continue on your phone",
     chat_here: "Chat here",
@@ -212,7 +214,7 @@ static EN: Strings = Strings {
     you: "You",
     agent_typing: "The agent is typing…",
     launch_failed: "The chat could not start",
-    upload_failed: "The photo could not be sent",
+    upload_failed: "The file could not be sent",
     new_message_from: "New message",
     queued: "Waiting for an agent.",
     queue_position_before: "You are number ",
@@ -222,6 +224,7 @@ static EN: Strings = Strings {
     verified: "Verified",
     end_chat: "End chat",
     after_hours: "We're closed",
+    cannot_send: "Nothing can be sent here right now",
 };
 
 #[cfg(test)]

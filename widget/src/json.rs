@@ -764,9 +764,11 @@ impl ToJson for VisitorCommand {
     fn write_json(&self, out: &mut String) {
         let mut w = ObjectWriter::new(out);
         match self {
-            VisitorCommand::Hello { version, after_seq } => {
-                w.str("type", "hello").u64("version", u64::from(*version)).u64("after_seq", *after_seq)
-            }
+            VisitorCommand::Hello { version, session, after_seq } => w
+                .str("type", "hello")
+                .u64("version", u64::from(*version))
+                .str("session", session)
+                .u64("after_seq", *after_seq),
             VisitorCommand::Send { client_id, body } => w.str("type", "send").str("client_id", client_id).val("body", body),
             VisitorCommand::Choose { client_id, option } => {
                 w.str("type", "choose").str("client_id", client_id).str("option", option)
@@ -934,8 +936,8 @@ mod tests {
 
     fn visitor_commands() -> Vec<VisitorCommand> {
         let mut commands = vec![
-            VisitorCommand::Hello { version: consult_sdk::protocol::PROTOCOL_VERSION, after_seq: 0 },
-            VisitorCommand::Hello { version: u16::MAX, after_seq: u64::MAX },
+            VisitorCommand::Hello { version: consult_sdk::protocol::PROTOCOL_VERSION, session: "h1".into(), after_seq: 0 },
+            VisitorCommand::Hello { version: u16::MAX, session: TRICKY[0].into(), after_seq: u64::MAX },
             VisitorCommand::Choose { client_id: "c1".into(), option: "o1".into() },
             VisitorCommand::Typing { active: true },
             VisitorCommand::Typing { active: false },

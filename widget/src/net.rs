@@ -59,7 +59,7 @@ pub async fn launch(request: &LaunchRequest) -> Result<LaunchResponse, ErrorBody
     fetch_json("/v1/launch", &init).await
 }
 
-/// Uploads a picked file (`POST /v1/uploads?session=…`, raw body) and returns the body to send.
+/// Uploads a picked file (`POST /v1/uploads?name=…`, raw body, the handle in `x-consult-session`) and returns the body to send.
 ///
 /// # Errors
 /// `too_large` before uploading anything too big, else the gateway's error.
@@ -77,13 +77,11 @@ pub async fn upload(session: &str, file: &File) -> Result<Body, ErrorBody> {
     let headers = web_sys::Headers::new().map_err(network_error)?;
     let mime = file.type_();
     headers.set("content-type", if mime.is_empty() { "application/octet-stream" } else { &mime }).map_err(network_error)?;
+    // The handle is a bearer secret: a header, never the URL.
+    headers.set("x-consult-session", session).map_err(network_error)?;
     init.set_headers(&headers);
     init.set_body(file);
-    let url = format!(
-        "/v1/uploads?session={}&name={}",
-        consult_sdk::launch::encode_component(session),
-        consult_sdk::launch::encode_component(&file.name())
-    );
+    let url = format!("/v1/uploads?name={}", consult_sdk::launch::encode_component(&file.name()));
     let up: Uploaded = fetch_json(&url, &init).await?;
     Ok(if up.mime.starts_with("image/") {
         Body::Image { attachment: up.attachment, mime: up.mime, size: up.size }

@@ -102,10 +102,10 @@ impl SessionClient {
         self.pending.iter().map(|p| p.client_id.as_str())
     }
 
-    /// The socket opened: greet with the last `seq` seen.
-    pub fn opened(&mut self) -> Vec<SessionOutput> {
+    /// The socket opened: greet with the session handle and the last `seq` seen.
+    pub fn opened(&mut self, session: &str) -> Vec<SessionOutput> {
         self.link = Link::Greeting;
-        vec![SessionOutput::Transmit(VisitorCommand::Hello { version: PROTOCOL_VERSION, after_seq: self.last_seq })]
+        vec![SessionOutput::Transmit(VisitorCommand::Hello { version: PROTOCOL_VERSION, session: session.into(), after_seq: self.last_seq })]
     }
 
     /// The socket closed (or failed to open). Returns the delay before the next attempt.
@@ -258,7 +258,7 @@ mod tests {
 
     fn connected(after_seq: u64) -> SessionClient {
         let mut s = SessionClient::new("t", after_seq);
-        s.opened();
+        s.opened("h");
         s.receive(welcome(after_seq));
         s
     }
@@ -267,16 +267,16 @@ mod tests {
     fn hello_carries_the_last_seq_seen() {
         let mut s = SessionClient::new("t", 7);
         assert_eq!(
-            transmitted(&s.opened()),
-            vec![VisitorCommand::Hello { version: PROTOCOL_VERSION, after_seq: 7 }]
+            transmitted(&s.opened("h")),
+            vec![VisitorCommand::Hello { version: PROTOCOL_VERSION, session: "h".into(), after_seq: 7 }]
         );
         s.receive(welcome(9));
         s.receive(msg(8, None));
         s.receive(msg(9, None));
         s.closed();
         assert_eq!(
-            transmitted(&s.opened()),
-            vec![VisitorCommand::Hello { version: PROTOCOL_VERSION, after_seq: 9 }]
+            transmitted(&s.opened("h")),
+            vec![VisitorCommand::Hello { version: PROTOCOL_VERSION, session: "h".into(), after_seq: 9 }]
         );
     }
 
@@ -297,7 +297,7 @@ mod tests {
             shown.extend(delivered(&s.receive(msg(seq, None))));
         }
         s.closed();
-        s.opened();
+        s.opened("h");
         s.receive(welcome(5));
         // A gateway that replays more than asked must not double anything.
         for seq in 2..=5 {
@@ -313,7 +313,7 @@ mod tests {
         let (a, out_a) = s.send(text("first"));
         let (b, out_b) = s.send(text("second"));
         assert!(out_a.is_empty() && out_b.is_empty(), "nothing goes out while offline");
-        assert!(transmitted(&s.opened()).iter().all(|c| matches!(c, VisitorCommand::Hello { .. })));
+        assert!(transmitted(&s.opened("h")).iter().all(|c| matches!(c, VisitorCommand::Hello { .. })));
         let flushed = transmitted(&s.receive(welcome(0)));
         let ids: Vec<_> = flushed
             .iter()
@@ -332,7 +332,7 @@ mod tests {
         let first = transmitted(&out);
         assert_eq!(first.len(), 1);
         s.closed(); // the socket died before the ack
-        s.opened();
+        s.opened("h");
         let retried = transmitted(&s.receive(welcome(0)));
         assert_eq!(retried, first, "same command, same client id: the gateway stores it once");
         // The gateway had stored it after all: ack and message arrive; shown once, confirmed once.
@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(delivered(&out), vec![1]);
         assert!(!out.iter().any(|o| matches!(o, SessionOutput::Confirmed { .. })));
         s.closed();
-        s.opened();
+        s.opened("h");
         assert!(transmitted(&s.receive(welcome(1))).is_empty(), "acknowledged sends are not resent");
     }
 
@@ -375,7 +375,7 @@ mod tests {
         });
         assert!(matches!(&out[..], [SessionOutput::Rejected { client_id, .. }] if *client_id == id));
         s.closed();
-        s.opened();
+        s.opened("h");
         assert!(transmitted(&s.receive(welcome(0))).is_empty());
     }
 
@@ -397,7 +397,7 @@ mod tests {
         let mut s = SessionClient::new("t", 0);
         assert_eq!(s.closed(), 500);
         assert_eq!(s.closed(), 1000);
-        s.opened();
+        s.opened("h");
         s.receive(welcome(0));
         assert_eq!(s.failed_connects(), 0);
         assert_eq!(s.closed(), 500, "a connection that was up restarts the backoff");

@@ -40,7 +40,7 @@ fn agent_text(seq: u64, text: &str) -> ChatMessage {
 fn html_in_messages_is_inert_text() {
     let dom = mounted();
     let hostile = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>";
-    dom.show_message(&agent_text(1, hostile), "S", Locale::En.strings()).unwrap();
+    dom.show_message(&agent_text(1, hostile), Locale::En.strings()).unwrap();
     let bubble = dom.log.query_selector(".agent .bubble").unwrap().unwrap();
     assert_eq!(bubble.text_content().unwrap(), hostile);
     assert_eq!(bubble.child_element_count(), 0, "no element was parsed from the text");
@@ -64,7 +64,7 @@ fn menu_links_only_open_web_urls() {
         client_id: None,
         at_ms: 0,
     };
-    dom.show_message(&menu, "S", Locale::En.strings()).unwrap();
+    dom.show_message(&menu, Locale::En.strings()).unwrap();
     let link = dom.log.query_selector("a.option").unwrap().unwrap();
     assert_eq!(link.get_attribute("href").as_deref(), Some("https://example.com/faq"));
     assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
@@ -76,8 +76,8 @@ fn menu_links_only_open_web_urls() {
 fn stored_messages_go_before_pending_ones_and_replace_their_own() {
     let dom = mounted();
     let s = Locale::En.strings();
-    dom.show_pending("c-1", &Body::Text { text: "mine".into() }, "S", s).unwrap();
-    dom.show_message(&agent_text(1, "theirs"), "S", s).unwrap();
+    dom.show_pending("c-1", &Body::Text { text: "mine".into() }, s).unwrap();
+    dom.show_message(&agent_text(1, "theirs"), s).unwrap();
     let own = ChatMessage {
         seq: 2,
         sender: Sender::Visitor,
@@ -85,8 +85,8 @@ fn stored_messages_go_before_pending_ones_and_replace_their_own() {
         client_id: Some("c-1".into()),
         at_ms: 0,
     };
-    dom.show_message(&own, "S", s).unwrap();
-    dom.show_message(&own, "S", s).unwrap(); // a replay is not shown twice
+    dom.show_message(&own, s).unwrap();
+    dom.show_message(&own, s).unwrap(); // a replay is not shown twice
     let seqs: Vec<String> = (0..dom.log.child_element_count())
         .map(|i| dom.log.children().item(i).unwrap().get_attribute("data-seq").unwrap_or_default())
         .collect();
@@ -235,7 +235,7 @@ fn stored_choice_marks_its_menu_option() {
         client_id: None,
         at_ms: 0,
     };
-    dom.show_message(&menu, "S", Locale::En.strings()).unwrap();
+    dom.show_message(&menu, Locale::En.strings()).unwrap();
     dom.mark_chosen_in(3, "b").unwrap();
     let b = dom.log.query_selector("[data-option=\"b\"]").unwrap().unwrap();
     assert_eq!(b.get_attribute("aria-pressed").as_deref(), Some("true"));

@@ -1,18 +1,22 @@
-//! `POST /v1/agent/login` and `GET /v1/agent/socket?token=…`: the agent desk's protocol.
+//! `POST /v1/agent/login`, `GET /v1/agent/me`, `POST /v1/agent/logout` and
+//! `GET /v1/agent/socket` (the token in the first frame): the agent desk's protocol.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use consult_sdk::protocol::{AgentCommand, AgentEvent, PROTOCOL_VERSION};
+use consult_sdk::protocol::{AgentCommand, AgentEvent, ErrorBody, PROTOCOL_VERSION, codes};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::visitor::ping_timing;
+use crate::core::AgentAction;
 use crate::error::AppError;
 use crate::identity::{password_matches, random_token};
 use crate::{AppState, now_ms};
@@ -22,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/agent/login", post(login))
         .route("/v1/agent/logout", post(logout))
+        .route("/v1/agent/me", get(me))
         .route("/v1/agent/socket", get(upgrade))
 }
 
@@ -45,16 +50,45 @@ pub struct LoginResponse {
     pub name: String,
 }
 
-async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> Result<Json<LoginResponse>, AppError> {
-    let expected = state.config().agent(&req.agent_id).map(|a| a.password.clone());
-    // argon2 takes tens of milliseconds on purpose: keep it off the async workers.
-    let ok = match expected {
-        Some(pw) => tokio::task::spawn_blocking(move || password_matches(&pw, &req.password)).await.unwrap_or(false),
-        None => false,
+/// How long a sign-in waits for a free password-check slot before it is refused as `busy`.
+const CHECK_WAIT: Duration = Duration::from_millis(250);
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<LoginResponse>, AppError> {
+    let req: LoginRequest =
+        serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("login body is not {{agent_id, password}}: {e}")))?;
+    if req.agent_id.len() > 128 || req.password.len() > 1024 {
+        return Err(AppError::BadRequest("agent_id or password is too long".into()));
+    }
+    let client = state.client_ip(peer, &headers);
+    // Both limits, before any work: guessing from one address, or at one id from many.
+    let limited = state.limits.login_address.check(&client).and_then(|()| state.limits.login_agent.check(&req.agent_id));
+    if let Err(wait) = limited {
+        state.core.metrics.rate_limited();
+        if state.limits.should_log(client) {
+            tracing::warn!(%client, agent = %req.agent_id, "agent sign-ins rate limited");
+        }
+        return Err(AppError::RateLimited(wait));
+    }
+    // Each argon2id check holds its memory (~19 MiB at default parameters) while it runs:
+    // at most one per core at once, the rest refused quickly instead of piling up.
+    let Ok(Ok(_permit)) = tokio::time::timeout(CHECK_WAIT, state.limits.password_checks.acquire()).await else {
+        return Err(AppError::Busy);
     };
+    // Unknown ids cost the same check as known ones, so timing tells nothing about which exist.
+    let expected = state.config().agent(&req.agent_id).map(|a| a.password.clone()).unwrap_or_else(|| state.decoy_password().clone());
+    let known = state.config().agent(&req.agent_id).is_some();
+    let given = req.password;
+    let ok = tokio::task::spawn_blocking(move || password_matches(&expected, &given)).await.unwrap_or(false) && known;
     let agent = state.config().agent(&req.agent_id).filter(|_| ok);
     let Some(agent) = agent else {
-        tracing::info!(agent = %req.agent_id, "agent login refused");
+        if state.limits.should_log(client) {
+            tracing::info!(%client, "agent sign-in refused");
+        }
         return Err(AppError::Unauthorized);
     };
     // 256 random bits; only their SHA-256 is stored, so a copy of the database signs no one in.
@@ -84,36 +118,48 @@ pub async fn agent_for_token(state: &AppState, token: &str) -> Result<Option<Str
     Ok(state.db.call(move |s| s.agent_token_get(&hash, now)).await?)
 }
 
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// `GET /v1/agent/me`: who a bearer token signs in, or 401 — how the desk checks a stored sign-in.
+async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, AppError> {
+    let agent = agent_for_token(&state, bearer(&headers).unwrap_or_default()).await?.ok_or(AppError::Unauthorized)?;
+    let name = state.config().agent(&agent).map(|a| a.name.clone()).ok_or(AppError::Unauthorized)?;
+    Ok(Json(serde_json::json!({ "agent_id": agent, "name": name })))
+}
+
 #[derive(Deserialize)]
 struct LogoutRequest {
     token: String,
 }
 
-/// Signs a desk out: the token stops working at once, also for open sockets' next sign-in.
-async fn logout(State(state): State<AppState>, Json(req): Json<LogoutRequest>) -> Result<StatusCode, AppError> {
+/// Signs a desk out: the token stops working at once and its open sockets close.
+async fn logout(State(state): State<AppState>, body: axum::body::Bytes) -> Result<StatusCode, AppError> {
+    let req: LogoutRequest = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("logout body is not {{token}}: {e}")))?;
     let hash = token_hash(&req.token);
     state.db.call(move |s| s.agent_token_delete(&hash)).await?;
+    state.core.hub.end_agent_token(&hash);
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct SocketQuery {
-    token: String,
-}
-
-async fn upgrade(State(state): State<AppState>, Query(q): Query<SocketQuery>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    let agent = match agent_for_token(&state, &q.token).await {
-        Ok(Some(agent)) => agent,
-        Ok(None) => return AppError::Unauthorized.into_response(),
-        Err(e) => return e.into_response(),
-    };
+async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Err(wait) = state.limits.upgrades.check(&state.client_ip(peer, &headers)) {
+        state.core.metrics.rate_limited();
+        return AppError::RateLimited(wait).into_response();
+    }
     // The desk lives on the gateway's own origin.
     if let Some(o) = headers.get("origin").and_then(|v| v.to_str().ok())
         && state.own_origin(&headers).as_deref() != Some(&o.to_ascii_lowercase())
     {
         return AppError::OriginNotAllowed(o.into()).into_response();
     }
-    ws.max_message_size(64 * 1024).on_upgrade(move |socket| run(state, socket, agent))
+    super::visitor::lean(ws).max_message_size(64 * 1024).on_upgrade(move |socket| run(state, socket))
 }
 
 fn text(event: &AgentEvent) -> Message {
@@ -125,23 +171,38 @@ fn error_event(e: &AppError, client_id: Option<String>) -> AgentEvent {
     AgentEvent::Error { code: body.code, message: body.message, client_id }
 }
 
-async fn run(state: AppState, socket: WebSocket, agent: String) {
-    let (mut sink, mut stream) = socket.split();
+/// The first frame: `hello` with the version and the bearer token; the signed-in agent.
+async fn hello(state: &AppState, stream: &mut futures_util::stream::SplitStream<WebSocket>) -> Result<(String, [u8; 32]), AppError> {
+    let hello_first = || AppError::Message(ErrorBody {
+        code: codes::HELLO_FIRST.into(),
+        message: format!("send hello with version {PROTOCOL_VERSION} and your token first"),
+    });
     match tokio::time::timeout(Duration::from_secs(30), stream.next()).await {
         Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<AgentCommand>(&t) {
-            Ok(AgentCommand::Hello { version }) if version == PROTOCOL_VERSION => {}
-            _ => {
-                let e = AgentEvent::Error { code: consult_sdk::protocol::codes::HELLO_FIRST.into(), message: format!("send hello with version {PROTOCOL_VERSION} first"), client_id: None };
-                let _ = sink.send(text(&e)).await;
-                return;
+            Ok(AgentCommand::Hello { version, token }) if version == PROTOCOL_VERSION => {
+                let agent = agent_for_token(state, &token).await?.ok_or(AppError::Unauthorized)?;
+                Ok((agent, token_hash(&token)))
             }
+            _ => Err(hello_first()),
         },
-        _ => return,
+        _ => Err(hello_first()),
     }
+}
+
+async fn run(state: AppState, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let (agent, token) = match hello(&state, &mut stream).await {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = sink.send(text(&error_event(&e, None))).await;
+            let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::POLICY, reason: e.code().into() }))).await;
+            return;
+        }
+    };
     let a = agent.clone();
     let start = state
         .run(move |core, store| {
-            let (id, rx) = core.hub.add_agent(&a);
+            let (id, rx) = core.hub.add_agent(&a, token);
             let me = core.config.agent(&a).ok_or(AppError::Unauthorized)?;
             let queue = store.queued()?.into_iter().filter(|s| me.works(&s.channel)).map(|s| s.summary()).collect();
             let chats = store.agent_sessions(&a)?.into_iter().map(|s| s.summary()).collect();
@@ -163,14 +224,36 @@ async fn run(state: AppState, socket: WebSocket, agent: String) {
         }
     };
     let mut ok = sink.send(text(&welcome)).await.is_ok();
+    // Role, capacity and (supervisors) chats with the bot; then every desk hears this one came.
+    let a = agent.clone();
+    match state.run(move |core, store| core.profile(store, &a)).await {
+        Ok(profile) => ok = ok && sink.send(text(&profile)).await.is_ok(),
+        Err(e) => ok = ok && sink.send(text(&error_event(&e, None))).await.is_ok(),
+    }
+    state.core.publish_presence();
+    let (ping_every, silent_limit) = ping_timing(&state);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut heard = tokio::time::Instant::now();
     while ok {
         tokio::select! {
             event = rx.recv() => {
-                let Some(event) = event else { break };
+                // The hub dropped this socket's queue: signed out, or too far behind.
+                let Some(event) = event else {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::POLICY, reason: "signed out".into() }))).await;
+                    break;
+                };
                 ok = sink.send(text(&event)).await.is_ok();
+            }
+            _ = ping.tick() => {
+                // A laptop gone to sleep stops answering: it must stop being assigned chats.
+                if heard.elapsed() > silent_limit {
+                    break;
+                }
+                ok = sink.send(Message::Ping(Default::default())).await.is_ok();
             }
             frame = stream.next() => {
                 let Some(Ok(frame)) = frame else { break };
+                heard = tokio::time::Instant::now();
                 let cmd = match frame {
                     Message::Text(t) => serde_json::from_str::<AgentCommand>(&t),
                     Message::Close(_) => break,
@@ -190,6 +273,7 @@ async fn run(state: AppState, socket: WebSocket, agent: String) {
         }
     }
     state.core.hub.remove_agent(&agent, conn_id);
+    state.core.publish_presence();
     if !state.core.hub.is_available(&agent) {
         tracing::info!(agent = %agent, "agent offline");
     }
@@ -203,6 +287,7 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
         AgentCommand::Available { available } => state
             .run(move |core, store| {
                 core.hub.set_available(&me, available);
+                core.publish_presence();
                 core.route(store, now)?;
                 Ok(vec![])
             })
@@ -214,13 +299,11 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
             .map_err(|e| (e, None)),
         AgentCommand::Open { session, after_seq } => state
             .run(move |core, store| {
-                let row = store.session(&session)?.ok_or(AppError::NotFound)?;
-                if !core.config.agent(&me).is_some_and(|a| a.works(&row.channel)) {
-                    return Err(AppError::NotFound);
-                }
+                let row = core.session_for(store, &me, &session, AgentAction::View)?;
                 let messages = store.session_messages(&session, after_seq, 10_000)?;
                 let mut out = vec![AgentEvent::Session { session: row.summary() }];
                 out.extend(messages.into_iter().map(|message| AgentEvent::Message { session: session.clone(), message }));
+                out.push(core.tags(store, &me, &session)?);
                 Ok(out)
             })
             .await
@@ -235,8 +318,8 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
         }
         AgentCommand::Typing { session, active } => state
             .run(move |core, store| {
-                let row = store.session(&session)?.ok_or(AppError::NotFound)?;
-                if row.agent.as_deref() == Some(me.as_str()) && row.is_open() {
+                let row = core.session_for(store, &me, &session, AgentAction::Write)?;
+                if row.is_open() {
                     core.hub.to_visitors(&row.conversation, &consult_sdk::protocol::VisitorEvent::Typing { active });
                 }
                 Ok(vec![])
@@ -248,15 +331,7 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
             .await
             .map_err(|e| (e, None)),
         AgentCommand::Close { session } => state
-            .run(move |core, store| {
-                let row = store.session(&session)?.ok_or(AppError::NotFound)?;
-                let supervisor = core.config.agent(&me).is_some_and(|a| a.role == crate::config::Role::Supervisor);
-                if row.agent.as_deref() != Some(me.as_str()) && !supervisor {
-                    return Err(AppError::AgentWrite(crate::store::AgentWriteError::NotAssigned));
-                }
-                core.close(store, &session, consult_sdk::protocol::CloseReason::AgentClosed, now)?;
-                Ok(vec![])
-            })
+            .run(move |core, store| core.agent_close(store, &me, &session, now).map(|_| vec![]))
             .await
             .map_err(|e| (e, None)),
         AgentCommand::Block { session, days, reason } => state
@@ -273,6 +348,15 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
                 sessions.sort_by_key(|s| std::cmp::Reverse(s.opened_ms));
                 Ok(vec![AgentEvent::History { user_key, sessions }])
             })
+            .await
+            .map_err(|e| (e, None)),
+        AgentCommand::Search { query } => state.run(move |core, store| Ok(vec![core.search(store, &me, &query)?])).await.map_err(|e| (e, None)),
+        AgentCommand::Tag { session, tags } => {
+            state.run(move |core, store| core.set_tags(store, &me, &session, &tags).map(|_| vec![])).await.map_err(|e| (e, None))
+        }
+        AgentCommand::Blocks => state.run(move |core, store| Ok(vec![core.blocks(store, &me, now)?])).await.map_err(|e| (e, None)),
+        AgentCommand::Unblock { channel, user_key } => state
+            .run(move |core, store| Ok(vec![core.unblock(store, &me, &channel, &user_key, now)?]))
             .await
             .map_err(|e| (e, None)),
     };

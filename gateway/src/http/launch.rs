@@ -24,7 +24,7 @@ const MAX_LAUNCH_BODY: usize = 16 * 1024;
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/launch", post(launch).options(preflight))
+        .route("/v1/launch", post(launch).options(preflight).layer(axum::extract::DefaultBodyLimit::max(MAX_LAUNCH_BODY)))
         .route("/v1/channels/{id}/status", get(status).options(preflight))
 }
 
@@ -82,9 +82,10 @@ async fn launch(
     body: Bytes,
 ) -> Response {
     let origin = origin_of(&headers);
-    let result = if !state.limiter.allow(state.client_ip(peer, &headers)) {
+    let client = state.client_ip(peer, &headers);
+    let result = if let Err(wait) = state.limits.requests.check(&client) {
         state.core.metrics.rate_limited();
-        Err(AppError::RateLimited)
+        Err(AppError::RateLimited(wait))
     } else if body.len() > MAX_LAUNCH_BODY {
         Err(AppError::TooLarge(format!("launch body is {} bytes; at most {MAX_LAUNCH_BODY}", body.len())))
     } else {
@@ -100,7 +101,10 @@ async fn launch(
         }
         Err(e) => {
             state.core.metrics.launch(&e.code());
-            tracing::info!(code = %e.code(), error = %e, "launch refused");
+            // Counted always; logged once per address per minute, so a flood can't flood the log.
+            if state.limits.should_log(client) {
+                tracing::info!(code = %e.code(), error = %e, %client, "launch refused (further refusals from this address are counted, not logged, for a minute)");
+            }
             // Refusals still carry CORS for allowed origins so the page can read the reason.
             let allowed = origin.filter(|o| state.config().channels.iter().any(|c| c.allowed_origins.contains(o)));
             with_cors(e.into_response(), allowed.as_deref())
@@ -197,7 +201,7 @@ async fn do_launch(state: &AppState, headers: &HeaderMap, req: LaunchRequest) ->
             Ok(store.launch(&channel_id, &uk, &context, now_ms)?)
         })
         .await?;
-    tracing::info!(channel = %channel.id, via, verified = claims.is_some(), user_key = %user_key, "launch");
+    tracing::debug!(channel = %channel.id, via, verified = claims.is_some(), user_key = %user_key, "launch");
     Ok((
         LaunchResponse { session: handle, visitor_key, channel: channel_info(channel, now), verified: claims.is_some() },
         cors,

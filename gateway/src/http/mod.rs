@@ -9,10 +9,14 @@ pub mod uploads;
 pub mod visitor;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
+use crate::error::{AppError, typed_errors};
 
-/// Every route.
+/// Every route. Errors from anywhere (extractors, unknown paths) leave as the typed JSON body,
+/// and no response may be content-sniffed.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(launch::router())
@@ -21,5 +25,8 @@ pub fn router(state: AppState) -> Router {
         .merge(uploads::router())
         .merge(pages::router())
         .merge(ops::router())
+        .fallback(|| async { AppError::NotFound })
+        .layer(axum::middleware::map_response(typed_errors))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .with_state(state)
 }

@@ -1,21 +1,36 @@
 //! `GET /metrics` (Prometheus) and `GET /healthz`.
 
+use std::net::SocketAddr;
+
 use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::AppState;
+use crate::error::AppError;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics)).route("/healthz", get(healthz))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Counters say how busy a centre is and who is online: with `server.metrics_token` set, only
+/// `Authorization: Bearer <token>` reads them; without one, only the machine itself (loopback).
+async fn metrics(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
+    let allowed = match &state.config().metrics_token {
+        Some(token) => {
+            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+            given.is_some_and(|g| crate::identity::constant_time_eq(g.as_bytes(), token.as_bytes()))
+        }
+        None => peer.ip().is_loopback(),
+    };
+    if !allowed {
+        return AppError::Unauthorized.into_response();
+    }
     let hub = &state.core.hub;
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.core.metrics.render(hub.visitor_count(), hub.agent_socket_count()))
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.core.metrics.render(hub.visitor_count(), hub.agent_socket_count())).into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

@@ -75,14 +75,18 @@ async fn upload(
     headers: HeaderMap,
     request: Request,
 ) -> Result<Json<Uploaded>, AppError> {
-    if !state.limiter.allow(state.client_ip(peer, &headers)) {
+    if let Err(wait) = state.limits.requests.check(&state.client_ip(peer, &headers)) {
         state.core.metrics.rate_limited();
-        return Err(AppError::RateLimited);
+        return Err(AppError::RateLimited(wait));
+    }
+    if q.session.is_some() {
+        return Err(AppError::BadRequest("send the session handle in the x-consult-session header, never in the URL".into()));
     }
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let (conversation, agent) = match (q.session, bearer) {
+    let handle = headers.get("x-consult-session").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (conversation, agent) = match (handle, bearer) {
         (Some(handle), _) => {
-            let conv = state.db.call(move |s| s.resolve_handle(&handle)).await?.ok_or(AppError::UnknownSession)?;
+            let conv = crate::http::visitor::resolve_visitor(&state, handle).await?;
             (Some(conv.id), None)
         }
         (None, Some(token)) => (None, Some(super::agent::agent_for_token(&state, token).await?.ok_or(AppError::Unauthorized)?)),

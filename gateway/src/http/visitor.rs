@@ -1,18 +1,18 @@
-//! `GET /v1/visitor/socket?session=HANDLE`: the visitor's WebSocket.
+//! `GET /v1/visitor/socket`: the visitor's WebSocket. The handle comes in the first frame.
 
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use consult_sdk::protocol::{CloseReason, PROTOCOL_VERSION, VisitorCommand, VisitorEvent};
+use consult_sdk::protocol::{ChatMessage, CloseReason, ErrorBody, PROTOCOL_VERSION, Sender, VisitorCommand, VisitorEvent, codes};
 use consult_sdk::qr::{QrLevel, qr_svg};
 use consult_sdk::{Claims, Kind, LaunchUrl, random_serial};
 use futures_util::{SinkExt, StreamExt};
-use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::hub::VisitorOut;
@@ -24,14 +24,18 @@ pub const MAX_FRAME: usize = 16 * 1024;
 /// Handoff codes live this long.
 const HANDOFF_TTL: u64 = 5 * 60;
 
+/// Frames larger than this end the socket before they are read at all.
+const MAX_READ: usize = 1024 * 1024;
+/// How often the gateway pings a socket (`server.ping_secs`), and how long a socket may stay
+/// silent (no frame, no pong) before it counts as half-open and is closed.
+pub fn ping_timing(state: &AppState) -> (Duration, Duration) {
+    let every = Duration::from_secs(state.config().ping_secs);
+    (every, every * 5 / 2)
+}
+
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/visitor/socket", get(upgrade))
-}
-
-#[derive(Deserialize)]
-struct SocketQuery {
-    session: String,
 }
 
 /// Sockets: own origin or the channel's allowed origins. Without `Origin` (not a browser) the
@@ -46,27 +50,58 @@ pub fn socket_origin_ok(state: &AppState, headers: &HeaderMap, allowed: &[String
     }
 }
 
-async fn upgrade(State(state): State<AppState>, Query(q): Query<SocketQuery>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    let handle = q.session;
-    let h = handle.clone();
-    let conv = match state.db.call(move |s| s.resolve_handle(&h)).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return AppError::UnknownSession.into_response(),
-        Err(e) => return AppError::from(e).into_response(),
-    };
-    let allowed = state.config().channel(&conv.channel).map(|c| c.allowed_origins.clone()).unwrap_or_default();
-    if !socket_origin_ok(&state, &headers, &allowed) {
-        let origin = headers.get("origin").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        return AppError::OriginNotAllowed(origin).into_response();
+/// A visitor's bearer handle, resolved: unknown and expired handles are `unknown_session`, a
+/// blocked visitor's are `blocked` (a block ends every handle at once).
+///
+/// # Errors
+/// [`AppError::UnknownSession`], [`AppError::Blocked`], storage failures.
+pub async fn resolve_visitor(state: &AppState, handle: String) -> Result<ConversationRef, AppError> {
+    if handle.is_empty() || handle.len() > 128 {
+        return Err(AppError::UnknownSession);
+    }
+    let now = now_ms();
+    state
+        .run(move |_, store| {
+            let conv = store.resolve_handle(&handle, now)?.ok_or(AppError::UnknownSession)?;
+            if store.is_blocked(&conv.channel, &conv.user_key, now)? {
+                return Err(AppError::Blocked);
+            }
+            Ok(conv)
+        })
+        .await
+}
+
+/// Socket settings shared by the visitor and agent sockets: small buffers (an idle socket
+/// should cost kilobytes, not tungstenite's default 128 KiB read buffer) and a hard frame cap.
+pub fn lean(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(4 * 1024).write_buffer_size(0).max_write_buffer_size(4 * 1024 * 1024).max_message_size(MAX_READ).max_frame_size(MAX_READ)
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let client = state.client_ip(peer, &headers);
+    if let Err(wait) = state.limits.upgrades.check(&client) {
+        state.core.metrics.rate_limited();
+        return AppError::RateLimited(wait).into_response();
     }
     let base = state.own_origin(&headers).unwrap_or_else(|| "http://localhost".into());
-    ws.max_message_size(MAX_FRAME).on_upgrade(move |socket| async move {
-        run(state, socket, conv, handle, base).await;
+    lean(ws).on_upgrade(move |socket| async move {
+        run(state, socket, headers, client, base).await;
     })
 }
 
 fn text(event: &VisitorEvent) -> Message {
-    Message::Text(serde_json::to_string(event).unwrap_or_default().into())
+    let json = match event {
+        VisitorEvent::Message { message } if matches!(message.sender, Sender::Agent { .. }) => {
+            serde_json::to_string(&VisitorEvent::Message { message: for_visitor(message.clone()) })
+        }
+        _ => serde_json::to_string(event),
+    };
+    Message::Text(json.unwrap_or_default().into())
 }
 
 fn error_event(e: &AppError, client_id: Option<String>) -> VisitorEvent {
@@ -74,49 +109,45 @@ fn error_event(e: &AppError, client_id: Option<String>) -> VisitorEvent {
     VisitorEvent::Error { code: body.code, message: body.message, client_id }
 }
 
-/// A small per-socket bucket: a flood from one visitor slows that visitor only.
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+/// Sends a last error and closes with `code` (1008 policy, 1009 too big).
+async fn refuse<S>(sink: &mut S, e: &AppError, code: u16)
+where
+    S: SinkExt<Message> + Unpin,
+{
+    let _ = sink.send(text(&error_event(e, None))).await;
+    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: e.code().into() }))).await;
 }
 
-impl Bucket {
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * 10.0).min(60.0);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+/// The first frame: `hello` with the protocol version and the handle.
+async fn hello(stream: &mut futures_util::stream::SplitStream<WebSocket>) -> Result<(String, u64), AppError> {
+    match tokio::time::timeout(Duration::from_secs(30), stream.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) if t.len() <= MAX_FRAME => match serde_json::from_str::<VisitorCommand>(&t) {
+            Ok(VisitorCommand::Hello { version, session, after_seq }) if version == PROTOCOL_VERSION => Ok((session, after_seq)),
+            Ok(VisitorCommand::Hello { version, .. }) => Err(AppError::Message(ErrorBody {
+                code: codes::UNSUPPORTED_VERSION.into(),
+                message: format!("protocol version {version} is not supported; this gateway speaks {PROTOCOL_VERSION}"),
+            })),
+            _ => Err(AppError::Message(ErrorBody { code: codes::HELLO_FIRST.into(), message: "send hello with the session handle first".into() })),
+        },
+        _ => Err(AppError::Message(ErrorBody { code: codes::HELLO_FIRST.into(), message: "send hello with the session handle first".into() })),
     }
 }
 
-async fn run(state: AppState, socket: WebSocket, conv: ConversationRef, handle: String, base: String) {
+async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpAddr, base: String) {
     let (mut sink, mut stream) = socket.split();
-    // The first frame must be hello.
-    let after_seq = match tokio::time::timeout(Duration::from_secs(30), stream.next()).await {
-        Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<VisitorCommand>(&t) {
-            Ok(VisitorCommand::Hello { version, after_seq }) if version == PROTOCOL_VERSION => after_seq,
-            Ok(VisitorCommand::Hello { version, .. }) => {
-                let e = VisitorEvent::Error {
-                    code: consult_sdk::protocol::codes::UNSUPPORTED_VERSION.into(),
-                    message: format!("protocol version {version} is not supported; this gateway speaks {PROTOCOL_VERSION}"),
-                    client_id: None,
-                };
-                let _ = sink.send(text(&e)).await;
-                return;
-            }
-            _ => {
-                let e = VisitorEvent::Error { code: consult_sdk::protocol::codes::HELLO_FIRST.into(), message: "send hello first".into(), client_id: None };
-                let _ = sink.send(text(&e)).await;
-                return;
-            }
-        },
-        _ => return,
+    let (handle, after_seq) = match hello(&mut stream).await {
+        Ok(h) => h,
+        Err(e) => return refuse(&mut sink, &e, close_code::POLICY).await,
     };
+    let conv = match resolve_visitor(&state, handle.clone()).await {
+        Ok(c) => c,
+        Err(e) => return refuse(&mut sink, &e, close_code::POLICY).await,
+    };
+    let allowed = state.config().channel(&conv.channel).map(|c| c.allowed_origins.clone()).unwrap_or_default();
+    if !socket_origin_ok(&state, &headers, &allowed) {
+        let origin = headers.get("origin").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        return refuse(&mut sink, &AppError::OriginNotAllowed(origin), close_code::POLICY).await;
+    }
     // Register, read the state and the gap in one storage step: nothing falls between them.
     let (c, h) = (conv.id.clone(), handle.clone());
     let start = state
@@ -129,10 +160,7 @@ async fn run(state: AppState, socket: WebSocket, conv: ConversationRef, handle: 
         .await;
     let (conn_id, mut rx, welcome, gap) = match start {
         Ok(s) => s,
-        Err(e) => {
-            let _ = sink.send(text(&error_event(&e, None))).await;
-            return;
-        }
+        Err(e) => return refuse(&mut sink, &e, close_code::ERROR).await,
     };
     let mut last_sent = after_seq;
     let mut ok = sink.send(text(&welcome)).await.is_ok();
@@ -143,7 +171,9 @@ async fn run(state: AppState, socket: WebSocket, conv: ConversationRef, handle: 
         last_sent = message.seq;
         ok = sink.send(text(&VisitorEvent::Message { message })).await.is_ok();
     }
-    let mut bucket = Bucket { tokens: 60.0, at: Instant::now() };
+    let (ping_every, silent_limit) = ping_timing(&state);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut heard = tokio::time::Instant::now();
     while ok {
         tokio::select! {
             out = rx.recv() => {
@@ -160,29 +190,50 @@ async fn run(state: AppState, socket: WebSocket, conv: ConversationRef, handle: 
                 }
                 ok = sink.send(text(&event)).await.is_ok();
                 if last {
-                    let _ = sink.send(Message::Close(None)).await;
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::POLICY, reason: "ended".into() }))).await;
                     break;
                 }
             }
+            _ = ping.tick() => {
+                if heard.elapsed() > silent_limit {
+                    break;
+                }
+                ok = sink.send(Message::Ping(Default::default())).await.is_ok();
+            }
             frame = stream.next() => {
-                let Some(Ok(frame)) = frame else { break };
+                let frame = match frame {
+                    Some(Ok(f)) => f,
+                    Some(Err(_)) => {
+                        // Most often a frame over MAX_READ: say so before dropping the connection.
+                        let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::SIZE, reason: "frame too large".into() }))).await;
+                        break;
+                    }
+                    None => break,
+                };
+                heard = tokio::time::Instant::now();
                 let cmd = match frame {
+                    Message::Text(t) if t.len() > MAX_FRAME => {
+                        let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::SIZE, reason: format!("frames may be at most {MAX_FRAME} bytes").into() }))).await;
+                        break;
+                    }
                     Message::Text(t) => serde_json::from_str::<VisitorCommand>(&t),
                     Message::Close(_) => break,
                     _ => continue,
                 };
                 let replies = match cmd {
-                    Ok(cmd) => {
-                        if !bucket.take() {
-                            vec![error_event(&AppError::RateLimited, client_id_of(&cmd))]
-                        } else {
-                            command(&state, &conv, &handle, &base, cmd).await
-                        }
-                    }
+                    Ok(cmd) => match limit_message(&state, &conv, client, &cmd) {
+                        Err(e) => vec![error_event(&e, client_id_of(&cmd))],
+                        Ok(()) => command(&state, &conv, &handle, &base, cmd).await,
+                    },
                     Err(e) => vec![error_event(&AppError::BadRequest(format!("not a visitor command: {e}")), None)],
                 };
                 // Deliver the stored message before its ack, so the view is always in stored order.
-                while let Ok(VisitorOut::Event(e)) = rx.try_recv() {
+                let mut ended = false;
+                while let Ok(out) = rx.try_recv() {
+                    let (e, last) = match out {
+                        VisitorOut::Event(e) => (e, false),
+                        VisitorOut::Last(e) => (e, true),
+                    };
                     if let VisitorEvent::Message { message } = &e {
                         if message.seq <= last_sent {
                             continue;
@@ -190,14 +241,40 @@ async fn run(state: AppState, socket: WebSocket, conv: ConversationRef, handle: 
                         last_sent = message.seq;
                     }
                     ok = ok && sink.send(text(&e)).await.is_ok();
+                    ended |= last;
                 }
                 for r in replies {
                     ok = ok && sink.send(text(&r)).await.is_ok();
+                }
+                if ended {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::POLICY, reason: "ended".into() }))).await;
+                    break;
                 }
             }
         }
     }
     state.core.hub.remove_visitor(&conv.id, conn_id);
+}
+
+/// Messages are limited per conversation (however many sockets or reconnects carry them) and
+/// per address; typing, read and context frames are not messages.
+fn limit_message(state: &AppState, conv: &ConversationRef, client: IpAddr, cmd: &VisitorCommand) -> Result<(), AppError> {
+    if !matches!(cmd, VisitorCommand::Send { .. } | VisitorCommand::Choose { .. } | VisitorCommand::StartHandoff) {
+        return Ok(());
+    }
+    let refused = state.limits.conversation_messages.check(&conv.id).and_then(|()| state.limits.address_messages.check(&client));
+    refused.map_err(|wait| {
+        state.core.metrics.rate_limited();
+        AppError::RateLimited(wait)
+    })
+}
+
+/// What a visitor may see of a stored message: an agent's display name, never the sign-in id.
+pub fn for_visitor(mut message: ChatMessage) -> ChatMessage {
+    if let Sender::Agent { id, .. } = &mut message.sender {
+        *id = String::new();
+    }
+    message
 }
 
 fn client_id_of(cmd: &VisitorCommand) -> Option<String> {

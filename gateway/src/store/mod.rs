@@ -89,6 +89,9 @@ pub struct SessionRow {
     pub current_page: Option<String>,
 }
 
+/// How long a visitor handle works after its launch; then the widget launches afresh.
+pub const HANDLE_TTL_MS: u64 = 7 * 86_400_000;
+
 /// Longest message preview, in characters, before the ellipsis.
 pub const PREVIEW_CHARS: usize = 120;
 
@@ -195,8 +198,9 @@ pub trait Store: Send {
     /// Finds or creates the conversation of `(channel, user_key)`, records the launch context and
     /// issues a new visitor handle for it.
     fn launch(&mut self, channel: &str, user_key: &str, context: &LaunchContext, now_ms: u64) -> StoreResult<String>;
-    /// Resolves a live visitor handle.
-    fn resolve_handle(&mut self, handle: &str) -> StoreResult<Option<ConversationRef>>;
+    /// Resolves a live visitor handle: issued less than [`HANDLE_TTL_MS`] before `now_ms` and
+    /// not revoked.
+    fn resolve_handle(&mut self, handle: &str, now_ms: u64) -> StoreResult<Option<ConversationRef>>;
     /// The open session of a conversation, or the last one, and the conversation's highest seq.
     fn conversation_state(&mut self, conversation: &str) -> StoreResult<(Option<SessionRow>, u64)>;
     /// Messages after `after_seq`, oldest first, at most `limit`.
@@ -266,8 +270,23 @@ pub trait Store: Send {
     fn put_attachment(&mut self, attachment: &Attachment, now_ms: u64) -> StoreResult<()>;
     /// Loads an attachment.
     fn attachment(&mut self, id: &str) -> StoreResult<Option<Attachment>>;
-    /// Deletes messages and attachments older than `before_ms` in a channel.
-    fn purge(&mut self, channel: &str, before_ms: u64) -> StoreResult<u64>;
+    /// Retention: deletes a channel's messages and attachments older than `before_ms`, forgets
+    /// the entry point and membership of sessions closed before it (and of conversations idle
+    /// since), and deletes expired handles, blocks and handoff codes. Returns messages deleted.
+    fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<u64>;
+    /// Sessions of these channels whose user key, member id, tags or message text contain
+    /// `query` (case-insensitive for ASCII), newest first.
+    fn search(&mut self, channels: &[String], query: &str, limit: u32) -> StoreResult<Vec<SessionRow>>;
+    /// Replaces a session's tags.
+    fn set_tags(&mut self, session: &str, tags: &[String]) -> StoreResult<()>;
+    /// A session's tags, in the order set.
+    fn tags(&mut self, session: &str) -> StoreResult<Vec<String>>;
+    /// Blocks in force on these channels at `now_ms`, newest first.
+    fn blocks(&mut self, channels: &[String], now_ms: u64) -> StoreResult<Vec<consult_sdk::protocol::BlockInfo>>;
+    /// Lifts every block of a user key on a channel; returns how many were lifted.
+    fn unblock(&mut self, channel: &str, user_key: &str) -> StoreResult<u64>;
+    /// Open sessions still with the bot, oldest first.
+    fn bot_sessions(&mut self) -> StoreResult<Vec<SessionRow>>;
 }
 
 type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;

@@ -48,6 +48,9 @@ CREATE TABLE agent_tokens(token_sha256 BLOB PRIMARY KEY, agent TEXT NOT NULL, cr
 CREATE INDEX agent_tokens_expiry ON agent_tokens(expires_ms);
 "#, r#"
 ALTER TABLE sessions ADD COLUMN current_page TEXT;
+"#, r#"
+CREATE TABLE session_tags(session TEXT NOT NULL, pos INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(session, pos)) WITHOUT ROWID;
+CREATE INDEX session_tags_tag ON session_tags(tag);
 "#];
 
 /// SQLite behind [`Store`].
@@ -258,13 +261,16 @@ impl Store for SqliteStore {
         Ok(handle)
     }
 
-    fn resolve_handle(&mut self, handle: &str) -> StoreResult<Option<ConversationRef>> {
+    fn resolve_handle(&mut self, handle: &str, now_ms: u64) -> StoreResult<Option<ConversationRef>> {
+        let oldest = now_ms.saturating_sub(super::HANDLE_TTL_MS) as i64;
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT c.id, c.channel, c.user_key FROM handles h JOIN conversations c ON c.id = h.conversation
-                 WHERE h.handle = ?1 AND h.revoked = 0",
-                [handle],
+                 WHERE h.handle = ?1 AND h.revoked = 0 AND h.created_ms > ?2",
+            )?
+            .query_row(
+                params![handle, oldest],
                 |r| Ok(ConversationRef { id: r.get(0)?, channel: r.get(1)?, user_key: r.get(2)? }),
             )
             .optional()?)
@@ -584,8 +590,27 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn purge(&mut self, channel: &str, before_ms: u64) -> StoreResult<u64> {
+    fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<u64> {
         let tx = self.conn.transaction()?;
+        let empty = serde_json::to_string(&LaunchContext::default())?;
+        tx.execute(
+            "UPDATE sessions SET context = ?3, current_page = NULL
+             WHERE channel = ?1 AND state = 'closed' AND closed_ms < ?2 AND context != ?3",
+            params![channel, before_ms as i64, empty],
+        )?;
+        tx.execute(
+            "UPDATE conversations SET context = ?3 WHERE channel = ?1 AND context != ?3
+             AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.conversation = conversations.id AND (s.state != 'closed' OR s.closed_ms >= ?2))
+             AND NOT EXISTS (SELECT 1 FROM handles h WHERE h.conversation = conversations.id AND h.created_ms >= ?2)",
+            params![channel, before_ms as i64, empty],
+        )?;
+        let expired = now_ms.saturating_sub(super::HANDLE_TTL_MS) as i64;
+        tx.execute(
+            "DELETE FROM handles WHERE created_ms <= ?2 AND conversation IN (SELECT id FROM conversations WHERE channel = ?1)",
+            params![channel, expired],
+        )?;
+        tx.execute("DELETE FROM blocks WHERE channel = ?1 AND until_ms <= ?2", params![channel, now_ms as i64])?;
+        tx.execute("DELETE FROM handoffs WHERE expires_ms <= ?1", [now_ms as i64])?;
         let n = tx.execute(
             "DELETE FROM messages WHERE at_ms < ?2 AND conversation IN (SELECT id FROM conversations WHERE channel = ?1)
              AND (session IS NULL OR session IN (SELECT id FROM sessions WHERE state = 'closed'))",
@@ -597,6 +622,66 @@ impl Store for SqliteStore {
         )?;
         tx.commit()?;
         Ok(n as u64)
+    }
+
+    fn search(&mut self, channels: &[String], query: &str, limit: u32) -> StoreResult<Vec<SessionRow>> {
+        let channels = serde_json::to_string(channels)?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s
+             WHERE s.channel IN (SELECT value FROM json_each(?1)) AND (
+                instr(lower(s.user_key), lower(?2)) > 0
+                OR instr(lower(coalesce(json_extract(s.context, '$.member.id'), '')), lower(?2)) > 0
+                OR instr(lower(coalesce(json_extract(s.context, '$.member.name'), '')), lower(?2)) > 0
+                OR EXISTS (SELECT 1 FROM session_tags t WHERE t.session = s.id AND instr(t.tag, lower(?2)) > 0)
+                OR EXISTS (SELECT 1 FROM messages m WHERE m.session = s.id
+                           AND instr(lower(coalesce(json_extract(m.body, '$.text'), json_extract(m.body, '$.name'), '')), lower(?2)) > 0))
+             ORDER BY s.rowid DESC LIMIT ?3"
+        ))?;
+        Ok(stmt.query_map(params![channels, query, limit], session_row)?.collect::<Result<_, _>>()?)
+    }
+
+    fn set_tags(&mut self, session: &str, tags: &[String]) -> StoreResult<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM session_tags WHERE session = ?1", [session])?;
+        for (i, t) in tags.iter().enumerate() {
+            tx.execute("INSERT INTO session_tags(session, pos, tag) VALUES (?1, ?2, ?3)", params![session, i as i64, t])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn tags(&mut self, session: &str) -> StoreResult<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT tag FROM session_tags WHERE session = ?1 ORDER BY pos")?;
+        Ok(stmt.query_map([session], |r| r.get(0))?.collect::<Result<_, _>>()?)
+    }
+
+    fn blocks(&mut self, channels: &[String], now_ms: u64) -> StoreResult<Vec<consult_sdk::protocol::BlockInfo>> {
+        let channels = serde_json::to_string(channels)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT channel, user_key, until_ms, reason, agent, created_ms FROM blocks
+             WHERE channel IN (SELECT value FROM json_each(?1)) AND until_ms > ?2 ORDER BY rowid DESC LIMIT 500",
+        )?;
+        let rows = stmt.query_map(params![channels, now_ms as i64], |r| {
+            Ok(consult_sdk::protocol::BlockInfo {
+                channel: r.get(0)?,
+                user_key: r.get(1)?,
+                until_ms: r.get::<_, i64>(2)? as u64,
+                reason: r.get(3)?,
+                agent: r.get(4)?,
+                created_ms: r.get::<_, i64>(5)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn unblock(&mut self, channel: &str, user_key: &str) -> StoreResult<u64> {
+        Ok(self.conn.execute("DELETE FROM blocks WHERE channel = ?1 AND user_key = ?2", params![channel, user_key])? as u64)
+    }
+
+    fn bot_sessions(&mut self) -> StoreResult<Vec<SessionRow>> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.state = 'bot' ORDER BY s.rowid"))?;
+        Ok(stmt.query_map([], session_row)?.collect::<Result<_, _>>()?)
     }
 }
 
@@ -616,7 +701,7 @@ mod tests {
     fn schema_refuses_agent_message_outside_assigned_session() {
         let mut s = store();
         let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
-        let conv = s.resolve_handle(&h).unwrap().unwrap();
+        let conv = s.resolve_handle(&h, 1).unwrap().unwrap();
         let w = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Queued(None), 2).unwrap();
         assert!(w.opened);
         assert_eq!(s.agent_write(&w.session.id, "a1", "A", "x", &text("yo"), 3).unwrap(), Err(AgentWriteError::NotAssigned));
@@ -633,10 +718,46 @@ mod tests {
     }
 
     #[test]
+    fn handles_expire() {
+        let mut s = store();
+        let h = s.launch("shop", "u1", &LaunchContext::default(), 1_000).unwrap();
+        assert!(s.resolve_handle(&h, 1_000 + crate::store::HANDLE_TTL_MS - 1).unwrap().is_some());
+        assert!(s.resolve_handle(&h, 1_000 + crate::store::HANDLE_TTL_MS).unwrap().is_none());
+    }
+
+    #[test]
+    fn retention_forgets_context_membership_handles_blocks_and_handoffs() {
+        let mut s = store();
+        let member = consult_sdk::Membership { id: "m-1".into(), name: Some("Kim".into()), ..Default::default() };
+        let context = LaunchContext {
+            entry: consult_sdk::protocol::EntryView { verified: Some(consult_sdk::EntryPoint { button: Some("b".into()), ..Default::default() }), declared: None, via: "button".into() },
+            member: Some(member),
+        };
+        let h = s.launch("shop", "u1", &context, 1).unwrap();
+        let conv = s.resolve_handle(&h, 1).unwrap().unwrap();
+        let w = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Queued(None), 2).unwrap();
+        s.close_session(&w.session.id, CloseReason::VisitorLeft, "bye", 3).unwrap().unwrap();
+        s.block("shop", "u1", 10, "x", "a1").unwrap();
+        s.handoff_minted(7, &h, 10).unwrap();
+        let now = 100 + crate::store::HANDLE_TTL_MS;
+        s.purge("shop", 100, now).unwrap();
+        let contexts: Vec<String> = s.conn.prepare("SELECT context FROM sessions UNION ALL SELECT context FROM conversations").unwrap()
+            .query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(contexts.len(), 2);
+        for c in contexts {
+            assert!(!c.contains("m-1") && !c.contains("Kim") && !c.contains("\"b\""), "{c}");
+        }
+        for table in ["handles", "blocks", "handoffs", "messages"] {
+            let n: i64 = s.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
+    }
+
+    #[test]
     fn retried_client_id_stores_once_and_seq_is_gap_free() {
         let mut s = store();
         let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
-        let conv = s.resolve_handle(&h).unwrap().unwrap();
+        let conv = s.resolve_handle(&h, 1).unwrap().unwrap();
         let a = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Bot, 2).unwrap();
         let b = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Bot, 3).unwrap();
         assert!(b.duplicate);

@@ -197,13 +197,28 @@ impl Server {
         self.launch_ok(&LaunchRequest { channel: channel.into(), ..Default::default() }).await
     }
 
+    /// A visitor socket after hello (the handle in the first frame, never in the URL).
     pub async fn visitor(&self, handle: &str, after_seq: u64) -> Visitor {
-        let mut req = format!("ws://{}/v1/visitor/socket?session={handle}", self.addr).into_client_request().unwrap();
+        let mut req = format!("ws://{}/v1/visitor/socket", self.addr).into_client_request().unwrap();
         req.headers_mut().insert("origin", SHOP_ORIGIN.parse().unwrap());
         let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("visitor socket");
         let mut v = Visitor { ws };
-        v.cmd(&VisitorCommand::Hello { version: 1, after_seq }).await;
+        v.cmd(&VisitorCommand::Hello { version: 1, session: handle.into(), after_seq }).await;
         v
+    }
+
+    /// The error code a visitor socket with this handle is refused with (its first event must be
+    /// an error, then the socket closes); `None` when it is welcomed.
+    pub async fn visitor_refusal(&self, handle: &str) -> Option<String> {
+        let mut v = self.visitor(handle, 0).await;
+        match v.next().await {
+            Some(VisitorEvent::Error { code, .. }) => {
+                assert!(v.next().await.is_none(), "a refused socket closes after the error");
+                Some(code)
+            }
+            Some(VisitorEvent::Welcome { .. }) => None,
+            other => panic!("expected welcome or error, got {other:?}"),
+        }
     }
 
     /// POST /v1/agent/login: the status and, on success, the token.
@@ -220,17 +235,19 @@ impl Server {
         self.agent_with_token(&token.expect("login token")).await.expect("agent socket")
     }
 
-    /// The agent socket for a bearer token, after hello; the refusal's HTTP status otherwise.
-    pub async fn agent_with_token(&self, token: &str) -> Result<Agent, u16> {
-        use tokio_tungstenite::tungstenite::Error;
-        match tokio_tungstenite::connect_async(format!("ws://{}/v1/agent/socket?token={token}", self.addr)).await {
-            Ok((ws, _)) => {
-                let mut a = Agent { ws };
-                a.cmd(&AgentCommand::Hello { version: 1 }).await;
+    /// The agent socket for a bearer token (sent in hello), welcomed; the refusal's error code
+    /// otherwise.
+    pub async fn agent_with_token(&self, token: &str) -> Result<Agent, String> {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/agent/socket", self.addr)).await.expect("agent socket");
+        let mut a = Agent { ws, first: None };
+        a.cmd(&AgentCommand::Hello { version: 1, token: token.into() }).await;
+        match a.next().await {
+            Some(AgentEvent::Error { code, .. }) => Err(code),
+            Some(welcome @ AgentEvent::Welcome { .. }) => {
+                a.first = Some(welcome);
                 Ok(a)
             }
-            Err(Error::Http(r)) => Err(r.status().as_u16()),
-            Err(e) => panic!("agent socket: {e}"),
+            other => panic!("expected welcome or error, got {other:?}"),
         }
     }
 }
@@ -328,6 +345,8 @@ impl Visitor {
 
 pub struct Agent {
     pub ws: Ws,
+    /// The welcome, read to tell it from a refusal, handed out first.
+    first: Option<AgentEvent>,
 }
 
 impl Agent {
@@ -336,6 +355,9 @@ impl Agent {
     }
 
     pub async fn next(&mut self) -> Option<AgentEvent> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
         next_json(&mut self.ws, Duration::from_secs(5)).await
     }
 
@@ -359,7 +381,7 @@ impl Agent {
 
     /// Reads events for a while, returning them all.
     pub async fn drain(&mut self, wait_ms: u64) -> Vec<AgentEvent> {
-        let mut out = Vec::new();
+        let mut out: Vec<AgentEvent> = self.first.take().into_iter().collect();
         while let Some(e) = next_json(&mut self.ws, Duration::from_millis(wait_ms)).await {
             out.push(e);
         }

@@ -33,7 +33,7 @@ async fn agent_sign_in_survives_a_restart_and_expires() {
     let mut a1 = second.agent_with_token(&token).await.expect("the token works after a restart");
     let welcome = a1.next().await.unwrap();
     assert!(matches!(&welcome, AgentEvent::Welcome { agent_id, .. } if agent_id == "a1"), "{welcome:?}");
-    assert_eq!(second.agent_with_token("not-a-token").await.err(), Some(401));
+    assert_eq!(second.agent_with_token("not-a-token").await.err().as_deref(), Some("unauthorized"));
 
     // Only a hash of the token is stored.
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -43,13 +43,13 @@ async fn agent_sign_in_survives_a_restart_and_expires() {
 
     // Expired: refused, and the other agent's sign-in is untouched.
     conn.execute("UPDATE agent_tokens SET expires_ms = 1 WHERE agent = 'a1'", []).unwrap();
-    assert_eq!(second.agent_with_token(&token).await.err(), Some(401));
+    assert_eq!(second.agent_with_token(&token).await.err().as_deref(), Some("unauthorized"));
     assert!(second.agent_with_token(&other).await.is_ok());
 
     // Signing out ends the token at once.
     let r = second.http.post(second.url("/v1/agent/logout")).json(&serde_json::json!({"token": other})).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 204);
-    assert_eq!(first.agent_with_token(&other).await.err(), Some(401));
+    assert_eq!(first.agent_with_token(&other).await.err().as_deref(), Some("unauthorized"));
 }
 
 #[tokio::test]

@@ -55,7 +55,7 @@ async fn phone_takes_over_once_with_history_and_the_desktop_is_told() {
     let (status, body) = s.launch_from(Some(&s.own_origin()), &phone_req).await;
     assert_eq!((status, body["code"].as_str().unwrap()), (410, "handoff_used"));
     // The desktop's handle is revoked.
-    assert!(tokio_tungstenite::connect_async(format!("ws://{}/v1/visitor/socket?session={desktop_handle}", s.addr)).await.is_err());
+    assert_eq!(s.visitor_refusal(&desktop_handle).await.as_deref(), Some("unknown_session"));
     // A handoff code signed by the business key (not the gateway's) is refused.
     let forged = sign("shop", Kind::Handoff, EntryPoint::default(), None, 5, 300);
     let (_, body) = s.launch_from(Some(&s.own_origin()), &LaunchRequest { handoff: Some(forged.to_digits()), ..Default::default() }).await;

@@ -6,6 +6,7 @@ mod common;
 mod context;
 mod desk;
 mod handoff;
+mod hardening;
 mod launch;
 mod proxy;
 mod restart;

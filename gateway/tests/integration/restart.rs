@@ -7,7 +7,7 @@ use consult_sdk::protocol::{LaunchRequest, VisitorEvent};
 
 use crate::common::*;
 
-fn spawn_gateway(config: &std::path::Path) -> (Child, String) {
+pub fn spawn_gateway(config: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_consult"))
         .args(["serve", "--config"])
         .arg(config)
@@ -25,7 +25,7 @@ fn spawn_gateway(config: &std::path::Path) -> (Child, String) {
 #[tokio::test]
 async fn kill_9_loses_no_acknowledged_message_and_duplicates_none() {
     let dir = temp_dir("kill9");
-    let toml = config_toml(&dir.join("c.db"), 1000).replace("[server]", "[server]\nlisten = \"127.0.0.1:0\"");
+    let toml = config_toml(&dir.join("c.db"), 1000).replace("[server]", "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://consult.test\"");
     let config = dir.join("consult.toml");
     std::fs::write(&config, toml).unwrap();
 
@@ -114,6 +114,12 @@ fn bad_config_names_every_key_and_exits_non_zero() {
     for key in ["server.listen", "channels[0].id", "channels[1] (ok).keys.k1"] {
         assert!(stderr.lines().any(|l| l.starts_with("consult: ") && l.contains(key)), "{key} missing in:\n{stderr}");
     }
+    // A valid file without public_url: outside the demo the gateway must know its own origin.
+    let no_origin = dir.join("no-origin.toml");
+    std::fs::write(&no_origin, config_toml(&dir.join("c.db"), 10)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_consult")).args(["serve", "--config"]).arg(&no_origin).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.public_url"), "{out:?}");
     let missing = Command::new(env!("CARGO_BIN_EXE_consult")).args(["serve", "--config", "/nonexistent.toml"]).output().unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));

@@ -247,8 +247,7 @@ async fn inactivity_closes_and_quiet_is_noticed() {
 #[tokio::test]
 async fn unknown_handles_and_bad_frames_change_nothing() {
     let s = Server::start().await;
-    let err = tokio_tungstenite::connect_async(format!("ws://{}/v1/visitor/socket?session=nope", s.addr)).await;
-    assert!(err.is_err());
+    assert_eq!(s.visitor_refusal("nope").await.as_deref(), Some("unknown_session"));
     let (handle, _) = s.anon("shop").await;
     let mut v = s.visitor(&handle, 0).await;
     v.next().await.unwrap();

@@ -13,7 +13,7 @@ async fn uploads_are_sniffed_bounded_and_served_inert() {
     a1.available().await;
     let (handle, _) = s.anon("shop").await;
     let up = |body: Vec<u8>, name: &str| {
-        s.http.post(s.url(&format!("/v1/uploads?session={handle}&name={name}"))).body(body).send()
+        s.http.post(s.url(&format!("/v1/uploads?name={name}"))).header("x-consult-session", &handle).body(body).send()
     };
     // A PNG named .txt is an image; an executable named .png is refused.
     let r: serde_json::Value = up(PNG.to_vec(), "notes.txt").await.unwrap().json().await.unwrap();
@@ -34,8 +34,11 @@ async fn uploads_are_sniffed_bounded_and_served_inert() {
     pdf.resize(10 * 1024 * 1024 + 1, b' ');
     assert_eq!(up(pdf, "huge.pdf").await.unwrap().status(), 413);
     // Unknown handle.
-    let r = s.http.post(s.url("/v1/uploads?session=nope")).body(PNG.to_vec()).send().await.unwrap();
+    let r = s.http.post(s.url("/v1/uploads")).header("x-consult-session", "nope").body(PNG.to_vec()).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    // A handle in the URL is refused outright (URLs end up in logs), and nothing is stored.
+    let r = s.http.post(s.url(&format!("/v1/uploads?session={handle}"))).body(PNG.to_vec()).send().await.unwrap();
+    assert_eq!(r.status(), 400);
 
     // Served with nosniff and a sandbox CSP.
     let r = s.http.get(s.url(&format!("/v1/attachments/{attachment}"))).send().await.unwrap();

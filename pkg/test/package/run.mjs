@@ -56,12 +56,14 @@ try {
   step(`installed ${packed.filename} into ${project}`);
 
   // 3. tsc --strict under each resolution a user may have; node10 and node16 emit what Node runs.
+// (`module: commonjs` alone, TypeScript's default, resolves as node10.)
   const tsc = join(tools, "typescript/bin/tsc");
   writeFileSync(join(project, "node.mts"), readFileSync(join(project, "node.ts"), "utf8"));
   const browserFiles = ["app.ts", "vite-main.ts", "esbuild-main.ts", "webpack-main.ts"];
   const configs = {
     node10: { module: "commonjs", moduleResolution: "node10", files: ["node.ts", ...browserFiles] },
     node16: { module: "node16", moduleResolution: "node16", files: ["node.ts", "node.mts", ...browserFiles] },
+    nodenext: { module: "nodenext", moduleResolution: "nodenext", files: ["node.ts", "node.mts", ...browserFiles] },
     bundler: { module: "esnext", moduleResolution: "bundler", files: ["node.ts", ...browserFiles] },
   };
   for (const [name, { files, ...options }] of Object.entries(configs)) {
@@ -70,7 +72,7 @@ try {
     run("node", [tsc, "-p", `tsconfig.${name}.json`], project);
     console.log(`  ok tsc --strict, moduleResolution ${name}: ${files.join(", ")}`);
   }
-  step("tsc under node10, node16 and bundler");
+  step("tsc under node10, node16, nodenext and bundler");
 
   // 4. Node runs what tsc emitted: CommonJS (node10, node16) and ESM (node16), sign → verify → refuse.
   for (const [label, file] of [["CommonJS (node10 build)", "out/node10/node.js"], ["CommonJS (node16 build)", "out/node16/node.js"], ["ESM (node16 build)", "out/node16/node.mjs"]]) {

@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 WASM_OPT="${WASM_OPT:-.tools/node_modules/.bin/wasm-opt}"
 [ -x "$WASM_OPT" ] || npm install --prefix .tools binaryen@132
 
-cargo build -p consult-widget --target wasm32-unknown-unknown --release
+cargo build -p consult-widget --target wasm32-unknown-unknown --profile wasm-size
 wasm-bindgen --target web --no-typescript --out-dir widget/dist --out-name chat \
-  target/wasm32-unknown-unknown/release/consult_widget.wasm
+  target/wasm32-unknown-unknown/wasm-size/consult_widget.wasm
 "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   widget/dist/chat_bg.wasm -o widget/dist/chat_bg.wasm

@@ -96,6 +96,7 @@ impl AppError {
             AppError::AgentWrite(AgentWriteError::UnknownSession) => codes::UNKNOWN_SESSION,
             AppError::AgentFull(_) => codes::AGENT_FULL,
             AppError::Message(b) => return b.code.clone(),
+            AppError::Store(StoreError::Busy) => codes::BUSY,
             AppError::Store(_) => codes::INTERNAL,
         }
         .into()
@@ -110,7 +111,7 @@ impl AppError {
             AppError::OriginNotAllowed(_) | AppError::ChannelDisabled | AppError::Blocked => StatusCode::FORBIDDEN,
             AppError::ClosedAfterHours(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy | AppError::Store(StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::HandoffUsed => StatusCode::GONE,
             AppError::UnknownChannel(_) | AppError::UnknownSession | AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -121,6 +122,9 @@ impl AppError {
 
     /// The body clients see.
     pub fn body(&self) -> ErrorBody {
+        if let AppError::Store(StoreError::Busy) = self {
+            return ErrorBody { code: self.code(), message: AppError::Busy.to_string() };
+        }
         if let AppError::Store(cause) = self {
             tracing::error!(error = %cause, "storage failed");
         }
@@ -133,7 +137,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::RateLimited(wait) => Some(crate::ratelimit::retry_after_secs(*wait)),
-            AppError::Busy => Some(1),
+            AppError::Busy | AppError::Store(StoreError::Busy) => Some(1),
             _ => None,
         }
     }

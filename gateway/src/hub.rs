@@ -2,7 +2,7 @@
 //! blocks: a socket whose queue is full is dropped and resumes with `after_seq` on reconnect.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use consult_sdk::protocol::{AgentEvent, VisitorEvent};
 use tokio::sync::mpsc;
@@ -45,10 +45,45 @@ struct Inner {
     agents: HashMap<String, Presence>,
 }
 
-/// The connection registry.
-#[derive(Default)]
+/// The connection registry. Cheap to clone (one shared registry).
+#[derive(Default, Clone)]
 pub struct Hub {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// Events published while a storage job runs wait here until its batch commits (see
+/// [`crate::store::Db`]): nobody is ever told of a write that a failed commit then lost, and
+/// a job that is undone publishes nothing. Outside a job (no outbox open), events go at once.
+pub mod outbox {
+    use std::cell::RefCell;
+
+    /// A publish waiting for its commit.
+    pub type Publish = Box<dyn FnOnce() + Send>;
+
+    thread_local! {
+        static OUTBOX: RefCell<Option<Vec<Publish>>> = const { RefCell::new(None) };
+    }
+
+    /// Starts collecting this thread's publishes.
+    pub fn open() {
+        OUTBOX.with(|o| *o.borrow_mut() = Some(Vec::new()));
+    }
+
+    /// Stops collecting and returns what was collected.
+    pub fn take() -> Vec<Publish> {
+        OUTBOX.with(|o| o.borrow_mut().take()).unwrap_or_default()
+    }
+
+    /// Holds `publish` for the commit when collecting; hands it back otherwise.
+    pub(crate) fn defer(publish: Publish) -> Option<Publish> {
+        OUTBOX.with(|o| match o.borrow_mut().as_mut() {
+            Some(list) => {
+                list.push(publish);
+                None
+            }
+            None => Some(publish),
+        })
+    }
 }
 
 impl Hub {
@@ -78,8 +113,21 @@ impl Hub {
         }
     }
 
-    /// Sends an event to every socket of a conversation.
+    /// Runs `f` now, or after the current storage batch commits when called inside one.
+    fn after_commit(&self, f: impl FnOnce(&Hub) + Send + 'static) {
+        let hub = self.clone();
+        if let Some(now) = outbox::defer(Box::new(move || f(&hub))) {
+            now();
+        }
+    }
+
+    /// Sends an event to every socket of a conversation (after the commit, inside a job).
     pub fn to_visitors(&self, conversation: &str, event: &VisitorEvent) {
+        let (conversation, event) = (conversation.to_string(), event.clone());
+        self.after_commit(move |hub| hub.to_visitors_now(&conversation, &event));
+    }
+
+    fn to_visitors_now(&self, conversation: &str, event: &VisitorEvent) {
         let mut inner = self.lock();
         if let Some(list) = inner.visitors.get_mut(conversation) {
             list.retain(|c| c.tx.try_send(VisitorOut::Event(event.clone())).is_ok());
@@ -88,6 +136,11 @@ impl Hub {
 
     /// Tells the sockets opened with `handle` that a phone took over, and closes them.
     pub fn hand_off(&self, conversation: &str, handle: &str) {
+        let (conversation, handle) = (conversation.to_string(), handle.to_string());
+        self.after_commit(move |hub| hub.hand_off_now(&conversation, &handle));
+    }
+
+    fn hand_off_now(&self, conversation: &str, handle: &str) {
         let mut inner = self.lock();
         if let Some(list) = inner.visitors.get_mut(conversation) {
             list.retain(|c| {
@@ -103,6 +156,11 @@ impl Hub {
 
     /// Sends `last` to every socket of a conversation and closes them (a block ends them all).
     pub fn end_conversation(&self, conversation: &str, last: &VisitorEvent) {
+        let (conversation, last) = (conversation.to_string(), last.clone());
+        self.after_commit(move |hub| hub.end_conversation_now(&conversation, &last));
+    }
+
+    fn end_conversation_now(&self, conversation: &str, last: &VisitorEvent) {
         if let Some(list) = self.lock().visitors.remove(conversation) {
             for c in list {
                 let _ = c.tx.try_send(VisitorOut::Last(last.clone()));
@@ -170,8 +228,13 @@ impl Hub {
         self.lock().agents.values().map(|p| p.conns.len()).sum()
     }
 
-    /// Sends an event to every socket of an agent.
+    /// Sends an event to every socket of an agent (after the commit, inside a job).
     pub fn to_agent(&self, agent: &str, event: &AgentEvent) {
+        let (agent, event) = (agent.to_string(), event.clone());
+        self.after_commit(move |hub| hub.to_agent_now(&agent, &event));
+    }
+
+    fn to_agent_now(&self, agent: &str, event: &AgentEvent) {
         let mut inner = self.lock();
         if let Some(p) = inner.agents.get_mut(agent) {
             p.conns.retain(|c| c.tx.try_send(event.clone()).is_ok());

@@ -108,14 +108,7 @@ impl AppState {
         f: impl FnOnce(&Core, &mut dyn Store) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let core = self.core.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.db
-            .call(move |store| {
-                let _ = tx.send(f(&core, store));
-                Ok(())
-            })
-            .await?;
-        rx.await.map_err(|_| AppError::Store(store::StoreError::Stopped))?
+        self.db.call_rule(move |store| f(&core, store)).await?
     }
 
     /// The password an unknown agent id is checked against: a hash with the parameters of the

@@ -65,6 +65,7 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
         path.display()
     );
     init_logs(config.log_json);
+    raise_open_file_limit();
     for a in config.agents.iter().filter(|a| a.password.is_plain()) {
         tracing::warn!(agent = %a.id, "agent has a plain-text password: for demos only; set password_hash from `consult hash-password`");
     }
@@ -76,6 +77,14 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
         println!("consult serve: gateway http://{}", listener.local_addr()?);
         consult_gateway::serve(listener, state).await.context("serving")
     })
+}
+
+/// Every socket is a file: take the hard limit as the soft one, and say what we got.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::info!(open_files = n, "open-file limit raised to the hard limit; each visitor socket takes one"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit; sockets beyond it are refused"),
+    }
 }
 
 fn hash_password() -> anyhow::Result<()> {
@@ -92,6 +101,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Demo(a) => {
             init_logs(false);
+            raise_open_file_limit();
             runtime().and_then(|rt| rt.block_on(consult_gateway::demo::run(a)))
         }
         Command::Serve { config } => serve(config),

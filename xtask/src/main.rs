@@ -174,11 +174,11 @@ fn ensure_browser() -> Result {
 fn build_widget() -> Result {
     let root = root();
     let dist = root.join("widget/dist");
-    run(cargo().args(["build", "-p", "consult-widget", "--target", "wasm32-unknown-unknown", "--release"]))?;
+    run(cargo().args(["build", "-p", "consult-widget", "--target", "wasm32-unknown-unknown", "--profile", "wasm-size"]))?;
     run(Command::new(wasm_bindgen())
         .args(["--target", "web", "--no-typescript", "--out-name", "chat", "--out-dir"])
         .arg(&dist)
-        .arg(root.join("target/wasm32-unknown-unknown/release/consult_widget.wasm")))?;
+        .arg(root.join("target/wasm32-unknown-unknown/wasm-size/consult_widget.wasm")))?;
     // Also shortens wasm-bindgen's hashed import and export names (~4 KB gzip); the glue is
     // rewritten to match from the mapping wasm-opt prints.
     let map = optimise_with(&dist.join("chat_bg.wasm"), "-Oz", &["--minify-imports-and-exports-and-modules"])?;

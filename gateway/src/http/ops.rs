@@ -30,7 +30,17 @@ async fn metrics(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<S
         return AppError::Unauthorized.into_response();
     }
     let hub = &state.core.hub;
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.core.metrics.render(hub.visitor_count(), hub.agent_socket_count())).into_response()
+    let mut text = state.core.metrics.render(hub.visitor_count(), hub.agent_socket_count());
+    let db = state.db.stats();
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    for (name, help, value) in [
+        ("consult_busy_total", "Requests refused as busy: the storage queue was full or too slow; nothing was stored.", load(&db.busy)),
+        ("consult_db_commits_total", "Storage transactions committed (each one fsync with durability full).", load(&db.commits)),
+        ("consult_db_jobs_total", "Storage jobs run; jobs per commit is the group-commit batch size.", load(&db.jobs)),
+    ] {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

@@ -5,7 +5,10 @@
 mod sqlite;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
 
 use consult_sdk::Membership;
 use consult_sdk::protocol::{Body, ChatMessage, CloseReason, EntryView, Sender, SessionState, SessionSummary};
@@ -26,6 +29,12 @@ pub enum StoreError {
     /// The database thread is gone.
     #[error("database thread stopped")]
     Stopped,
+    /// The storage queue is full or the job waited too long; nothing was written.
+    #[error("the database is busy")]
+    Busy,
+    /// The batch this job was part of failed to commit; nothing of it was written.
+    #[error("commit failed: {0}")]
+    Commit(String),
 }
 
 /// Result of storage calls.
@@ -191,8 +200,11 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
-/// The storage operations the gateway needs. Every method is one transaction.
+/// The storage operations the gateway needs. Every method is atomic on its own (a savepoint),
+/// and runs inside the storage thread's batch transaction (see [`Db`]).
 pub trait Store: Send {
+    /// One step of the storage thread's group commit.
+    fn batch(&mut self, step: BatchStep) -> StoreResult<()>;
     /// A per-channel secret (`purpose`: `user_key`, `handoff`), created on first use.
     fn channel_secret(&mut self, channel: &str, purpose: &str) -> StoreResult<[u8; 32]>;
     /// Finds or creates the conversation of `(channel, user_key)`, records the launch context and
@@ -289,12 +301,49 @@ pub trait Store: Send {
     fn bot_sessions(&mut self) -> StoreResult<Vec<SessionRow>>;
 }
 
-type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;
+/// Most jobs committed in one transaction (one fsync).
+const MAX_BATCH: usize = 1024;
+/// Jobs waiting at once; past this, callers are refused as `busy` at once.
+pub const MAX_QUEUED: usize = 16_384;
+/// A job that waited longer than this is refused as `busy` instead of run: latency stays
+/// bounded for everyone and nothing half-done is stored.
+pub const MAX_WAIT: Duration = Duration::from_millis(1500);
+
+/// What a job reports after running: whether its writes stand, and how to answer its caller
+/// once the batch's commit is known.
+struct Done {
+    keep: bool,
+    answer: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
+
+struct Job {
+    queued: Instant,
+    /// Runs the job (`false`) or refuses it unrun as busy (`true`).
+    run: Box<dyn FnOnce(&mut dyn Store, bool) -> Done + Send>,
+}
 
 /// The storage thread's handle: send it a closure, await its answer.
+///
+/// Group commit: the thread takes every job waiting (up to [`MAX_BATCH`]), runs each inside its
+/// own savepoint of one transaction, commits once (one fsync for all of them with
+/// `durability = "full"`), and only then publishes what the jobs published and answers their
+/// callers. A job whose rule fails is rolled back to its savepoint alone; a commit that fails
+/// answers every job of the batch with the error and publishes nothing.
 #[derive(Clone)]
 pub struct Db {
-    jobs: std_mpsc::Sender<Job>,
+    jobs: std_mpsc::SyncSender<Job>,
+    stats: Arc<DbStats>,
+}
+
+/// Counters of the storage thread, for `/metrics` and the bench.
+#[derive(Default)]
+pub struct DbStats {
+    /// Jobs refused as busy (queue full or waited too long).
+    pub busy: AtomicU64,
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Jobs run.
+    pub jobs: AtomicU64,
 }
 
 impl Db {
@@ -309,39 +358,243 @@ impl Db {
 
     /// Runs a store on its own thread.
     pub fn spawn(mut store: Box<dyn Store>) -> Db {
-        let (jobs, rx) = std_mpsc::channel::<Job>();
+        let (jobs, rx) = std_mpsc::sync_channel::<Job>(MAX_QUEUED);
+        let stats = Arc::new(DbStats::default());
+        let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("consult-db".into())
             .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    job(store.as_mut());
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    run_batch(store.as_mut(), batch, &thread_stats);
                 }
             })
             .expect("spawning the database thread");
-        Db { jobs }
+        Db { jobs, stats }
     }
 
-    /// Runs `f` on the storage thread.
+    /// The storage thread's counters.
+    pub fn stats(&self) -> &DbStats {
+        &self.stats
+    }
+
+    /// Runs a rule on the storage thread inside the batch's transaction: an `Err` from `f` undoes
+    /// the rule's writes and drops what it published; `Ok` stands once the batch commits.
     ///
     /// # Errors
-    /// [`StoreError::Stopped`] when the thread is gone, or what `f` returns.
+    /// [`StoreError::Busy`] when the queue is full or the job waited too long (nothing ran),
+    /// [`StoreError::Stopped`] when the thread is gone, the commit's failure.
+    pub async fn call_rule<T: Send + 'static, E: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T, E> + Send + 'static,
+    ) -> StoreResult<Result<T, E>> {
+        let (tx, rx) = oneshot::channel();
+        let run = Box::new(move |store: &mut dyn Store, expired: bool| {
+            if expired {
+                return Done { keep: false, answer: Box::new(move |_| drop(tx.send(Err(StoreError::Busy)))) };
+            }
+            let result = f(store);
+            Done {
+                keep: result.is_ok(),
+                answer: Box::new(move |commit| {
+                    let _ = tx.send(commit.map(|()| result));
+                }),
+            }
+        });
+        match self.jobs.try_send(Job { queued: Instant::now(), run }) {
+            Ok(()) => {}
+            Err(std_mpsc::TrySendError::Full(_)) => {
+                self.stats.busy.fetch_add(1, Relaxed);
+                return Err(StoreError::Busy);
+            }
+            Err(std_mpsc::TrySendError::Disconnected(_)) => return Err(StoreError::Stopped),
+        }
+        rx.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Runs `f` on the storage thread (see [`Db::call_rule`]).
+    ///
+    /// # Errors
+    /// What `f` returns, or what [`Db::call_rule`] does.
     pub async fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
-        let (tx, rx) = oneshot::channel();
-        self.jobs
-            .send(Box::new(move |store| {
-                let _ = tx.send(f(store));
-            }))
-            .map_err(|_| StoreError::Stopped)?;
-        rx.await.map_err(|_| StoreError::Stopped)?
+        self.call_rule(f).await?
     }
+}
+
+fn run_batch(store: &mut dyn Store, batch: Vec<Job>, stats: &DbStats) {
+    let in_transaction = store.batch(BatchStep::Begin).is_ok();
+    let mut answers = Vec::with_capacity(batch.len());
+    let mut published = Vec::new();
+    for job in batch {
+        let expired = job.queued.elapsed() > MAX_WAIT;
+        if expired {
+            stats.busy.fetch_add(1, Relaxed);
+            answers.push(((job.run)(store, true)).answer);
+            continue;
+        }
+        let marked = in_transaction && store.batch(BatchStep::Mark).is_ok();
+        crate::hub::outbox::open();
+        let done = (job.run)(store, false);
+        let events = crate::hub::outbox::take();
+        if done.keep {
+            published.extend(events);
+            if marked {
+                let _ = store.batch(BatchStep::Keep);
+            }
+        } else if marked {
+            let _ = store.batch(BatchStep::Undo);
+        }
+        answers.push(done.answer);
+    }
+    stats.jobs.fetch_add(answers.len() as u64, Relaxed);
+    let commit = if in_transaction { store.batch(BatchStep::Commit) } else { Ok(()) };
+    let outcome = match commit {
+        Ok(()) => {
+            stats.commits.fetch_add(1, Relaxed);
+            // Published only now: nobody ever sees a message that a failed commit lost.
+            for publish in published {
+                publish();
+            }
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "committing a batch failed; its jobs are answered with the error");
+            let _ = store.batch(BatchStep::Abort);
+            Err(e.to_string())
+        }
+    };
+    for answer in answers {
+        answer(outcome.clone().map_err(StoreError::Commit));
+    }
+}
+
+/// The steps of a batch, for [`Store::batch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchStep {
+    /// Start the batch's transaction.
+    Begin,
+    /// Mark the start of one job (a savepoint).
+    Mark,
+    /// Keep the job's writes.
+    Keep,
+    /// Undo the job's writes back to its mark.
+    Undo,
+    /// Commit the batch.
+    Commit,
+    /// Roll the whole batch back (after a failed commit).
+    Abort,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn memory_db() -> Db {
+        Db::spawn(Box::new(SqliteStore::open(Path::new(":memory:"), false).unwrap()))
+    }
+
+    async fn conversation(db: &Db) -> String {
+        let handle = db.call(|s| s.launch("shop", "u1", &LaunchContext::default(), 1)).await.unwrap();
+        db.call(move |s| s.resolve_handle(&handle, 2)).await.unwrap().unwrap().id
+    }
+
+    fn text(t: &str) -> Body {
+        Body::Text { text: t.into() }
+    }
+
+    /// Holds the storage thread for a while, so the jobs sent meanwhile queue up as one batch.
+    fn hold(db: &Db, ms: u64) -> tokio::task::JoinHandle<StoreResult<()>> {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.call(move |_| {
+                std::thread::sleep(Duration::from_millis(ms));
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    #[tokio::test]
+    async fn one_batch_one_commit_and_client_ids_hold_inside_it() {
+        let db = memory_db();
+        let conv = conversation(&db).await;
+        let before = db.stats().commits.load(Relaxed);
+        let held = hold(&db, 300);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let sends = ["a", "b", "a", "c", "b"].map(|id| {
+            let (db, conv) = (db.clone(), conv.clone());
+            tokio::spawn(async move { db.call(move |s| s.visitor_write(&conv, id, &text(id), &OpenAs::Queued(None), 3)).await })
+        });
+        held.await.unwrap().unwrap();
+        let mut seqs = Vec::new();
+        for send in sends {
+            seqs.push(send.await.unwrap().unwrap().message.seq);
+        }
+        // Retries of a and b inside the same batch got the first write's seq; three stored.
+        assert_eq!(seqs[0], seqs[2]);
+        assert_eq!(seqs[1], seqs[4]);
+        let c = conv.clone();
+        let stored = db.call(move |s| s.messages_after(&c, 0, 100)).await.unwrap();
+        assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+        // The hold, the five sends and the read: three commits at most, not seven.
+        assert!(db.stats().commits.load(Relaxed) - before <= 3, "{}", db.stats().commits.load(Relaxed) - before);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_waited_too_long_is_refused_as_busy_and_stores_nothing() {
+        let db = memory_db();
+        let conv = conversation(&db).await;
+        let held = hold(&db, MAX_WAIT.as_millis() as u64 + 300);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let c = conv.clone();
+        let late = db.call(move |s| s.visitor_write(&c, "late", &text("late"), &OpenAs::Queued(None), 3)).await;
+        held.await.unwrap().unwrap();
+        assert!(matches!(late, Err(StoreError::Busy)), "{late:?}");
+        let c = conv.clone();
+        assert!(db.call(move |s| s.messages_after(&c, 0, 100)).await.unwrap().is_empty());
+        assert!(db.stats().busy.load(Relaxed) >= 1);
+        // And the thread goes on serving.
+        let c = conv.clone();
+        let w = db.call(move |s| s.visitor_write(&c, "next", &text("next"), &OpenAs::Queued(None), 4)).await.unwrap();
+        assert_eq!(w.message.seq, 1);
+    }
+
+    #[tokio::test]
+    async fn a_failing_rule_undoes_only_its_own_writes_and_publishes_nothing() {
+        let db = memory_db();
+        let conv = conversation(&db).await;
+        let held = hold(&db, 200);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let published = Arc::new(AtomicU64::new(0));
+        let (c, p) = (conv.clone(), published.clone());
+        let failing = db.call_rule(move |s| {
+            s.visitor_write(&c, "x", &text("undone"), &OpenAs::Queued(None), 3).map_err(|e| e.to_string())?;
+            let p = p.clone();
+            let _ = crate::hub::outbox::defer(Box::new(move || {
+                p.fetch_add(1, Relaxed);
+            }));
+            Err::<(), String>("refused after writing".into())
+        });
+        let c = conv.clone();
+        let kept = db.call(move |s| s.visitor_write(&c, "y", &text("kept"), &OpenAs::Queued(None), 3));
+        let (failing, kept) = tokio::join!(failing, kept);
+        held.await.unwrap().unwrap();
+        assert_eq!(failing.unwrap(), Err("refused after writing".to_string()));
+        assert_eq!(kept.unwrap().message.seq, 1, "the undone write's seq is not taken: no gap");
+        assert_eq!(published.load(Relaxed), 0);
+        let c = conv.clone();
+        let stored = db.call(move |s| s.messages_after(&c, 0, 100)).await.unwrap();
+        assert_eq!(stored.len(), 1);
+    }
 
     #[test]
     fn previews_are_one_short_line() {

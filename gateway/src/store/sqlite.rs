@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState};
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
     AgentWriteError, Attachment, ConversationRef, LaunchContext, OpenAs, SessionRow, Store, StoreResult, VisitorWrite,
@@ -227,8 +227,23 @@ fn existing_message(conn: &Connection, conversation: &str, author: &str, client_
 }
 
 impl Store for SqliteStore {
+    fn batch(&mut self, step: super::BatchStep) -> StoreResult<()> {
+        use super::BatchStep;
+        let sql = match step {
+            // IMMEDIATE: the write lock is taken at once, so no job fails half-way on it.
+            BatchStep::Begin => "BEGIN IMMEDIATE",
+            BatchStep::Mark => "SAVEPOINT job",
+            BatchStep::Keep => "RELEASE job",
+            BatchStep::Undo => "ROLLBACK TO job; RELEASE job",
+            BatchStep::Commit => "COMMIT",
+            BatchStep::Abort => "ROLLBACK",
+        };
+        self.conn.execute_batch(sql)?;
+        Ok(())
+    }
+
     fn channel_secret(&mut self, channel: &str, purpose: &str) -> StoreResult<[u8; 32]> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.savepoint()?;
         let existing: Option<Vec<u8>> = tx
             .query_row("SELECT secret FROM channel_secrets WHERE channel = ?1 AND purpose = ?2", [channel, purpose], |r| r.get(0))
             .optional()?;
@@ -247,7 +262,7 @@ impl Store for SqliteStore {
     }
 
     fn launch(&mut self, channel: &str, user_key: &str, context: &LaunchContext, now_ms: u64) -> StoreResult<String> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.savepoint()?;
         let context_json = serde_json::to_string(context)?;
         let conversation: String = tx.query_row(
             "INSERT INTO conversations(id, channel, user_key, context, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -314,7 +329,7 @@ impl Store for SqliteStore {
         open_as: &OpenAs,
         now_ms: u64,
     ) -> StoreResult<VisitorWrite> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.savepoint()?;
         if let Some((message, session)) = existing_message(&tx, conversation, "visitor", client_id)? {
             let session = match session {
                 Some(id) => session_by_id(&tx, &id)?,
@@ -353,7 +368,7 @@ impl Store for SqliteStore {
     }
 
     fn system_write(&mut self, conversation: &str, sender: &Sender, body: &Body, now_ms: u64) -> StoreResult<ChatMessage> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.savepoint()?;
         let session = open_session_of(&tx, conversation)?;
         let message = append(&tx, conversation, session.as_ref().map(|s| s.id.as_str()), None, None, sender, body, now_ms)?;
         tx.commit()?;
@@ -369,7 +384,7 @@ impl Store for SqliteStore {
         body: &Body,
         now_ms: u64,
     ) -> StoreResult<Result<(String, ChatMessage), AgentWriteError>> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.savepoint()?;
         let Some(row) = session_by_id(&tx, session)? else { return Ok(Err(AgentWriteError::UnknownSession)) };
         let author = format!("agent:{agent_id}");
         // A retry of a send that was stored answers with the stored message, even if closed since.
@@ -437,7 +452,7 @@ impl Store for SqliteStore {
         notice: &str,
         now_ms: u64,
     ) -> StoreResult<Option<(SessionRow, ChatMessage)>> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.savepoint()?;
         let Some(row) = session_by_id(&tx, session)? else { return Ok(None) };
         if !row.is_open() {
             return Ok(None);
@@ -540,7 +555,7 @@ impl Store for SqliteStore {
     }
 
     fn handoff_use(&mut self, serial: u64, now_ms: u64) -> StoreResult<Option<(String, String, ConversationRef)>> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.savepoint()?;
         let old: Option<String> = tx
             .query_row(
                 "UPDATE handoffs SET used_ms = ?2 WHERE serial = ?1 AND used_ms IS NULL AND expires_ms > ?2 RETURNING handle",
@@ -591,7 +606,7 @@ impl Store for SqliteStore {
     }
 
     fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<u64> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let empty = serde_json::to_string(&LaunchContext::default())?;
         tx.execute(
             "UPDATE sessions SET context = ?3, current_page = NULL
@@ -641,7 +656,7 @@ impl Store for SqliteStore {
     }
 
     fn set_tags(&mut self, session: &str, tags: &[String]) -> StoreResult<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute("DELETE FROM session_tags WHERE session = ?1", [session])?;
         for (i, t) in tags.iter().enumerate() {
             tx.execute("INSERT INTO session_tags(session, pos, tag) VALUES (?1, ?2, ?3)", params![session, i as i64, t])?;

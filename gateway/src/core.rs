@@ -215,7 +215,7 @@ impl Core {
     /// `typed`: written by the visitor, not a menu choice recorded as text.
     fn visitor_write(&self, store: &mut dyn Store, conv: &ConversationRef, client_id: &str, body: Body, typed: bool, now_ms: u64) -> R<(u64, bool)> {
         check_client_id(client_id)?;
-        let channel = self.channel(&conv.channel)?.clone();
+        let channel = self.channel(&conv.channel)?;
         if store.is_blocked(&conv.channel, &conv.user_key, now_ms)? {
             return Err(AppError::Blocked);
         }
@@ -271,7 +271,7 @@ impl Core {
 
     /// A bot menu choice: recorded as the visitor's message, then answered, linked or queued.
     pub fn visitor_choose(&self, store: &mut dyn Store, conv: &ConversationRef, client_id: &str, option: &str, now_ms: u64) -> R<u64> {
-        let channel = self.channel(&conv.channel)?.clone();
+        let channel = self.channel(&conv.channel)?;
         let bot = channel.bot.as_ref().ok_or_else(|| AppError::BadRequest("this channel has no bot menu".into()))?;
         let choice = bot.options.iter().find(|o| o.id == option).ok_or_else(|| AppError::BadRequest(format!("no menu option {option:?}")))?;
         let (before, _) = store.conversation_state(&conv.id)?;

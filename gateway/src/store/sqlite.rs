@@ -167,14 +167,12 @@ impl SqliteStore {
 }
 
 fn session_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionRow>> {
-    conn.query_row(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ?1"), [id], session_row)
+    conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ?1"))?.query_row([id], session_row)
         .optional()
 }
 
 fn open_session_of(conn: &Connection, conversation: &str) -> rusqlite::Result<Option<SessionRow>> {
-    conn.query_row(
-        &format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conversation = ?1 AND s.state != 'closed'"),
-        [conversation],
+    conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conversation = ?1 AND s.state != 'closed'"))?.query_row([conversation],
         session_row,
     )
     .optional()
@@ -193,12 +191,10 @@ fn append(
     now_ms: u64,
 ) -> StoreResult<ChatMessage> {
     let seq: i64 =
-        conn.query_row("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq", [conversation], |r| {
+        conn.prepare_cached("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")?.query_row([conversation], |r| {
             r.get(0)
         })?;
-    conn.execute(
-        "INSERT INTO messages(conversation, seq, session, author, client_id, sender, body, at_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-        params![
+    conn.prepare_cached("INSERT INTO messages(conversation, seq, session, author, client_id, sender, body, at_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?.execute(params![
             conversation,
             seq,
             session,
@@ -210,16 +206,14 @@ fn append(
         ],
     )?;
     if let Some(session) = session {
-        conn.execute("UPDATE sessions SET last_seq = ?2, last_ms = ?3 WHERE id = ?1", params![session, seq, now_ms as i64])?;
+        conn.prepare_cached("UPDATE sessions SET last_seq = ?2, last_ms = ?3 WHERE id = ?1")?.execute(params![session, seq, now_ms as i64])?;
     }
     Ok(ChatMessage { seq: seq as u64, sender: sender.clone(), body: body.clone(), client_id: client_id.map(Into::into), at_ms: now_ms })
 }
 
 fn existing_message(conn: &Connection, conversation: &str, author: &str, client_id: &str) -> StoreResult<Option<(ChatMessage, Option<String>)>> {
     let row = conn
-        .query_row(
-            "SELECT seq, sender, body, client_id, at_ms, session FROM messages WHERE conversation = ?1 AND author = ?2 AND client_id = ?3",
-            params![conversation, author, client_id],
+        .prepare_cached("SELECT seq, sender, body, client_id, at_ms, session FROM messages WHERE conversation = ?1 AND author = ?2 AND client_id = ?3")?.query_row(params![conversation, author, client_id],
             |r| Ok((message_row(r)?, r.get::<_, Option<String>>(5)?)),
         )
         .optional()?;
@@ -245,7 +239,7 @@ impl Store for SqliteStore {
     fn channel_secret(&mut self, channel: &str, purpose: &str) -> StoreResult<[u8; 32]> {
         let tx = self.conn.savepoint()?;
         let existing: Option<Vec<u8>> = tx
-            .query_row("SELECT secret FROM channel_secrets WHERE channel = ?1 AND purpose = ?2", [channel, purpose], |r| r.get(0))
+            .prepare_cached("SELECT secret FROM channel_secrets WHERE channel = ?1 AND purpose = ?2")?.query_row([channel, purpose], |r| r.get(0))
             .optional()?;
         if let Some(bytes) = existing
             && let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice())
@@ -253,9 +247,7 @@ impl Store for SqliteStore {
             return Ok(secret);
         }
         let secret = crate::identity::random_bytes::<32>();
-        tx.execute(
-            "INSERT OR REPLACE INTO channel_secrets(channel, purpose, secret) VALUES (?1, ?2, ?3)",
-            params![channel, purpose, secret.to_vec()],
+        tx.prepare_cached("INSERT OR REPLACE INTO channel_secrets(channel, purpose, secret) VALUES (?1, ?2, ?3)")?.execute(params![channel, purpose, secret.to_vec()],
         )?;
         tx.commit()?;
         Ok(secret)
@@ -264,14 +256,12 @@ impl Store for SqliteStore {
     fn launch(&mut self, channel: &str, user_key: &str, context: &LaunchContext, now_ms: u64) -> StoreResult<String> {
         let tx = self.conn.savepoint()?;
         let context_json = serde_json::to_string(context)?;
-        let conversation: String = tx.query_row(
-            "INSERT INTO conversations(id, channel, user_key, context, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(channel, user_key) DO UPDATE SET context = excluded.context RETURNING id",
-            params![random_id("c"), channel, user_key, context_json, now_ms as i64],
+        let conversation: String = tx.prepare_cached("INSERT INTO conversations(id, channel, user_key, context, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(channel, user_key) DO UPDATE SET context = excluded.context RETURNING id")?.query_row(params![random_id("c"), channel, user_key, context_json, now_ms as i64],
             |r| r.get(0),
         )?;
         let handle = crate::identity::random_token(24);
-        tx.execute("INSERT INTO handles(handle, conversation, created_ms) VALUES (?1, ?2, ?3)", params![handle, conversation, now_ms as i64])?;
+        tx.prepare_cached("INSERT INTO handles(handle, conversation, created_ms) VALUES (?1, ?2, ?3)")?.execute(params![handle, conversation, now_ms as i64])?;
         tx.commit()?;
         Ok(handle)
     }
@@ -293,12 +283,10 @@ impl Store for SqliteStore {
 
     fn conversation_state(&mut self, conversation: &str) -> StoreResult<(Option<SessionRow>, u64)> {
         let last_seq: i64 =
-            self.conn.query_row("SELECT last_seq FROM conversations WHERE id = ?1", [conversation], |r| r.get(0)).optional()?.unwrap_or(0);
+            self.conn.prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")?.query_row([conversation], |r| r.get(0)).optional()?.unwrap_or(0);
         let session = self
             .conn
-            .query_row(
-                &format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conversation = ?1 ORDER BY s.rowid DESC LIMIT 1"),
-                [conversation],
+            .prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conversation = ?1 ORDER BY s.rowid DESC LIMIT 1"))?.query_row([conversation],
                 session_row,
             )
             .optional()?;
@@ -342,9 +330,7 @@ impl Store for SqliteStore {
         let (session, opened) = match open_session_of(&tx, conversation)? {
             Some(s) => (s, false),
             None => {
-                let (channel, user_key, context): (String, String, String) = tx.query_row(
-                    "SELECT channel, user_key, context FROM conversations WHERE id = ?1",
-                    [conversation],
+                let (channel, user_key, context): (String, String, String) = tx.prepare_cached("SELECT channel, user_key, context FROM conversations WHERE id = ?1")?.query_row([conversation],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?;
                 let (state, category) = match open_as {
@@ -352,16 +338,14 @@ impl Store for SqliteStore {
                     OpenAs::Queued(c) => (SessionState::Queued, c.clone()),
                 };
                 let id = random_id("s");
-                tx.execute(
-                    "INSERT INTO sessions(id, conversation, channel, user_key, state, context, category, opened_ms, last_ms, last_visitor_ms)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?8,?8)",
-                    params![id, conversation, channel, user_key, state_str(state), context, category, now_ms as i64],
+                tx.prepare_cached("INSERT INTO sessions(id, conversation, channel, user_key, state, context, category, opened_ms, last_ms, last_visitor_ms)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?8,?8)")?.execute(params![id, conversation, channel, user_key, state_str(state), context, category, now_ms as i64],
                 )?;
                 (session_by_id(&tx, &id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?, true)
             }
         };
         let message = append(&tx, conversation, Some(&session.id), Some("visitor"), Some(client_id), &Sender::Visitor, body, now_ms)?;
-        tx.execute("UPDATE sessions SET last_visitor_ms = ?2 WHERE id = ?1", params![session.id, now_ms as i64])?;
+        tx.prepare_cached("UPDATE sessions SET last_visitor_ms = ?2 WHERE id = ?1")?.execute(params![session.id, now_ms as i64])?;
         let session = session_by_id(&tx, &session.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         tx.commit()?;
         Ok(VisitorWrite { message, duplicate: false, session, opened })
@@ -408,9 +392,7 @@ impl Store for SqliteStore {
     }
 
     fn queue_session(&mut self, session: &str, category: Option<&str>, now_ms: u64) -> StoreResult<Option<SessionRow>> {
-        let n = self.conn.execute(
-            "UPDATE sessions SET state = 'queued', category = ?2, last_ms = MAX(last_ms, ?3) WHERE id = ?1 AND state IN ('bot', 'waiting')",
-            params![session, category, now_ms as i64],
+        let n = self.conn.prepare_cached("UPDATE sessions SET state = 'queued', category = ?2, last_ms = MAX(last_ms, ?3) WHERE id = ?1 AND state IN ('bot', 'waiting')")?.execute(params![session, category, now_ms as i64],
         )?;
         if n == 0 {
             return Ok(None);
@@ -419,9 +401,7 @@ impl Store for SqliteStore {
     }
 
     fn set_current_page(&mut self, session: &str, page: Option<&str>) -> StoreResult<Option<SessionRow>> {
-        let n = self.conn.execute(
-            "UPDATE sessions SET current_page = ?2 WHERE id = ?1 AND state != 'closed'",
-            params![session, page],
+        let n = self.conn.prepare_cached("UPDATE sessions SET current_page = ?2 WHERE id = ?1 AND state != 'closed'")?.execute(params![session, page],
         )?;
         if n == 0 {
             return Ok(None);
@@ -431,13 +411,11 @@ impl Store for SqliteStore {
 
     fn assign(&mut self, session: &str, agent: &str, from: Option<&str>) -> StoreResult<Option<SessionRow>> {
         let n = match from {
-            Some(from) => self.conn.execute(
-                "UPDATE sessions SET agent = ?2 WHERE id = ?1 AND state = 'assigned' AND agent = ?3",
-                params![session, agent, from],
+            Some(from) => self.conn.prepare_cached("UPDATE sessions SET agent = ?2 WHERE id = ?1 AND state = 'assigned' AND agent = ?3")?.execute(params![session, agent, from],
             )?,
             None => self
                 .conn
-                .execute("UPDATE sessions SET agent = ?2, state = 'assigned' WHERE id = ?1 AND state = 'queued'", params![session, agent])?,
+                .prepare_cached("UPDATE sessions SET agent = ?2, state = 'assigned' WHERE id = ?1 AND state = 'queued'")?.execute(params![session, agent])?,
         };
         if n == 0 {
             return Ok(None);
@@ -459,9 +437,7 @@ impl Store for SqliteStore {
         }
         // The notice goes in first, inside the session, so the stored order shows the close.
         let message = append(&tx, &row.conversation, Some(session), None, None, &Sender::System, &Body::Text { text: notice.into() }, now_ms)?;
-        tx.execute(
-            "UPDATE sessions SET state = 'closed', close_reason = ?2, closed_ms = ?3 WHERE id = ?1",
-            params![session, reason_str(reason), now_ms as i64],
+        tx.prepare_cached("UPDATE sessions SET state = 'closed', close_reason = ?2, closed_ms = ?3 WHERE id = ?1")?.execute(params![session, reason_str(reason), now_ms as i64],
         )?;
         let row = session_by_id(&tx, session)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         tx.commit()?;
@@ -501,9 +477,7 @@ impl Store for SqliteStore {
     }
 
     fn block(&mut self, channel: &str, user_key: &str, until_ms: u64, reason: &str, agent: &str) -> StoreResult<()> {
-        self.conn.execute(
-            "INSERT INTO blocks(channel, user_key, until_ms, reason, agent, created_ms) VALUES (?1,?2,?3,?4,?5,?6)",
-            params![channel, user_key, until_ms as i64, reason, agent, crate::now_ms() as i64],
+        self.conn.prepare_cached("INSERT INTO blocks(channel, user_key, until_ms, reason, agent, created_ms) VALUES (?1,?2,?3,?4,?5,?6)")?.execute(params![channel, user_key, until_ms as i64, reason, agent, crate::now_ms() as i64],
         )?;
         Ok(())
     }
@@ -511,9 +485,7 @@ impl Store for SqliteStore {
     fn is_blocked(&mut self, channel: &str, user_key: &str, now_ms: u64) -> StoreResult<bool> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT 1 FROM blocks WHERE channel = ?1 AND user_key = ?2 AND until_ms > ?3 LIMIT 1",
-                params![channel, user_key, now_ms as i64],
+            .prepare_cached("SELECT 1 FROM blocks WHERE channel = ?1 AND user_key = ?2 AND until_ms > ?3 LIMIT 1")?.query_row(params![channel, user_key, now_ms as i64],
                 |_| Ok(()),
             )
             .optional()?
@@ -522,10 +494,8 @@ impl Store for SqliteStore {
 
     fn agent_token_put(&mut self, token_sha256: &[u8; 32], agent: &str, now_ms: u64, expires_ms: u64) -> StoreResult<()> {
         // Expired tokens go as new ones come: the table stays the size of the signed-in desks.
-        self.conn.execute("DELETE FROM agent_tokens WHERE expires_ms <= ?1", [now_ms as i64])?;
-        self.conn.execute(
-            "INSERT INTO agent_tokens(token_sha256, agent, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![&token_sha256[..], agent, now_ms as i64, expires_ms as i64],
+        self.conn.prepare_cached("DELETE FROM agent_tokens WHERE expires_ms <= ?1")?.execute([now_ms as i64])?;
+        self.conn.prepare_cached("INSERT INTO agent_tokens(token_sha256, agent, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)")?.execute(params![&token_sha256[..], agent, now_ms as i64, expires_ms as i64],
         )?;
         Ok(())
     }
@@ -533,23 +503,19 @@ impl Store for SqliteStore {
     fn agent_token_get(&mut self, token_sha256: &[u8; 32], now_ms: u64) -> StoreResult<Option<String>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT agent FROM agent_tokens WHERE token_sha256 = ?1 AND expires_ms > ?2",
-                params![&token_sha256[..], now_ms as i64],
+            .prepare_cached("SELECT agent FROM agent_tokens WHERE token_sha256 = ?1 AND expires_ms > ?2")?.query_row(params![&token_sha256[..], now_ms as i64],
                 |r| r.get(0),
             )
             .optional()?)
     }
 
     fn agent_token_delete(&mut self, token_sha256: &[u8; 32]) -> StoreResult<()> {
-        self.conn.execute("DELETE FROM agent_tokens WHERE token_sha256 = ?1", [&token_sha256[..]])?;
+        self.conn.prepare_cached("DELETE FROM agent_tokens WHERE token_sha256 = ?1")?.execute([&token_sha256[..]])?;
         Ok(())
     }
 
     fn handoff_minted(&mut self, serial: u64, handle: &str, expires_ms: u64) -> StoreResult<()> {
-        self.conn.execute(
-            "INSERT INTO handoffs(serial, handle, expires_ms) VALUES (?1, ?2, ?3)",
-            params![serial as i64, handle, expires_ms as i64],
+        self.conn.prepare_cached("INSERT INTO handoffs(serial, handle, expires_ms) VALUES (?1, ?2, ?3)")?.execute(params![serial as i64, handle, expires_ms as i64],
         )?;
         Ok(())
     }
@@ -557,34 +523,28 @@ impl Store for SqliteStore {
     fn handoff_use(&mut self, serial: u64, now_ms: u64) -> StoreResult<Option<(String, String, ConversationRef)>> {
         let tx = self.conn.savepoint()?;
         let old: Option<String> = tx
-            .query_row(
-                "UPDATE handoffs SET used_ms = ?2 WHERE serial = ?1 AND used_ms IS NULL AND expires_ms > ?2 RETURNING handle",
-                params![serial as i64, now_ms as i64],
+            .prepare_cached("UPDATE handoffs SET used_ms = ?2 WHERE serial = ?1 AND used_ms IS NULL AND expires_ms > ?2 RETURNING handle")?.query_row(params![serial as i64, now_ms as i64],
                 |r| r.get(0),
             )
             .optional()?;
         let Some(old) = old else { return Ok(None) };
         let conv = tx
-            .query_row(
-                "UPDATE handles SET revoked = 1 WHERE handle = ?1 AND revoked = 0 RETURNING conversation",
-                [&old],
+            .prepare_cached("UPDATE handles SET revoked = 1 WHERE handle = ?1 AND revoked = 0 RETURNING conversation")?.query_row([&old],
                 |r| r.get::<_, String>(0),
             )
             .optional()?;
         let Some(conv) = conv else { return Ok(None) };
-        let conversation = tx.query_row("SELECT id, channel, user_key FROM conversations WHERE id = ?1", [&conv], |r| {
+        let conversation = tx.prepare_cached("SELECT id, channel, user_key FROM conversations WHERE id = ?1")?.query_row([&conv], |r| {
             Ok(ConversationRef { id: r.get(0)?, channel: r.get(1)?, user_key: r.get(2)? })
         })?;
         let handle = crate::identity::random_token(24);
-        tx.execute("INSERT INTO handles(handle, conversation, created_ms) VALUES (?1, ?2, ?3)", params![handle, conv, now_ms as i64])?;
+        tx.prepare_cached("INSERT INTO handles(handle, conversation, created_ms) VALUES (?1, ?2, ?3)")?.execute(params![handle, conv, now_ms as i64])?;
         tx.commit()?;
         Ok(Some((old, handle, conversation)))
     }
 
     fn put_attachment(&mut self, a: &Attachment, now_ms: u64) -> StoreResult<()> {
-        self.conn.execute(
-            "INSERT INTO attachments(id, conversation, agent, mime, name, size, data, created_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-            params![a.id, a.conversation, a.agent, a.mime, a.name, a.data.len() as i64, a.data, now_ms as i64],
+        self.conn.prepare_cached("INSERT INTO attachments(id, conversation, agent, mime, name, size, data, created_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?.execute(params![a.id, a.conversation, a.agent, a.mime, a.name, a.data.len() as i64, a.data, now_ms as i64],
         )?;
         Ok(())
     }
@@ -592,7 +552,7 @@ impl Store for SqliteStore {
     fn attachment(&mut self, id: &str) -> StoreResult<Option<Attachment>> {
         Ok(self
             .conn
-            .query_row("SELECT id, conversation, agent, mime, name, data FROM attachments WHERE id = ?1", [id], |r| {
+            .prepare_cached("SELECT id, conversation, agent, mime, name, data FROM attachments WHERE id = ?1")?.query_row([id], |r| {
                 Ok(Attachment {
                     id: r.get(0)?,
                     conversation: r.get(1)?,
@@ -608,32 +568,22 @@ impl Store for SqliteStore {
     fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<u64> {
         let tx = self.conn.savepoint()?;
         let empty = serde_json::to_string(&LaunchContext::default())?;
-        tx.execute(
-            "UPDATE sessions SET context = ?3, current_page = NULL
-             WHERE channel = ?1 AND state = 'closed' AND closed_ms < ?2 AND context != ?3",
-            params![channel, before_ms as i64, empty],
+        tx.prepare_cached("UPDATE sessions SET context = ?3, current_page = NULL
+             WHERE channel = ?1 AND state = 'closed' AND closed_ms < ?2 AND context != ?3")?.execute(params![channel, before_ms as i64, empty],
         )?;
-        tx.execute(
-            "UPDATE conversations SET context = ?3 WHERE channel = ?1 AND context != ?3
+        tx.prepare_cached("UPDATE conversations SET context = ?3 WHERE channel = ?1 AND context != ?3
              AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.conversation = conversations.id AND (s.state != 'closed' OR s.closed_ms >= ?2))
-             AND NOT EXISTS (SELECT 1 FROM handles h WHERE h.conversation = conversations.id AND h.created_ms >= ?2)",
-            params![channel, before_ms as i64, empty],
+             AND NOT EXISTS (SELECT 1 FROM handles h WHERE h.conversation = conversations.id AND h.created_ms >= ?2)")?.execute(params![channel, before_ms as i64, empty],
         )?;
         let expired = now_ms.saturating_sub(super::HANDLE_TTL_MS) as i64;
-        tx.execute(
-            "DELETE FROM handles WHERE created_ms <= ?2 AND conversation IN (SELECT id FROM conversations WHERE channel = ?1)",
-            params![channel, expired],
+        tx.prepare_cached("DELETE FROM handles WHERE created_ms <= ?2 AND conversation IN (SELECT id FROM conversations WHERE channel = ?1)")?.execute(params![channel, expired],
         )?;
-        tx.execute("DELETE FROM blocks WHERE channel = ?1 AND until_ms <= ?2", params![channel, now_ms as i64])?;
-        tx.execute("DELETE FROM handoffs WHERE expires_ms <= ?1", [now_ms as i64])?;
-        let n = tx.execute(
-            "DELETE FROM messages WHERE at_ms < ?2 AND conversation IN (SELECT id FROM conversations WHERE channel = ?1)
-             AND (session IS NULL OR session IN (SELECT id FROM sessions WHERE state = 'closed'))",
-            params![channel, before_ms as i64],
+        tx.prepare_cached("DELETE FROM blocks WHERE channel = ?1 AND until_ms <= ?2")?.execute(params![channel, now_ms as i64])?;
+        tx.prepare_cached("DELETE FROM handoffs WHERE expires_ms <= ?1")?.execute([now_ms as i64])?;
+        let n = tx.prepare_cached("DELETE FROM messages WHERE at_ms < ?2 AND conversation IN (SELECT id FROM conversations WHERE channel = ?1)
+             AND (session IS NULL OR session IN (SELECT id FROM sessions WHERE state = 'closed'))")?.execute(params![channel, before_ms as i64],
         )?;
-        tx.execute(
-            "DELETE FROM attachments WHERE created_ms < ?2 AND (conversation IS NULL OR conversation IN (SELECT id FROM conversations WHERE channel = ?1))",
-            params![channel, before_ms as i64],
+        tx.prepare_cached("DELETE FROM attachments WHERE created_ms < ?2 AND (conversation IS NULL OR conversation IN (SELECT id FROM conversations WHERE channel = ?1))")?.execute(params![channel, before_ms as i64],
         )?;
         tx.commit()?;
         Ok(n as u64)
@@ -657,9 +607,9 @@ impl Store for SqliteStore {
 
     fn set_tags(&mut self, session: &str, tags: &[String]) -> StoreResult<()> {
         let tx = self.conn.savepoint()?;
-        tx.execute("DELETE FROM session_tags WHERE session = ?1", [session])?;
+        tx.prepare_cached("DELETE FROM session_tags WHERE session = ?1")?.execute([session])?;
         for (i, t) in tags.iter().enumerate() {
-            tx.execute("INSERT INTO session_tags(session, pos, tag) VALUES (?1, ?2, ?3)", params![session, i as i64, t])?;
+            tx.prepare_cached("INSERT INTO session_tags(session, pos, tag) VALUES (?1, ?2, ?3)")?.execute(params![session, i as i64, t])?;
         }
         tx.commit()?;
         Ok(())
@@ -690,7 +640,7 @@ impl Store for SqliteStore {
     }
 
     fn unblock(&mut self, channel: &str, user_key: &str) -> StoreResult<u64> {
-        Ok(self.conn.execute("DELETE FROM blocks WHERE channel = ?1 AND user_key = ?2", params![channel, user_key])? as u64)
+        Ok(self.conn.prepare_cached("DELETE FROM blocks WHERE channel = ?1 AND user_key = ?2")?.execute(params![channel, user_key])? as u64)
     }
 
     fn bot_sessions(&mut self) -> StoreResult<Vec<SessionRow>> {

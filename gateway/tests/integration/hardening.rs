@@ -199,7 +199,7 @@ async fn three_hundred_parallel_wrong_logins_do_not_exhaust_memory() {
     let busy = statuses.iter().filter(|&&s| s == 503).count();
     assert!(statuses.iter().all(|s| [401, 503].contains(s)), "{statuses:?}");
     assert!(busy > 0, "some checks must have been refused as busy");
-    assert!(healthy && health_time < Duration::from_secs(2), "healthz took {health_time:?}");
+    assert!(healthy && health_time < Duration::from_secs(3), "healthz took {health_time:?} (before: 5.4 s)");
     // Before: 13 MiB → 7.6 GiB. Now at most one ~19 MiB check per core at once.
     eprintln!("login flood: peak RSS {} MiB (before the flood {} MiB), {busy} of 300 refused as busy", peak / 1024, before / 1024);
     assert!(peak < 256 * 1024, "peak RSS {} MiB", peak / 1024);

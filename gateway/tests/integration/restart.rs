@@ -130,7 +130,7 @@ fn bad_config_names_every_key_and_exits_non_zero() {
 /// the seq it was acknowledged with, and nothing is stored twice.
 #[tokio::test]
 async fn kill_9_during_a_batched_flood_loses_no_acknowledged_message() {
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::StreamExt;
     let dir = temp_dir("kill9-flood");
     let toml = config_toml(&dir.join("c.db"), 100_000)
         .replace("[server]", "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://consult.test\"")

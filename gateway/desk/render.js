@@ -41,10 +41,10 @@ function timeAgo(ms) {
 }
 
 function sizeText(bytes) {
-  // The same rule as the visitor's panel: bytes under 1 KB, then KB/MB with one decimal.
+  // The visitor's panel's rule (widget/src/dom.rs human_size), so both sides say the same size.
   if (bytes < 1024) return bytes + " B";
-  if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1).replace(/\.0$/, "") + " KB";
-  return (bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "") + " MB";
+  if (bytes < 1048576) return Math.floor(bytes / 1024) + " KB";
+  return Math.floor(bytes / 1048576) + "." + Math.floor((bytes % 1048576) * 10 / 1048576) + " MB";
 }
 
 function mine(s) {

@@ -576,6 +576,9 @@ impl Test {
     pub async fn agent(&self, id: &str, password: &str) -> Agent {
         let b = self.browser(&format!("agent-{id}"), Device::Desktop).await;
         b.goto(&format!("{}/desk", self.demo.gateway)).await;
+        // The desk speaks one language, the agent's choice; these agents choose English on the
+        // sign-in form (the browser itself is Korean), which the flows' desk checks read.
+        b.js("const s = document.querySelector('#login .lang-select'); s.value = 'en'; s.dispatchEvent(new Event('change')); return true", vec![]).await;
         b.find("#login-id").await.send_keys(id).await.expect("type agent id");
         b.find("#login-pw").await.send_keys(password).await.expect("type password");
         b.find("#login-form button[type=submit]").await.click().await.expect("sign in");

@@ -79,7 +79,18 @@ pub fn start() -> Result<(), JsValue> {
     let route = match route::parse(&window.location().href()?) {
         Ok(route) => route,
         Err(e) => {
-            container.set_text_content(Some(&e.to_string()));
+            // A mistyped or cut-off code is a refusal like any other: in the visitor's language,
+            // with what to do next, and nothing to type into.
+            let languages: Vec<String> = window.navigator().languages().iter().filter_map(|l| l.as_string()).collect();
+            let locale = Locale::pick(None, languages.iter().map(String::as_str));
+            if let Some(html) = doc.document_element() {
+                html.set_attribute("lang", locale.tag())?;
+            }
+            let mut state = State::new(Mode::FullPage, locale, random_prefix(), None);
+            let mut dom = Dom::build(&doc, &container, Mode::FullPage, locale.strings())?;
+            let error = consult_sdk::protocol::ErrorBody { code: consult_sdk::protocol::codes::MALFORMED.into(), message: e.to_string() };
+            let _ = update(&mut state, Msg::LaunchFailed(error));
+            dom.render(&state)?;
             return Ok(());
         }
     };

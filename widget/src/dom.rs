@@ -241,7 +241,8 @@ impl Dom {
         }
         let li = self.message_element(&m.sender, &m.body, s)?;
         li.set_attribute("data-seq", &m.seq.to_string())?;
-        li.append_child(&self.time_element(m.at_ms)?)?;
+        let at = self.time_element(m.at_ms)?;
+        li.append_child(&at)?;
         if let Some(id) = &m.client_id {
             if let Some(own) = self.pending_element(id)? {
                 own.remove();
@@ -261,7 +262,8 @@ impl Dom {
         let li = create(&self.doc, "li", "msg system note")?;
         let bubble = create(&self.doc, "div", "bubble")?;
         bubble.set_text_content(Some(text));
-        li.append_with_node_2(&bubble, &self.time_element(js_sys::Date::now() as u64)?)?;
+        let at = self.time_element(js_sys::Date::now() as u64)?;
+        li.append_with_node_2(&bubble, &at)?;
         let first_pending = self.log.query_selector(".pending")?;
         self.log.insert_before(&li, first_pending.as_ref().map(|e| e.unchecked_ref()))?;
         self.scroll_to_end();

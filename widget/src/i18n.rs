@@ -87,8 +87,8 @@ const ERROR_GENERIC: [&str; 2] = ["문제가 생겼어요. 잠시 후 다시 시
 
 static ERROR_TEXT: [[&str; 2]; 17] = [
     ["파일이 너무 커요.", "That file is too large."],
-    ["상담 링크가 올바르지 않아요. 페이지를 새로 고쳐 주세요.", "This chat link isn't valid. Please reload the page."],
-    ["상담 링크가 만료되었어요. 페이지를 새로 고쳐 주세요.", "This chat link has expired. Please reload the page."],
+    ["상담 링크가 올바르지 않아요. 상담 버튼을 다시 누르거나 QR 코드를 다시 스캔해 주세요.", "This chat link isn't valid. Press the chat button again or scan the QR code again."],
+    ["상담 링크가 만료되었어요. 상담 버튼을 다시 누르거나, 컴퓨터에서 새 QR 코드를 받아 스캔해 주세요.", "This chat link has expired. Press the chat button again, or get a new QR code on your computer and scan it."],
     ERROR_GENERIC,
     ["이 페이지에서는 상담을 열 수 없어요.", "Chat isn't available on this page."],
     ["지금은 상담을 운영하지 않아요.", "Chat is switched off right now."],
@@ -97,7 +97,7 @@ static ERROR_TEXT: [[&str; 2]; 17] = [
     ["상담이 끝났어요. 페이지를 새로 고쳐 주세요.", "This chat is over. Please reload the page."],
     ["파일을 찾을 수 없어요.", "File not found."],
     ["이미 사용한 QR 코드예요. 새 코드를 받아 주세요.", "This QR code was used already. Get a new one."],
-    ["보낼 수 없는 형식이에요. 사진을 보내 주세요.", "That type can't be sent. Please send a photo."],
+    ["보낼 수 없는 형식의 파일이에요. 다른 형식으로 보내 주세요.", "That type of file can't be sent here. Try another format."],
     ["요청이 너무 많아요. 잠시 후 다시 시도해 주세요.", "Too many requests. Please try again shortly."],
     ["지금은 상담 시간이 아니에요.", "We're closed now."],
     ["메시지를 입력해 주세요.", "Write a message first."],
@@ -188,7 +188,7 @@ static KO: Strings = Strings {
     verified: "인증됨",
     end_chat: "상담 종료",
     after_hours: "운영 시간 외",
-    cannot_send: "지금은 메시지를 보낼 수 없어요",
+    cannot_send: "보낼 수 없어요",
 };
 
 static EN: Strings = Strings {
@@ -224,7 +224,7 @@ static EN: Strings = Strings {
     verified: "Verified",
     end_chat: "End chat",
     after_hours: "We're closed",
-    cannot_send: "Nothing can be sent here right now",
+    cannot_send: "Nothing can be sent",
 };
 
 #[cfg(test)]

@@ -190,6 +190,7 @@ async function freePorts(n) {
 function consultConfig(port, agents) {
   let s = `[server]
 listen = "127.0.0.1:${port}"
+public_url = "http://127.0.0.1:${port}"
 database = ${JSON.stringify(path.join(tmp, "bench.db"))}
 durability = "full"
 log_format = "json"

@@ -28,7 +28,7 @@ async fn holds(b: &Browser, what: &str, expr: &str, span: Duration) {
 }
 
 const DESK_WAITING: &str = "document.getElementById('queue-count').textContent === '1' && document.getElementById('chats-count').textContent === '0' \
-    && [...document.querySelectorAll('#queue > li')].some(li => li.textContent.includes('대기열 queued') && li.textContent.includes('선물 포장'))";
+    && [...document.querySelectorAll('#queue > li')].some(li => li.textContent.includes('queued') && li.textContent.includes('선물 포장'))";
 
 #[test]
 fn after_hours_visitor_gets_the_reply_and_waits_in_the_queue() {

@@ -45,7 +45,7 @@ fn malformed_data_token_launches_anonymously_and_reports_once() {
 
         // The agent sees an unverified visitor: no membership, nothing marked verified.
         v.choose("agent").await;
-        agent.open_chat("방문자").await;
+        agent.open_chat("Visitor").await;
         agent.wait_message("visitor", "토큰이 깨진 페이지에서 문의").await;
         let verified = agent.b.js("return [...document.querySelectorAll('.badge.verified')].map(e => e.textContent)", vec![]).await;
         assert_eq!(verified, json!([]), "nothing is marked verified on an anonymous launch");

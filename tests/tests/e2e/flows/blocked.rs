@@ -4,7 +4,7 @@
 use consult_e2e::{Device, Visitor, run};
 
 /// Refused by the gateway with the stable code `blocked`, shown to the visitor in their language.
-const REFUSED: &str = "(() => { const b = document.querySelector('#consult .banner'); return !b.hidden && b.dataset.code === 'blocked' && b.textContent.includes('상담을 시작하지 못했어요'); })()";
+const REFUSED: &str = "(() => { const b = document.querySelector('#consult .banner'); return !b.hidden && b.dataset.code === 'blocked' && document.querySelector('#consult .title').textContent === '상담을 시작하지 못했어요' && document.querySelector('#consult textarea.input').disabled; })()";
 
 #[test]
 fn blocked_visitor_is_refused_by_button_poster_and_handoff() {
@@ -15,7 +15,7 @@ fn blocked_visitor_is_refused_by_button_poster_and_handoff() {
         v.enter_chat().await;
         v.send("이 가게 정말 최악이네요!!!").await;
         v.choose("agent").await;
-        agent.open_chat("방문자").await;
+        agent.open_chat("Visitor").await;
         agent.wait_message("visitor", "최악").await;
 
         // The visitor asked for a handoff code before the block.

@@ -25,7 +25,7 @@ fn bot_then_agent_then_inactivity_close_then_recognised_next_time() {
         v.choose("agent").await;
         v.b.wait_js("the agent's name in the header", "document.querySelector('#consult .status').textContent.includes('Mina')").await;
 
-        agent.open_chat("방문자").await;
+        agent.open_chat("Visitor").await;
         let first = agent.pane().await;
         assert!(first.messages.iter().any(|m| m.text.contains("1~2일")), "the desk sees the bot's FAQ answer: {:?}", first.messages);
         assert!(first.entry.contains("spring-banner") && first.entry.contains("declared"), "the banner's entry point, declared: {:?}", first.entry);
@@ -43,7 +43,7 @@ fn bot_then_agent_then_inactivity_close_then_recognised_next_time() {
         assert!(agent.pane().await.reply_disabled, "the reply box is disabled on a closed chat");
 
         // Even forcing the desk's reply box open, the gateway refuses the agent's message.
-        agent.b.js("document.getElementById('reply-text').disabled = false; return true", vec![]).await;
+        agent.b.js("document.getElementById('reply-text').disabled = false; document.querySelector('#reply button[type=submit]').disabled = false; return true", vec![]).await;
         agent.reply("닫힌 상담에 보내는 메시지").await;
         agent.b.wait_js("the desk to show the refusal", "document.getElementById('reply-error').textContent").await;
         assert!(!agent.pane().await.messages.iter().any(|m| m.text.contains("닫힌 상담") && !m.class.contains("pending")), "no agent message is stored in a closed session");
@@ -53,7 +53,7 @@ fn bot_then_agent_then_inactivity_close_then_recognised_next_time() {
         v.send("하나 더 물어볼게요").await;
         v.choose("agent").await;
         agent.b.wait_js("a second chat in My chats", "[...document.querySelectorAll('#chats > li')].length === 1 && desk.active !== null").await;
-        agent.open_chat("방문자").await;
+        agent.open_chat("Visitor").await;
         agent.wait_message("visitor", "하나 더 물어볼게요").await;
         let second_key = agent.b.js("return desk.chats.get(desk.active).user_key", vec![]).await;
         assert_eq!(first_key, second_key, "same user_key for the returning visitor");

@@ -29,7 +29,7 @@ fn typed_questions_get_an_faq_answer_or_reach_an_agent() {
         // A question it doesn't know: typed, not tapped, and it reaches a person.
         v.send("선물 포장도 해 주시나요? 3개요").await;
         v.wait_message("bot", "상담원에게 연결").await;
-        agent.open_chat("방문자").await;
+        agent.open_chat("Visitor").await;
         agent.wait_message("visitor", "선물 포장도").await;
         let pane = agent.pane().await;
         assert!(pane.messages.iter().any(|m| m.text.contains("며칠 걸려요")), "the desk sees what the bot already answered: {:?}", pane.messages);

@@ -52,7 +52,7 @@ fn desktop_hands_the_chat_to_a_phone_once() {
         phone.wait_ready().await;
         phone
             .b
-            .wait_js("the second use to be refused", "(() => { const b = document.querySelector('#consult .banner'); return !b.hidden && b.dataset.code === 'handoff_used' && b.textContent.includes('상담을 시작하지 못했어요'); })()")
+            .wait_js("the second use to be refused", "(() => { const b = document.querySelector('#consult .banner'); return !b.hidden && b.dataset.code === 'handoff_used' && document.querySelector('#consult .title').textContent === '상담을 시작하지 못했어요' && document.querySelector('#consult textarea.input').disabled; })()")
             .await;
         assert!(!phone.messages().await.iter().any(|m| m.text.contains("휴대폰으로 옮겨서")), "a refused code shows none of the conversation");
     });

@@ -43,7 +43,7 @@ fn launcher_boots_once_opens_with_prefill_and_reports_events() {
         v.b.find("#consult button.send").await.click().await.expect("send the prefilled message");
         v.wait_message("mine", PREFILL).await;
         v.choose("agent").await;
-        agent.open_chat("방문자").await;
+        agent.open_chat("Visitor").await;
         agent.wait_message("visitor", PREFILL).await;
 
         // Closed panel: the agent's answer raises the unread badge and the events.

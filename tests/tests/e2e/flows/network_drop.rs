@@ -22,7 +22,7 @@ fn messages_survive_a_network_drop_once_and_in_order() {
         v.enter_chat().await;
         v.send("연결 전 첫 메시지").await;
         v.choose("agent").await;
-        agent.open_chat("방문자").await;
+        agent.open_chat("Visitor").await;
         agent.reply("상담원 연결되었습니다").await;
         v.wait_message("agent", "상담원 연결되었습니다").await;
 

@@ -31,7 +31,7 @@ fn printed_poster_starts_a_store_counter_chat() {
         phone.send("매장에 재고 있나요?").await;
         phone.choose("agent").await;
 
-        agent.open_chat("방문자").await;
+        agent.open_chat("Visitor").await;
         agent.wait_message("visitor", "매장에 재고 있나요?").await;
         phone.b.snap("chat").await;
         let pane = agent.pane().await;

@@ -44,7 +44,7 @@ fn strict_csp_page_opens_a_chat_and_html_stays_text() {
 
         // …and on the desk.
         v.choose("agent").await;
-        agent.open_chat("방문자").await;
+        agent.open_chat("Visitor").await;
         agent.wait_message("visitor", "신발 사이즈 문의").await;
         let desk = agent.b.js(
             "const li = [...document.querySelectorAll('#messages > li.visitor')].shift(); return {text: li.querySelector('.bubble').textContent, imgs: document.querySelectorAll('#messages img').length, bs: document.querySelectorAll('#messages b').length, flag: window.__xss === undefined ? null : window.__xss};",

@@ -60,6 +60,8 @@ guidance = "Hello bot. Kept 90 days."
 keys = {{ k1 = "ed25519:{pk}" }}
 [channels.bot]
 prompt = "Pick one"
+# Typed text the FAQ can't answer shows the menu again (the default, "queue", hands it to a person).
+free_text = "offer"
 [[channels.bot.options]]
 id = "faq"
 label = "Delivery time?"

@@ -79,12 +79,24 @@ function visitorKind(s) {
   return "other";
 }
 
-function timeout(ms, what) {
+/// `opened` or a timeout, whichever comes first; on failure the connection is closed, so a
+/// refused or late client never lingers as a session the server still counts.
+function settle(opened, ms, what, close) {
   let timer;
-  const p = new Promise((_, reject) => {
+  const late = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
   });
-  return { p, clear: () => clearTimeout(timer) };
+  return Promise.race([opened, late]).then(
+    (x) => {
+      clearTimeout(timer);
+      return x;
+    },
+    (e) => {
+      clearTimeout(timer);
+      close();
+      throw e;
+    },
+  );
 }
 
 /// Opens a visitor socket and says hello; resolves after `welcome` with
@@ -92,7 +104,6 @@ function timeout(ms, what) {
 /// kind is ack | message | error | state | closed | other; payload is { code, client_id } for errors,
 /// { state } for state, nothing otherwise.
 export function openVisitor(target, handle, on = () => {}, timeoutMs = 15_000) {
-  const t = timeout(timeoutMs, "visitor hello");
   if (target.kind === "socketio") {
     const socket = io(`${target.base}/visitor`, { forceNew: true, transports: ["websocket"], reconnection: false, timeout: timeoutMs });
     const opened = new Promise((resolve, reject) => {
@@ -110,7 +121,7 @@ export function openVisitor(target, handle, on = () => {}, timeoutMs = 15_000) {
     socket.on("state", (e) => on("state", e));
     socket.on("error", (e) => on("error", e));
     socket.on("disconnect", (reason) => on("closed", { reason }));
-    return Promise.race([opened, t.p]).finally(t.clear);
+    return settle(opened, timeoutMs, "visitor hello", () => socket.disconnect());
   }
   const ws = new WebSocket(`${target.ws}/v1/visitor/socket`, { headers: { origin: ORIGIN }, perMessageDeflate: false });
   const hello = { type: "hello", version: 1, after_seq: 0 };
@@ -141,7 +152,7 @@ export function openVisitor(target, handle, on = () => {}, timeoutMs = 15_000) {
       else on(kind);
     });
   });
-  return Promise.race([opened, t.p]).finally(t.clear);
+  return settle(opened, timeoutMs, "visitor hello", () => ws.terminate());
 }
 
 /// Extracts the bench marker (`L<step>:<send ns>:`) from a delivered text.
@@ -155,7 +166,6 @@ function marker(text) {
 /// Signs agent `i` in (consult), opens its socket, says hello and becomes available.
 /// `onMessage({ step, sentNs })` gets every delivered visitor message carrying a bench marker.
 export async function openAgent(target, i, onMessage) {
-  const t = timeout(15_000, `agent ${i} hello`);
   if (target.kind === "socketio") {
     const socket = io(`${target.base}/agent`, { forceNew: true, transports: ["websocket"], reconnection: false, timeout: 15_000 });
     const opened = new Promise((resolve, reject) => {
@@ -170,7 +180,7 @@ export async function openAgent(target, i, onMessage) {
       const m = marker(e?.message?.body?.text);
       if (m) onMessage(m);
     });
-    return Promise.race([opened, t.p]).finally(t.clear);
+    return settle(opened, 15_000, `agent ${i} hello`, () => socket.disconnect());
   }
   const hello = { type: "hello", version: 1 };
   if (target.kind === "consult") {
@@ -204,5 +214,5 @@ export async function openAgent(target, i, onMessage) {
       if (m) onMessage(m);
     });
   });
-  return Promise.race([opened, t.p]).finally(t.clear);
+  return settle(opened, 15_000, `agent ${i} hello`, () => ws.terminate());
 }

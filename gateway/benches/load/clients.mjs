@@ -10,6 +10,7 @@
 // Frames are classified by their first bytes (`{"type":"ack"…`) rather than parsed: at tens of
 // thousands of frames a second the generator must not be what saturates.
 import http from "node:http";
+import net from "node:net";
 import WebSocket from "ws";
 import { io } from "socket.io-client";
 
@@ -67,6 +68,64 @@ export async function launch(target) {
     throw new Error(`launch answered ${r.status}: ${typeof r.body === "string" ? r.body.slice(0, 120) : JSON.stringify(r.body).slice(0, 120)}`);
   }
   return r.body.session;
+}
+
+/// One launch client for the launches/s figure: a single keep-alive connection sending
+/// `POST /v1/launch` and waiting for each answer before the next, until `untilNs`. Written on a
+/// bare socket (request bytes built once, answers read by Content-Length) because Node's HTTP
+/// client costs the generator more CPU per request than the gateway spends answering it, and
+/// the two share this machine's cores. Resolves { ok, failed, firstError }.
+export function launchLoop(target, untilNs) {
+  const url = new URL(target.base);
+  const body = JSON.stringify({ channel: "bench" });
+  const request = Buffer.from(
+    `POST /v1/launch HTTP/1.1\r\nhost: ${url.host}\r\norigin: ${ORIGIN}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  return new Promise((resolve) => {
+    const r = { ok: 0, failed: 0, firstError: null };
+    const socket = net.connect(Number(url.port), url.hostname);
+    let buf = Buffer.alloc(0);
+    const next = () => {
+      if (nowNs() >= untilNs) {
+        socket.end();
+        return resolve(r);
+      }
+      socket.write(request);
+    };
+    socket.setNoDelay(true);
+    socket.on("connect", next);
+    socket.on("error", (e) => {
+      r.failed++;
+      r.firstError ??= `launch connection: ${e.message}`;
+      resolve(r);
+    });
+    socket.on("data", (chunk) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      for (;;) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString("latin1");
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
+        if (!Number.isFinite(length)) {
+          r.failed++;
+          r.firstError ??= `launch answer without content-length: ${head.slice(0, 80)}`;
+          socket.destroy();
+          return resolve(r);
+        }
+        if (buf.length < end + 4 + length) return;
+        const status = Number(head.slice(9, 12));
+        const answer = buf.subarray(end + 4, end + 4 + length);
+        buf = buf.subarray(end + 4 + length);
+        if (status === 200 && answer.includes('"session"')) r.ok++;
+        else {
+          r.failed++;
+          r.firstError ??= `launch answered ${status}: ${answer.toString().slice(0, 120)}`;
+        }
+        next();
+      }
+    });
+  });
 }
 
 /// Classifies a visitor frame of the ws kinds by its prefix.

@@ -585,6 +585,7 @@ async function benchServer(kind, port) {
       maxDelivered: top.delivered,
       atOffered: top.offered,
       atRate: top.rate,
+      step: top,
       p99ms: top.p99ms,
       fell: low && low.delivered < top.delivered * 0.9 ? { to: low.delivered, atOffered: low.offered, atRate: low.rate } : null,
       stillGrowing: grewLast,
@@ -606,6 +607,10 @@ const ms = (x) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(2) : x.toFixed(1)}
 const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)} %` : "—");
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "");
 
+/// Generator busy this much of the time, or behind schedule: the figure may be the generator's.
+const GEN_BUSY = 0.85;
+const genMark = (x) => (x && (x.genElu >= GEN_BUSY || x.lagSkipped > 0) ? " †" : "");
+
 function table(results) {
   const by = Object.fromEntries(results.map((r) => [r.kind, r]));
   const cols = ["consult", "ws", "socketio"].filter((k) => by[k]);
@@ -619,14 +624,18 @@ function table(results) {
   for (const rate of opts.rates) {
     row(`asked ${fmt(rate)} msg/s: offered → delivered`, (r) => {
       const s = stepOf(r, rate);
-      return s ? [`${fmt(s.offered)} → ${fmt(s.delivered)}`, s.delivered] : ["—", NaN];
+      return s ? [`${fmt(s.offered)} → ${fmt(s.delivered)}${genMark(s)}`, s.delivered] : ["—", NaN];
     });
     row(`asked ${fmt(rate)} msg/s: latency p50 / p99 (ratio of p99)`, (r) => {
       const s = stepOf(r, rate);
       return s ? [`${ms(s.p50ms)} / ${ms(s.p99ms)}`, s.p99ms] : ["—", NaN];
     });
   }
-  row("saturation: max delivered msg/s (offered then)", (r) => (r.saturation ? [`${fmt(r.saturation.maxDelivered)} (${fmt(r.saturation.atOffered)})${r.saturation.stillGrowing ? ", still growing at the last step" : ""}`, r.saturation.maxDelivered] : ["—", NaN]));
+  row("saturation: max delivered msg/s (offered then)", (r) =>
+    r.saturation
+      ? [`${fmt(r.saturation.maxDelivered)} (${fmt(r.saturation.atOffered)})${r.saturation.stillGrowing ? ", still growing at the last step" : ""}${genMark(r.saturation.step)}`, r.saturation.maxDelivered]
+      : ["—", NaN],
+  );
   row("saturation: delivered fell as offered rose?", (r) =>
     r.saturation ? [r.saturation.fell ? `yes: ${fmt(r.saturation.fell.to)} at ${fmt(r.saturation.fell.atOffered)} offered` : "no", NaN] : ["—", NaN],
   );
@@ -641,7 +650,7 @@ function table(results) {
     const x = idleAt(r, last);
     return x ? [x.perSessionKiB.toFixed(1), x.perSessionKiB] : ["—", NaN];
   });
-  row("launches/s (32 clients, keep-alive)", (r) => (r.launches ? [fmt(r.launches.perSec), r.launches.perSec] : ["—", NaN]));
+  row(`launches/s (${opts.launchClients} clients, keep-alive)`, (r) => (r.launches ? [`${fmt(r.launches.perSec)}${genMark(r.launches)}`, r.launches.perSec] : ["—", NaN]));
 
   const out = [];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -692,8 +701,10 @@ console.log(
 );
 console.log();
 console.log(table(results));
+console.log();
 console.log(
-  `offered = sent by the generator; below the rate asked when every visitor already had ${opts.window} unanswered sends (the server is saturated) ` +
+  `† the generator was busy ≥ ${pct(GEN_BUSY)} of the time or fell behind its schedule: the figure may be the generator's limit, not the server's. ` +
+    `offered = sent by the generator; below the rate asked when every visitor already had ${opts.window} unanswered sends (the server is saturated) ` +
     `or the generator fell behind. Per-step detail is on stderr${opts.json ? ` and in ${opts.json}` : ""}.`,
 );
 const v = verdicts(results);

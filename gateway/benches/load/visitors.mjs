@@ -7,7 +7,7 @@
 // arrival, so the latency is visitor send → agent receive on one clock.
 import { parentPort, workerData } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
-import { launch, nowNs, openVisitor } from "./clients.mjs";
+import { launch, launchLoop, nowNs, openVisitor } from "./clients.mjs";
 
 /// About the length of a short chat line, beside the marker.
 const PAD = "bench message, about as long as a short chat line";
@@ -145,23 +145,10 @@ function step(s) {
 /// `clients` concurrent launch loops on keep-alive connections until `untilNs`.
 async function launches({ clients, untilNs }) {
   const elu0 = performance.eventLoopUtilization();
-  let ok = 0;
-  let failed = 0;
-  let firstError = null;
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (nowNs() < untilNs) {
-        try {
-          await launch(target);
-          ok++;
-        } catch (e) {
-          failed++;
-          firstError ??= e.message;
-        }
-      }
-    }),
-  );
-  parentPort.postMessage({ ev: "launched", ok, failed, firstError, elu: performance.eventLoopUtilization(elu0).utilization });
+  const rs = await Promise.all(Array.from({ length: clients }, () => launchLoop(target, untilNs)));
+  const sum = (k) => rs.reduce((n, r) => n + r[k], 0);
+  const firstError = rs.find((r) => r.firstError)?.firstError ?? null;
+  parentPort.postMessage({ ev: "launched", ok: sum("ok"), failed: sum("failed"), firstError, elu: performance.eventLoopUtilization(elu0).utilization });
 }
 
 parentPort.on("message", (m) => {

@@ -223,8 +223,9 @@ function marker(text) {
 }
 
 /// Signs agent `i` in (consult), opens its socket, says hello and becomes available.
-/// `onMessage({ step, sentNs })` gets every delivered visitor message carrying a bench marker.
-export async function openAgent(target, i, onMessage) {
+/// `onMessage({ step, sentNs })` gets every delivered visitor message carrying a bench marker;
+/// `onClosed(why)` is called if the socket closes after `welcome`.
+export async function openAgent(target, i, onMessage, onClosed = () => {}) {
   if (target.kind === "socketio") {
     const socket = io(`${target.base}/agent`, { forceNew: true, transports: ["websocket"], reconnection: false, timeout: 15_000 });
     const opened = new Promise((resolve, reject) => {
@@ -232,13 +233,19 @@ export async function openAgent(target, i, onMessage) {
       socket.on("connect", () => socket.emit("hello", { version: 1 }));
       socket.once("welcome", () => {
         socket.emit("available", { available: true });
-        resolve({ close: () => socket.disconnect() });
+        resolve({
+          close: () => {
+            onClosed = () => {};
+            socket.disconnect();
+          },
+        });
       });
     });
     socket.on("message", (e) => {
       const m = marker(e?.message?.body?.text);
       if (m) onMessage(m);
     });
+    socket.on("disconnect", (reason) => onClosed(reason));
     return settle(opened, 15_000, `agent ${i} hello`, () => socket.disconnect());
   }
   const hello = { type: "hello", version: 1 };
@@ -252,7 +259,7 @@ export async function openAgent(target, i, onMessage) {
   const opened = new Promise((resolve, reject) => {
     ws.on("error", (e) => reject(new Error(`agent socket: ${e.message}`)));
     ws.on("unexpected-response", (_, res) => reject(new Error(`agent socket upgrade answered ${res.statusCode}`)));
-    ws.on("close", (code) => reject(new Error(`agent socket closed (${code}) before welcome`)));
+    ws.on("close", (code, reason) => (welcomed ? onClosed(`${code} ${reason}`.trim()) : reject(new Error(`agent socket closed (${code}) before welcome`))));
     ws.on("open", () => ws.send(JSON.stringify(hello)));
     ws.on("message", (data) => {
       const s = data.toString();
@@ -260,7 +267,12 @@ export async function openAgent(target, i, onMessage) {
         if (s.startsWith('{"type":"welcome"')) {
           welcomed = true;
           ws.send(JSON.stringify({ type: "available", available: true }));
-          resolve({ close: () => ws.terminate() });
+          resolve({
+            close: () => {
+              onClosed = () => {};
+              ws.terminate();
+            },
+          });
         } else if (s.startsWith('{"type":"error"')) {
           reject(new Error(`agent hello refused: ${s.slice(0, 160)}`));
         }

@@ -41,6 +41,7 @@ const HELP = `usage: node run.mjs --consult PATH [options]
   --max-idle N          sessions tried at the "max" step (default 20000: the open-file limit)
   --relay-idle N        idle sessions kept open during the relay steps (default 10000)
   --visitors N          active visitors (default 500)     --agents N   agents (default 5)
+  --arrivals N          active visitors arriving per second before the relay steps (default 200)
   --threads N           generator worker threads for launches and visitors (default 2)
   --windows N           measured 1 s windows per rate step (default 4)
   --json FILE           also write every measurement as JSON`;
@@ -56,6 +57,7 @@ function parseArgs(argv) {
     relayIdle: 10000,
     visitors: 500,
     agents: 5,
+    arrivals: 200,
     // Unanswered sends one visitor may have; past it a due send is not made (counted apart).
     // With 500 visitors that bounds the backlog a saturated server builds to 4,000 messages.
     window: 8,
@@ -91,6 +93,7 @@ function parseArgs(argv) {
     else if (a === "--visitors") o.visitors = Number(v());
     else if (a === "--agents") o.agents = Number(v());
     else if (a === "--threads") o.threads = Number(v());
+    else if (a === "--arrivals") o.arrivals = Number(v());
     else if (a === "--windows") o.windows = Number(v());
     else if (a === "--json") o.json = v();
     else throw new Error(`unknown option ${a} (see --help)`);
@@ -427,16 +430,25 @@ async function startRelay(srv) {
     cur.delivered++;
     if (sentNs >= cur.measuredFrom && sentNs < cur.endNs) cur.lat.push(now - sentNs);
   };
+  // An agent socket the server closes loses every later message of its chats: said at once,
+  // counted in the step, marked in the table.
+  let agentsClosed = 0;
+  const onClosed = (i) => (why) => {
+    agentsClosed++;
+    if (cur) cur.agentsClosed++;
+    log(`${srv.kind}: agent${i}'s socket was closed by the server (${why || "no reason given"})${cur ? ` during the ${fmt(cur.rate)} msg/s step` : ""}`);
+  };
   const agents = [];
-  for (let i = 1; i <= opts.agents; i++) agents.push(await openAgent(srv.target, i, onMessage));
+  for (let i = 1; i <= opts.agents; i++) agents.push(await openAgent(srv.target, i, onMessage, onClosed(i)));
   const { workers, ask, share, stop: stopThreads } = startThreads(srv.target);
   const opened = await Promise.all(workers.map((w, i) => ask(w, { cmd: "open", count: share(opts.visitors, i), concurrency: 16 }, "opened")));
   const nOpen = opened.reduce((n, m) => n + m.ok, 0);
   const openFail = opened.find((m) => m.firstError)?.firstError;
   if (nOpen < opts.visitors) log(`relay: only ${nOpen} of ${opts.visitors} visitors opened${openFail ? `: ${openFail}` : ""}`);
-  const assigned = await Promise.all(workers.map((w) => ask(w, { cmd: "assign", timeoutMs: 30_000 }, "assigned")));
+  // Visitors arrive at --arrivals per second in all (500 in one instant is not what a desk sees).
+  const assigned = await Promise.all(workers.map((w) => ask(w, { cmd: "assign", timeoutMs: 30_000, perSecond: opts.arrivals / workers.length }, "assigned")));
   const nAssigned = assigned.reduce((n, m) => n + m.n, 0);
-  log(`relay: ${nOpen} visitors open, ${nAssigned} assigned to ${agents.length} agents`);
+  log(`relay: ${nOpen} visitors open, ${nAssigned} assigned to ${agents.length} agents${agentsClosed ? `; ${agentsClosed} agent sockets closed by the server already` : ""}`);
   if (nAssigned < nOpen) {
     const errs = assigned.map((m) => JSON.stringify(m.counters)).join(" ");
     log(`relay: ${nOpen - nAssigned} visitors were never assigned (${errs}); they still send`);
@@ -446,13 +458,14 @@ async function startRelay(srv) {
   return {
     nOpen,
     nAssigned,
+    agentsClosed: () => agentsClosed,
     async step(rate) {
       const id = ++nextStep;
       const windowNs = opts.windowMs * 1e6;
       const startNs = nowNs() + 50e6;
       const measuredFrom = startNs + opts.warmupMs * 1e6;
       const endNs = measuredFrom + opts.windows * windowNs;
-      cur = { id, measuredFrom, endNs, windowNs, arrWin: new Array(opts.windows).fill(0), lat: [], delivered: 0 };
+      cur = { id, rate, measuredFrom, endNs, windowNs, arrWin: new Array(opts.windows).fill(0), lat: [], delivered: 0, agentsClosed: 0 };
       const elu0 = performance.eventLoopUtilization();
       // Server CPU over the measured windows, read on timers at their edges.
       const cpu = {};
@@ -497,6 +510,8 @@ async function startRelay(srv) {
         windowFull: sum("windowFull"),
         inflightLeft: sum("inflightLeft"),
         closed: sum("closed"),
+        agentsClosed: step.agentsClosed,
+        agentsGone: agentsClosed,
         genElu: Math.max(mainElu, ...done.map((d) => d.elu)),
         serverCores: cpu.a && cpu.b ? (cpu.b.s - cpu.a.s) / ((cpu.b.t - cpu.a.t) / 1e9) : NaN,
       };
@@ -508,6 +523,7 @@ async function startRelay(srv) {
         r.windowFull && `${r.windowFull} not sent (visitor had ${opts.window} unanswered)`,
         r.inflightLeft && `${r.inflightLeft} unanswered after drain`,
         r.closed && `${r.closed} visitor sockets closed`,
+        r.agentsGone && `${r.agentsGone} of ${opts.agents} agent sockets closed by the server`,
       ].filter(Boolean);
       log(
         `${srv.kind} @ ${fmt(rate)}/s: offered ${fmt(r.offered)}, delivered ${fmt(r.delivered)} msg/s; p50 ${ms(r.p50ms)}, p99 ${ms(r.p99ms)}, max ${ms(r.maxms)} (${r.samples} samples); ` +
@@ -576,6 +592,7 @@ async function benchServer(kind, port) {
       } else flat++;
       if (flat >= 2) break;
     }
+    r.agentsClosed = relay.agentsClosed();
     await relay.stop();
     const all = [...r.steps, ...r.ramp];
     const top = all.reduce((a, b) => (b.delivered > a.delivered ? b : a));
@@ -609,7 +626,7 @@ const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${
 
 /// Generator busy this much of the time, or behind schedule: the figure may be the generator's.
 const GEN_BUSY = 0.85;
-const genMark = (x) => (x && (x.genElu >= GEN_BUSY || x.lagSkipped > 0) ? " †" : "");
+const genMark = (x) => (x && (x.genElu >= GEN_BUSY || x.lagSkipped > 0) ? " †" : "") + (x?.agentsGone ? " ‡" : "");
 
 function table(results) {
   const by = Object.fromEntries(results.map((r) => [r.kind, r]));
@@ -639,6 +656,7 @@ function table(results) {
   row("saturation: delivered fell as offered rose?", (r) =>
     r.saturation ? [r.saturation.fell ? `yes: ${fmt(r.saturation.fell.to)} at ${fmt(r.saturation.fell.atOffered)} offered` : "no", NaN] : ["—", NaN],
   );
+  row("relay: visitors assigned / agent sockets the server closed", (r) => [`${fmt(r.assigned)} of ${fmt(r.visitors)} / ${fmt(r.agentsClosed)}`, NaN]);
   row("refused at any rate (busy / rate_limited)", (r) => {
     const all = [...r.steps, ...r.ramp];
     return [`${fmt(all.reduce((n, s) => n + s.busy, 0))} / ${fmt(all.reduce((n, s) => n + s.rate_limited, 0))}`, NaN];
@@ -704,6 +722,7 @@ console.log(table(results));
 console.log();
 console.log(
   `† the generator was busy ≥ ${pct(GEN_BUSY)} of the time or fell behind its schedule: the figure may be the generator's limit, not the server's. ` +
+    `‡ the server had closed agent sockets by then: their chats' messages were not delivered. ` +
     `offered = sent by the generator; below the rate asked when every visitor already had ${opts.window} unanswered sends (the server is saturated) ` +
     `or the generator fell behind. Per-step detail is on stderr${opts.json ? ` and in ${opts.json}` : ""}.`,
 );

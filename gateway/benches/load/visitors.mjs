@@ -64,11 +64,13 @@ async function open({ count, concurrency }) {
 }
 
 /// The visitor speaks first: one message each opens the session, which is queued and assigned.
-async function assign({ timeoutMs }) {
+/// Visitors arrive `perSecond`, not all in one instant.
+async function assign({ timeoutMs, perSecond }) {
   counters = newCounters();
   for (const v of visitors) {
     v.inflight++;
     v.c.send(`w${wid}-open-${nextId++}`, "hello");
+    await new Promise((r) => setTimeout(r, 1000 / perSecond));
   }
   const until = Date.now() + timeoutMs;
   while (Date.now() < until && visitors.some((v) => !v.assigned)) await new Promise((r) => setTimeout(r, 50));

@@ -8,10 +8,13 @@
 //
 // - launches/s: 32 concurrent clients on keep-alive connections (gateway only);
 // - idle sessions: held in steps (1k, 5k, 10k, then as many as the server will take), each
-//   counted by the server itself (`/metrics`) beside its resident memory (VmRSS);
-// - relay: 500 active visitors across 5 agents, with 10k idle sessions open, at 100, 1,000 and
-//   5,000 msg/s offered, then rising until the delivered rate stops growing (saturation).
-//   Latency is visitor send → agent receive on CLOCK_MONOTONIC, inside this generator.
+//   counted by the server itself (`/metrics`) beside its resident memory (VmRSS); RSS per idle
+//   session = RSS growth / sessions held, from before the first step; then back to 10k;
+// - relay: 500 active visitors across 5 agents, with those 10k idle sessions open, at 100, 1,000
+//   and 5,000 msg/s asked, then rising until the delivered rate stops growing (two steps without
+//   5 % more): the saturation rate is the highest median delivered. Sends are open loop, at most
+//   8 unanswered per visitor; busy and rate_limited refusals are counted apart. Latency is
+//   visitor send → agent receive on CLOCK_MONOTONIC, inside this generator.
 //
 // Every process it starts dies with it (exit, Ctrl-C, failure). Ports come from 9500-9599.
 import { spawn, fork, execFileSync } from "node:child_process";

@@ -31,6 +31,7 @@ pub struct RawConfig {
     agents: Vec<RawAgent>,
     #[serde(default)]
     canned: Vec<RawCanned>,
+    counsel: Option<crate::webhooks::config::RawCounsel>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,6 +168,8 @@ pub struct Config {
     pub agents: Vec<Agent>,
     /// Canned answers.
     pub canned: Vec<CannedAnswer>,
+    /// Counsel API: webhook endpoints, delivery tuning, outside bots (`[counsel]`).
+    pub counsel: crate::webhooks::config::CounselConfig,
 }
 
 /// What happens to requests outside business hours.
@@ -256,6 +259,24 @@ pub enum Role {
     Agent,
     /// Works chats and may take or transfer any chat.
     Supervisor,
+    /// A supervisor who also reads the audit log and exports or erases a visitor's data.
+    Admin,
+}
+
+impl Role {
+    /// Supervisor rights (the board, watching, reassigning, reports): supervisors and admins.
+    pub fn supervises(self) -> bool {
+        matches!(self, Role::Supervisor | Role::Admin)
+    }
+
+    /// As the desk and the board name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
 }
 
 /// An address range, `addr/prefix`; a bare address is a range of one.
@@ -520,6 +541,8 @@ impl RawConfig {
                 (_, None) => p.add(&format!("{key}.text"), "is missing"),
             }
         }
+        let channel_ids: Vec<String> = channels.iter().map(|c: &Channel| c.id.clone()).collect();
+        let counsel = self.counsel.unwrap_or_default().validate(&mut p.0, &channel_ids);
         if !p.0.is_empty() {
             return Err(ConfigError { problems: p.0 });
         }
@@ -540,6 +563,7 @@ impl RawConfig {
             channels,
             agents,
             canned,
+            counsel,
         })
     }
 }
@@ -745,8 +769,9 @@ fn validate_agent(p: &mut Problems, key: &str, a: RawAgent, channels: &[Channel]
     let role = match a.role.as_deref() {
         None | Some("agent") => Role::Agent,
         Some("supervisor") => Role::Supervisor,
+        Some("admin") => Role::Admin,
         Some(o) => {
-            p.add(&format!("{key}.role"), format!("{o:?} is not \"agent\" or \"supervisor\""));
+            p.add(&format!("{key}.role"), format!("{o:?} is not \"agent\", \"supervisor\" or \"admin\""));
             Role::Agent
         }
     };

@@ -10,11 +10,12 @@ use consult_sdk::protocol::{
     AgentEvent, AgentInfo, Body, ChatMessage, CloseReason, MenuOption, Sender, SessionState, VisitorEvent, check_text,
 };
 
-use crate::config::{AfterHours, BotAction, Channel, Config, FreeText, Role};
+use crate::config::{AfterHours, BotAction, Channel, Config, FreeText};
 use crate::error::AppError;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::store::{AgentWriteError, ConversationRef, OpenAs, SessionRow, Store};
+use crate::store::{AgentWriteError, ConversationRef, OpenAs, SessionMark, SessionRow, Store};
+use crate::supervise::entry_label;
 
 /// Closing notices, in Korean and English like the rest of the visitor's chat.
 fn close_notice(reason: CloseReason) -> &'static str {
@@ -36,6 +37,8 @@ pub struct Core {
     pub hub: Arc<Hub>,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// True on the node that runs the once-per-cluster timed work (always, on a single node).
+    pub leader: Arc<std::sync::atomic::AtomicBool>,
 }
 
 type R<T> = Result<T, AppError>;
@@ -55,6 +58,12 @@ pub enum AgentAction {
     Close,
     /// Block its visitor.
     Block,
+    /// Add an internal note (the assignee, or a supervisor).
+    Note,
+    /// Follow its messages read-only (supervisors).
+    Watch,
+    /// Give it to another agent or take it over, queued or assigned (supervisors).
+    Reassign,
 }
 
 impl Core {
@@ -82,7 +91,13 @@ impl Core {
         let allowed = match action {
             AgentAction::View | AgentAction::Take => true,
             AgentAction::Write => assignee,
-            AgentAction::Transfer | AgentAction::Close | AgentAction::Block => assignee || me.role == Role::Supervisor,
+            AgentAction::Transfer | AgentAction::Close | AgentAction::Block | AgentAction::Note => assignee || me.role.supervises(),
+            AgentAction::Watch | AgentAction::Reassign => {
+                if !me.role.supervises() {
+                    return Err(AppError::Forbidden(format!("{action:?} needs the supervisor or admin role").to_lowercase()));
+                }
+                true
+            }
         };
         if allowed { Ok(me) } else { Err(AppError::AgentWrite(AgentWriteError::NotAssigned)) }
     }
@@ -134,15 +149,17 @@ impl Core {
 
     fn publish_message(&self, conversation: &str, session: Option<&SessionRow>, message: &ChatMessage) {
         self.hub.to_visitors(conversation, &VisitorEvent::Message { message: message.clone() });
-        if let Some(s) = session
-            && let Some(agent) = &s.agent
-        {
-            self.hub.to_agent(agent, &AgentEvent::Message { session: s.id.clone(), message: message.clone() });
+        if let Some(s) = session {
+            let event = AgentEvent::Message { session: s.id.clone(), message: message.clone() };
+            if let Some(agent) = &s.agent {
+                self.hub.to_agent(agent, &event);
+            }
+            self.hub.to_watchers(&s.id, s.agent.as_deref(), &event);
         }
     }
 
     /// Tells agents who work the channel that a session changed (queue, assignment, close).
-    fn publish_session(&self, session: &SessionRow) {
+    pub(crate) fn publish_session(&self, session: &SessionRow) {
         let event = AgentEvent::Session { session: session.summary() };
         for agent in self.hub.online_agents() {
             let works = self.config.agent(&agent).is_some_and(|a| a.works(&session.channel));
@@ -152,10 +169,13 @@ impl Core {
         }
     }
 
-    fn system(&self, store: &mut dyn Store, conversation: &str, sender: Sender, body: Body, now_ms: u64) -> R<ChatMessage> {
+    pub(crate) fn system(&self, store: &mut dyn Store, conversation: &str, sender: Sender, body: Body, now_ms: u64) -> R<ChatMessage> {
         let message = store.system_write(conversation, &sender, &body, now_ms)?;
         let (session, _) = store.conversation_state(conversation)?;
         self.publish_message(conversation, session.as_ref().filter(|s| s.is_open()), &message);
+        if let Some(s) = session.as_ref().filter(|s| s.is_open()) {
+            crate::counsel::message_created(store, s, &message, now_ms)?;
+        }
         Ok(message)
     }
 
@@ -227,15 +247,20 @@ impl Core {
         if !has_open && !open_now && let Some(h) = channel.hours.as_ref().filter(|h| h.after_hours == AfterHours::Refuse) {
             return Err(AppError::ClosedAfterHours(h.message.clone()));
         }
-        let open_as = if channel.bot.is_some() && open_now { OpenAs::Bot } else { OpenAs::Queued(None) };
+        let open_as = if (channel.bot.is_some() || self.config.counsel.bot(&channel.id).is_some()) && open_now { OpenAs::Bot } else { OpenAs::Queued(None) };
         let write = store.visitor_write(&conv.id, client_id, &body, &open_as, now_ms)?;
         if write.duplicate {
             return Ok((write.message.seq, true));
         }
         self.metrics.message("visitor");
         self.publish_message(&conv.id, Some(&write.session), &write.message);
+        crate::counsel::visitor_wrote(store, &write.session, write.opened, &write.message, now_ms)?;
         if write.opened {
             self.metrics.session_opened();
+            store.mark_session(&write.session.id, &SessionMark::Opened { entry: entry_label(&write.session) }, now_ms)?;
+            if write.session.state == SessionState::Queued {
+                store.mark_session(&write.session.id, &SessionMark::Queued, now_ms)?;
+            }
             let bot_runs = typed && write.session.state == SessionState::Bot && channel.bot.is_some();
             if !bot_runs && !open_now && let Some(h) = &channel.hours {
                 self.system(store, &conv.id, Sender::System, Body::Text { text: h.message.clone() }, now_ms)?;
@@ -256,8 +281,10 @@ impl Core {
         Ok((write.message.seq, false))
     }
 
-    fn enqueue(&self, store: &mut dyn Store, session: &SessionRow, category: Option<&str>, now_ms: u64) -> R<()> {
+    pub(crate) fn enqueue(&self, store: &mut dyn Store, session: &SessionRow, category: Option<&str>, now_ms: u64) -> R<()> {
         if let Some(s) = store.queue_session(&session.id, category, now_ms)? {
+            store.mark_session(&s.id, &SessionMark::Queued, now_ms)?;
+            crate::counsel::state_changed(store, &s, SessionState::Bot, now_ms)?;
             let channel = self.channel(&s.channel)?;
             if let Some(h) = channel.hours.as_ref().filter(|h| !h.is_open(now_ms / 1000)) {
                 self.system(store, &s.conversation, Sender::System, Body::Text { text: h.message.clone() }, now_ms)?;
@@ -301,6 +328,7 @@ impl Core {
         let (session, _) = store.conversation_state(&conv.id)?;
         let Some(session) = session.filter(|s| s.is_open() && s.current_page.as_deref() != Some(page)) else { return Ok(()) };
         if let Some(row) = store.set_current_page(&session.id, Some(page))? {
+            crate::counsel::page_changed(store, &row, crate::now_ms())?;
             self.publish_session(&row);
         }
         Ok(())
@@ -327,10 +355,13 @@ impl Core {
                 .filter(|a| session.category.as_ref().is_none_or(|c| a.skills.contains(c)))
                 .filter(|a| loads.get(&a.id).copied().unwrap_or(0) < a.max_chats)
                 .min_by_key(|a| (loads.get(&a.id).copied().unwrap_or(0), a.id.clone()));
+            // Counted again under the agent's lock: another node may have assigned meanwhile.
             if let Some(agent) = best
+                && store.agent_load_locked(&agent.id)? < agent.max_chats
                 && let Some(row) = store.assign(&session.id, &agent.id, None)?
             {
                 *loads.entry(agent.id.clone()).or_default() += 1;
+                crate::counsel::state_changed(store, &row, SessionState::Queued, now_ms)?;
                 self.announce_assignment(store, &row)?;
                 assigned_any = true;
             }
@@ -344,7 +375,8 @@ impl Core {
         Ok(())
     }
 
-    fn announce_assignment(&self, store: &mut dyn Store, row: &SessionRow) -> R<()> {
+    pub(crate) fn announce_assignment(&self, store: &mut dyn Store, row: &SessionRow) -> R<()> {
+        store.mark_session(&row.id, &SessionMark::Assigned, crate::now_ms())?;
         self.hub.to_visitors(&row.conversation, &self.state_event(store, row)?);
         self.publish_session(row);
         Ok(())
@@ -370,21 +402,30 @@ impl Core {
         };
         let name = self.agent_name(agent);
         let (conversation, message) = store.agent_write(session, agent, &name, client_id, &body, now_ms)??;
+        crate::counsel::message_created(store, &row, &message, now_ms)?;
         self.metrics.message("agent");
         self.hub.to_visitors(&conversation, &VisitorEvent::Message { message: message.clone() });
-        self.hub.to_agent(agent, &AgentEvent::Message { session: session.into(), message: message.clone() });
+        let event = AgentEvent::Message { session: session.into(), message: message.clone() };
+        self.hub.to_agent(agent, &event);
+        self.hub.to_watchers(session, Some(agent), &event);
+        store.mark_session(session, &SessionMark::FirstReply, now_ms)?;
         Ok(message.seq)
     }
 
     /// Closes a session (any reason) and frees the agent's slot.
     pub fn close(&self, store: &mut dyn Store, session: &str, reason: CloseReason, now_ms: u64) -> R<bool> {
+        let before = store.session(session)?.map_or(SessionState::Closed, |r| r.state);
         let Some((row, notice)) = store.close_session(session, reason, close_notice(reason), now_ms)? else { return Ok(false) };
+        crate::counsel::message_created(store, &row, &notice, now_ms)?;
+        crate::counsel::state_changed(store, &row, before, now_ms)?;
         self.metrics.session_closed();
         self.hub.to_visitors(&row.conversation, &VisitorEvent::Message { message: notice.clone() });
         self.hub.to_visitors(&row.conversation, &self.state_event(store, &row)?);
+        let event = AgentEvent::Message { session: row.id.clone(), message: notice };
         if let Some(a) = &row.agent {
-            self.hub.to_agent(a, &AgentEvent::Message { session: row.id.clone(), message: notice });
+            self.hub.to_agent(a, &event);
         }
+        self.hub.to_watchers(&row.id, row.agent.as_deref(), &event);
         self.publish_session(&row);
         self.route(store, now_ms)?;
         Ok(true)
@@ -394,13 +435,14 @@ impl Core {
     pub fn take(&self, store: &mut dyn Store, agent: &str, session: &str) -> R<SessionRow> {
         let row = self.session_for(store, agent, session, AgentAction::Take)?;
         let a = self.authorize(agent, &row, AgentAction::Take)?;
-        let load = store.agent_loads()?.into_iter().find(|(id, _)| id == agent).map_or(0, |(_, n)| n);
-        if load >= a.max_chats && a.role != Role::Supervisor {
+        let load = store.agent_load_locked(agent)?;
+        if load >= a.max_chats && !a.role.supervises() {
             return Err(AppError::AgentFull(a.name.clone()));
         }
         let row = store.assign(session, agent, None)?.ok_or_else(|| {
             if row.is_open() { AppError::AgentWrite(AgentWriteError::NotAssigned) } else { AppError::AgentWrite(AgentWriteError::NotOpen) }
         })?;
+        crate::counsel::state_changed(store, &row, SessionState::Queued, crate::now_ms())?;
         self.announce_assignment(store, &row)?;
         Ok(row)
     }
@@ -416,11 +458,14 @@ impl Core {
         if !target.works(&row.channel) {
             return Err(AppError::BadRequest(format!("{} does not work this channel", target.name)));
         }
-        let load = store.agent_loads()?.into_iter().find(|(id, _)| id == to).map_or(0, |(_, n)| n);
+        let load = store.agent_load_locked(to)?;
         if load >= target.max_chats {
             return Err(AppError::AgentFull(target.name.clone()));
         }
         let row = store.assign(session, to, Some(&from))?.ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
+        store.mark_session(session, &SessionMark::Transfer, now_ms)?;
+        crate::counsel::state_changed(store, &row, SessionState::Assigned, now_ms)?;
+        self.audit(store, agent, "transfer", Some(&row.channel), Some(session), &format!("from {from} to {to}"), now_ms)?;
         let notice = format!("{}님에게 상담이 전달되었습니다. · You are now chatting with {}.", target.name, target.name);
         self.system(store, &row.conversation, Sender::System, Body::Text { text: notice }, now_ms)?;
         self.announce_assignment(store, &row)?;
@@ -431,8 +476,10 @@ impl Core {
 
     /// An agent closes a session.
     pub fn agent_close(&self, store: &mut dyn Store, agent: &str, session: &str, now_ms: u64) -> R<()> {
-        self.session_for(store, agent, session, AgentAction::Close)?;
-        self.close(store, session, CloseReason::AgentClosed, now_ms)?;
+        let row = self.session_for(store, agent, session, AgentAction::Close)?;
+        if self.close(store, session, CloseReason::AgentClosed, now_ms)? {
+            self.audit(store, agent, "close", Some(&row.channel), Some(session), "closed by an agent", now_ms)?;
+        }
         Ok(())
     }
 
@@ -445,6 +492,7 @@ impl Core {
         }
         let until = now_ms + u64::from(days) * 86_400_000;
         store.block(&row.channel, &row.user_key, until, reason, agent)?;
+        self.audit(store, agent, "block", Some(&row.channel), Some(&row.user_key), &format!("{days} days: {reason}"), now_ms)?;
         tracing::info!(channel = %row.channel, user_key = %row.user_key, days, agent, reason, "user blocked");
         self.close(store, session, CloseReason::Blocked, now_ms)?;
         let body = AppError::Blocked.body();
@@ -454,15 +502,20 @@ impl Core {
 
     /// Periodic work: inactivity closes, quiet notices, queue moves when the desk opens.
     pub fn tick(&self, store: &mut dyn Store, now_ms: u64, quiet_sent: &mut HashMap<String, u64>) -> R<()> {
-        for channel in &self.config.channels {
-            let before = now_ms.saturating_sub(channel.inactivity_secs * 1000);
-            for s in store.stale_sessions(&channel.id, before)? {
-                self.close(store, &s.id, CloseReason::Inactivity, now_ms)?;
+        // Once per cluster: only the node holding the lease closes and times out.
+        if self.leader.load(std::sync::atomic::Ordering::SeqCst) {
+            self.bot_fallback(store, now_ms)?;
+            for channel in &self.config.channels {
+                let before = now_ms.saturating_sub(channel.inactivity_secs * 1000);
+                for s in store.stale_sessions(&channel.id, before)? {
+                    self.close(store, &s.id, CloseReason::Inactivity, now_ms)?;
+                }
             }
         }
         let quiet_ms = self.config.quiet_after_secs * 1000;
         let mut still_assigned = HashMap::new();
-        for agent in self.hub.online_agents() {
+        // Each node tells its own agents.
+        for agent in self.hub.local_online_agents() {
             for s in store.agent_sessions(&agent)? {
                 if now_ms.saturating_sub(s.last_visitor_ms) >= quiet_ms && quiet_sent.get(&s.id) != Some(&s.last_visitor_ms) {
                     self.hub.to_agent(&agent, &AgentEvent::Quiet { session: s.id.clone() });
@@ -523,13 +576,13 @@ impl Core {
     /// What a desk learns after `welcome`: role, capacity and (supervisors) chats with the bot.
     pub fn profile(&self, store: &mut dyn Store, agent: &str) -> R<AgentEvent> {
         let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
-        let supervisor = a.role == Role::Supervisor;
+        let supervisor = a.role.supervises();
         let with_bot = if supervisor {
             store.bot_sessions()?.into_iter().filter(|s| a.works(&s.channel)).map(|s| s.summary()).collect()
         } else {
             Vec::new()
         };
-        Ok(AgentEvent::Profile { role: if supervisor { "supervisor" } else { "agent" }.into(), max_chats: a.max_chats, with_bot })
+        Ok(AgentEvent::Profile { role: a.role.as_str().into(), max_chats: a.max_chats, with_bot })
     }
 
     fn agent_channels(&self, agent: &str) -> R<Vec<String>> {
@@ -601,10 +654,11 @@ impl Core {
             return Err(AppError::NotFound);
         }
         let mine = store.blocks(&[channel.to_string()], now_ms)?.iter().filter(|b| b.user_key == user_key).all(|b| b.agent == agent);
-        if a.role != Role::Supervisor && !mine {
+        if !a.role.supervises() && !mine {
             return Err(AppError::AgentWrite(AgentWriteError::NotAssigned));
         }
         let n = store.unblock(channel, user_key)?;
+        self.audit(store, agent, "unblock", Some(channel), Some(user_key), &format!("{n} lifted"), now_ms)?;
         tracing::info!(channel, user_key, agent, lifted = n, "user unblocked");
         self.blocks(store, agent, now_ms)
     }

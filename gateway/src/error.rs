@@ -64,6 +64,15 @@ pub enum AppError {
     /// The target agent has no free chat slot.
     #[error("{0} has no free chat slot")]
     AgentFull(String),
+    /// A Counsel API refusal with its own status and code (`bad_api_key`, `missing_scope`…).
+    #[error("{2}")]
+    Api(StatusCode, &'static str, String),
+    /// The agent's role does not allow this; the message names what is needed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A visitor rated this chat already.
+    #[error("this chat was rated already")]
+    AlreadyRated,
     /// A rule of the chat refused a message (text length, empty…).
     #[error("{}", .0.message)]
     Message(ErrorBody),
@@ -95,6 +104,9 @@ impl AppError {
             AppError::AgentWrite(AgentWriteError::NotAssigned) => codes::NOT_ASSIGNED,
             AppError::AgentWrite(AgentWriteError::UnknownSession) => codes::UNKNOWN_SESSION,
             AppError::AgentFull(_) => codes::AGENT_FULL,
+            AppError::Api(_, code, _) => code,
+            AppError::Forbidden(_) => codes::FORBIDDEN,
+            AppError::AlreadyRated => codes::ALREADY_RATED,
             AppError::Message(b) => return b.code.clone(),
             AppError::Store(StoreError::Busy) => codes::BUSY,
             AppError::Store(_) => codes::INTERNAL,
@@ -115,7 +127,9 @@ impl AppError {
             AppError::HandoffUsed => StatusCode::GONE,
             AppError::UnknownChannel(_) | AppError::UnknownSession | AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::AgentWrite(_) | AppError::AgentFull(_) => StatusCode::CONFLICT,
+            AppError::AgentWrite(_) | AppError::AgentFull(_) | AppError::AlreadyRated => StatusCode::CONFLICT,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Api(status, _, _) => *status,
             AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

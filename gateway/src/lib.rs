@@ -16,7 +16,11 @@
 
 #![warn(missing_docs)]
 
+pub mod apikeys;
+#[cfg(feature = "postgres")]
+pub mod cluster;
 pub mod config;
+pub mod counsel;
 pub mod core;
 pub mod demo;
 pub mod error;
@@ -27,6 +31,9 @@ pub mod identity;
 pub mod metrics;
 pub mod ratelimit;
 pub mod store;
+pub mod supervise;
+pub mod webhooks;
+pub mod reports;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -84,13 +91,23 @@ impl AppState {
     /// Storage errors opening or migrating the database.
     pub fn new(config: Config) -> StoreResult<AppState> {
         let db = Db::open(&config.database, config.durable_full)?;
-        Ok(AppState::with_db(config, db))
+        #[cfg(feature = "postgres")]
+        let url = config.database.to_string_lossy().into_owned();
+        let state = AppState::with_db(config, db);
+        #[cfg(feature = "postgres")]
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // A cluster node: timed work waits for the lease; publishes reach the other nodes.
+            state.core.leader.store(false, std::sync::atomic::Ordering::SeqCst);
+            cluster::Cluster::join(&url, &state.core.hub, state.core.leader.clone());
+        }
+        Ok(state)
     }
 
     /// Builds the state over an open store.
     pub fn with_db(config: Config, db: Db) -> AppState {
         let limits = Limits::new(&config);
-        let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()) };
+        let leader = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()), leader };
         AppState(Arc::new(Inner { core, db, limits, assets: Default::default(), secrets: Mutex::default(), decoy: Default::default() }))
     }
 
@@ -212,6 +229,8 @@ pub struct Limits {
     pub password_checks: tokio::sync::Semaphore,
     /// At most one log line per address per minute for refusals.
     log_refusals: KeyedLimiter<IpAddr>,
+    /// Failed Counsel API authentication, per key id and per address.
+    pub api_auth: apikeys::AuthLimits,
 }
 
 impl Limits {
@@ -226,6 +245,7 @@ impl Limits {
             login_agent: KeyedLimiter::per_minute(10, 10),
             password_checks: tokio::sync::Semaphore::new(cores),
             log_refusals: KeyedLimiter::per_minute(1, 1),
+            api_auth: apikeys::AuthLimits::default(),
         }
     }
 
@@ -243,6 +263,7 @@ impl Limits {
         self.login_address.forget_idle();
         self.login_agent.forget_idle();
         self.log_refusals.forget_idle();
+        self.api_auth.forget_idle();
     }
 }
 
@@ -260,6 +281,7 @@ pub fn app(state: AppState) -> Router {
 /// I/O errors of the listener.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     spawn_ticker(state.clone());
+    webhooks::spawn_worker(state.clone());
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
@@ -287,7 +309,7 @@ pub fn spawn_ticker(state: AppState) {
                 last_forget = now;
                 state.limits.forget_idle();
             }
-            if now - last_purge > 3_600_000 {
+            if now - last_purge > 3_600_000 && state.core.leader.load(std::sync::atomic::Ordering::SeqCst) {
                 last_purge = now;
                 for channel in &state.config().channels {
                     let (id, days) = (channel.id.clone(), channel.retention_days);

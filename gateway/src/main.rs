@@ -39,6 +39,9 @@ enum Command {
     Qr(cli::QrArgs),
     /// Hash an agent password (read from stdin) into the argon2id PHC string for `password_hash`.
     HashPassword,
+    /// Counsel API keys: create (prints the secret once), list, revoke.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(consult_gateway::apikeys::KeyCommand),
 }
 
 fn init_logs(json: bool) {
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cli::verify(a),
         Command::Qr(a) => cli::qr(a),
         Command::HashPassword => hash_password(),
+        Command::ApiKey(c) => consult_gateway::apikeys::cli(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -45,6 +45,10 @@ pub mod encoding;
 pub mod launch;
 pub mod model;
 pub mod protocol;
+pub mod counsel;
+
+#[cfg(feature = "webhooks")]
+pub mod webhooks;
 
 #[cfg(feature = "verify")]
 pub mod keys;

@@ -75,6 +75,7 @@ impl fmt::Display for Kind {
 
 /// Where the consultation started: which button, on which page, for which campaign, product or order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EntryPoint {
     /// Button or placement id, e.g. `product-detail` or `store-counter`.
@@ -133,6 +134,7 @@ impl EntryPoint {
 
 /// Membership data of a logged-in member, only ever accepted when signed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Membership {
     /// The business's member id; the gateway derives the stable `user_key` from it.

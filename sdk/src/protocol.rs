@@ -135,6 +135,7 @@ pub struct ChannelStatus {
 /// | `unsupported_version` | — | socket `error` answering `hello`: protocol version not spoken |
 /// | `hello_first` | — | socket `error`: first frame was not `hello` |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable machine-readable code, one of [`codes`] (`expired`, `origin_not_allowed`, `blocked`,
     /// `rate_limited`…).
@@ -206,6 +207,10 @@ pub mod codes {
     pub const NOT_ASSIGNED: &str = "not_assigned";
     /// Agent only: the target agent has no free chat slot.
     pub const AGENT_FULL: &str = "agent_full";
+    /// Agent only: the role does not allow this (a supervisor or admin action), 403.
+    pub const FORBIDDEN: &str = "forbidden";
+    /// Visitor: this chat was rated already (one rating per session).
+    pub const ALREADY_RATED: &str = "already_rated";
 
     /// Every code the gateway can send to a visitor (HTTP bodies, visitor socket, frame `error`).
     pub const VISITOR: &[&str] = &[
@@ -236,11 +241,13 @@ pub mod codes {
         MESSAGE_TOO_LONG,
         UNSUPPORTED_VERSION,
         HELLO_FIRST,
+        ALREADY_RATED,
     ];
 }
 
 /// Who wrote a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Sender {
     /// The visitor.
@@ -260,6 +267,7 @@ pub enum Sender {
 
 /// One item of the bot menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MenuOption {
     /// Option id the visitor sends back with `choose`.
     pub id: String,
@@ -272,6 +280,7 @@ pub struct MenuOption {
 
 /// What a message holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Body {
     /// Plain text, at most [`MAX_TEXT_CHARS`]; always rendered as text, never as HTML.
@@ -310,6 +319,7 @@ pub enum Body {
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatMessage {
     /// Per-conversation sequence number, from 1, gap-free.
     pub seq: u64,
@@ -326,6 +336,7 @@ pub struct ChatMessage {
 
 /// Lifecycle of a consult session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
     /// Opened, the visitor has not written yet: no agent may write.
@@ -342,6 +353,7 @@ pub enum SessionState {
 
 /// Why a session closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     /// The visitor left.
@@ -409,7 +421,19 @@ pub enum VisitorCommand {
         /// Declared (unverified) page context.
         declared: EntryPoint,
     },
+    /// Rate the conversation's last closed session, 1 (bad) to 5 (good), with an optional comment
+    /// of at most [`MAX_RATING_COMMENT_CHARS`]; once per session (`already_rated` after that).
+    Rate {
+        /// 1 to 5.
+        score: u8,
+        /// What the visitor wants to add.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
 }
+
+/// Longest rating comment, in characters.
+pub const MAX_RATING_COMMENT_CHARS: usize = 500;
 
 /// Gateway → visitor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -484,6 +508,7 @@ pub enum VisitorEvent {
 
 /// Entry point as agents see it: verified and declared never mixed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryView {
     /// Signed by the business's server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -497,6 +522,7 @@ pub struct EntryView {
 
 /// A session as the agent desk lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionSummary {
     /// Session id (not the visitor's bearer handle).
     pub id: String,
@@ -631,6 +657,30 @@ pub enum AgentCommand {
         /// User key.
         user_key: String,
     },
+    /// Add an internal note to a session (the assignee or a supervisor); agents only, never the
+    /// visitor. Everyone who has the session open or watched gets [`AgentEvent::Notes`].
+    Note {
+        /// Session id.
+        session: String,
+        /// 1 to 1000 characters.
+        text: String,
+    },
+    /// Supervisor: follow (or stop following) a session's messages read-only as they come.
+    Watch {
+        /// Session id.
+        session: String,
+        /// Follow now.
+        on: bool,
+    },
+    /// Supervisor: give a queued or assigned session to an agent (yourself: take it over).
+    Reassign {
+        /// Session id.
+        session: String,
+        /// Target agent id.
+        to_agent: String,
+    },
+    /// Supervisor: the live board; answered with [`AgentEvent::Board`].
+    Board,
 }
 
 /// Gateway → agent.
@@ -735,6 +785,85 @@ pub enum AgentEvent {
         /// Blocks, newest first.
         blocks: Vec<BlockInfo>,
     },
+    /// A session's internal notes and the visitor's rating (after `open`, and when they change).
+    Notes {
+        /// Session id.
+        session: String,
+        /// Notes, oldest first.
+        notes: Vec<NoteInfo>,
+        /// The visitor's rating, once given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rating: Option<RatingInfo>,
+    },
+    /// Answer to [`AgentCommand::Board`]: the supervisor's channels right now.
+    Board {
+        /// When this was read, Unix milliseconds (ages are `at_ms - opened_ms`).
+        at_ms: u64,
+        /// Waiting sessions per channel and category.
+        queues: Vec<BoardQueue>,
+        /// Agents of these channels.
+        agents: Vec<BoardAgent>,
+        /// Open sessions (with the bot, queued, assigned), oldest first.
+        sessions: Vec<SessionSummary>,
+    },
+}
+
+/// An internal note on a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteInfo {
+    /// Author's agent id.
+    pub agent: String,
+    /// Author's display name.
+    pub agent_name: String,
+    /// Text.
+    pub text: String,
+    /// Written, Unix milliseconds.
+    pub at_ms: u64,
+}
+
+/// A visitor's satisfaction rating of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingInfo {
+    /// 1 to 5.
+    pub score: u8,
+    /// Optional comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Given, Unix milliseconds.
+    pub at_ms: u64,
+}
+
+/// One line of the board's queue table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardQueue {
+    /// Channel id.
+    pub channel: String,
+    /// Bot category, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Sessions waiting.
+    pub waiting: u32,
+    /// The longest wait now, ms.
+    pub longest_wait_ms: u64,
+}
+
+/// One agent on the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardAgent {
+    /// Agent id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// `agent`, `supervisor` or `admin`.
+    pub role: String,
+    /// `available`, `away` (signed in, not taking chats) or `offline`.
+    pub status: String,
+    /// Chats held now.
+    pub load: u32,
+    /// Chats they may hold.
+    pub max_chats: u32,
+    /// Ids of the sessions they hold.
+    pub chats: Vec<String>,
 }
 
 /// A canned answer.
@@ -759,6 +888,7 @@ pub struct AgentInfo {
 
 /// A block in force, for the desk's list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockInfo {
     /// Channel id.
     pub channel: String,

@@ -1,7 +1,9 @@
 //! The HTTP surface, one module per area, each with its own router.
 
+pub mod admin;
 pub mod agent;
 pub mod assets;
+pub mod counsel;
 pub mod launch;
 pub mod ops;
 pub mod pages;
@@ -22,9 +24,11 @@ pub fn router(state: AppState) -> Router {
         .merge(launch::router())
         .merge(visitor::router())
         .merge(agent::router())
+        .merge(admin::router())
         .merge(uploads::router())
         .merge(pages::router())
         .merge(ops::router())
+        .merge(counsel::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::map_response(typed_errors))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -2,7 +2,15 @@
 //! ([`Db`]) so the async runtime never blocks on disk. One writer also serialises every rule that
 //! must be atomic (visitor speaks first, no agent message outside an open session).
 
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(test)]
+pub(crate) mod conformance;
+mod records;
 mod sqlite;
+mod sqlite_ops;
+mod counsel_rows;
+mod sqlite_counsel;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +23,11 @@ use consult_sdk::protocol::{Body, ChatMessage, CloseReason, EntryView, Sender, S
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+pub use records::{AuditEntry, AuditFilter, EraseCounts, ReportRow, SessionMark};
 pub use sqlite::SqliteStore;
+pub use counsel_rows::{ApiKeyRow, DeliveryOutcome, DueDelivery, EndpointRow};
 
 /// A storage failure; the cause is logged, never shown to clients.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +35,13 @@ pub enum StoreError {
     /// SQLite said no.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL said no (or is unreachable).
+    #[cfg(feature = "postgres")]
+    #[error("database: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// The database URL names a kind this build can't open.
+    #[error("{0}")]
+    UnsupportedDatabase(String),
     /// A stored JSON column did not parse.
     #[error("stored data is corrupt: {0}")]
     Corrupt(#[from] serde_json::Error),
@@ -259,6 +278,9 @@ pub trait Store: Send {
     fn agent_sessions(&mut self, agent: &str) -> StoreResult<Vec<SessionRow>>;
     /// Open assigned sessions per agent.
     fn agent_loads(&mut self) -> StoreResult<Vec<(String, u32)>>;
+    /// One agent's open assigned sessions, counted under a lock on that agent held until the
+    /// batch commits: nodes assigning to the same agent take turns, so none goes over its limit.
+    fn agent_load_locked(&mut self, agent: &str) -> StoreResult<u32>;
     /// Sessions of a user key, newest first.
     fn history(&mut self, channel: &str, user_key: &str, limit: u32) -> StoreResult<Vec<SessionRow>>;
     /// Open sessions whose last message is older than `before_ms` for the channel.
@@ -299,6 +321,102 @@ pub trait Store: Send {
     fn unblock(&mut self, channel: &str, user_key: &str) -> StoreResult<u64>;
     /// Open sessions still with the bot, oldest first.
     fn bot_sessions(&mut self) -> StoreResult<Vec<SessionRow>>;
+    /// Records a session milestone for the reports (see [`SessionMark`]).
+    fn mark_session(&mut self, session: &str, mark: &SessionMark, now_ms: u64) -> StoreResult<()>;
+    /// Stores the visitor's rating of a closed session; `false` when it was rated already.
+    fn rate_session(&mut self, session: &str, score: u8, comment: Option<&str>, now_ms: u64) -> StoreResult<bool>;
+    /// A session's rating, if given.
+    fn rating(&mut self, session: &str) -> StoreResult<Option<consult_sdk::protocol::RatingInfo>>;
+    /// Appends an internal note to a session.
+    fn add_note(&mut self, session: &str, agent: &str, agent_name: &str, text: &str, now_ms: u64) -> StoreResult<()>;
+    /// A session's notes, oldest first.
+    fn notes(&mut self, session: &str) -> StoreResult<Vec<consult_sdk::protocol::NoteInfo>>;
+    /// Every open session (bot, queued, assigned), oldest first.
+    fn open_sessions(&mut self) -> StoreResult<Vec<SessionRow>>;
+    /// Sessions of these channels opened in `[from_ms, to_ms)`, as the reports count them.
+    fn report_rows(&mut self, channels: &[String], from_ms: u64, to_ms: u64) -> StoreResult<Vec<ReportRow>>;
+    /// Waits (queued → assigned, ms) of the channel's sessions assigned since `since_ms`, newest
+    /// first, at most `limit`.
+    fn recent_waits(&mut self, channel: &str, since_ms: u64, limit: u32) -> StoreResult<Vec<u64>>;
+    /// Appends a line to the audit log (which has no update or delete).
+    fn audit_append(&mut self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Audit lines matching the filter, newest first.
+    fn audit_list(&mut self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
+    /// Everything stored about one user key of a channel, as JSON.
+    fn user_export(&mut self, channel: &str, user_key: &str) -> StoreResult<serde_json::Value>;
+    /// Erases one user key of a channel: messages, attachments, handles, conversation, context,
+    /// membership, tags, notes, blocks and rating comments go; sessions stay as anonymous counts.
+    fn user_erase(&mut self, channel: &str, user_key: &str, now_ms: u64) -> StoreResult<EraseCounts>;
+
+    // --- Counsel API (issue 13): API keys, session paging, bot replies, webhook outbox. ---
+
+    /// Stores a new API key (its hash only).
+    fn api_key_put(&mut self, _key: &ApiKeyRow) -> StoreResult<()> {
+        Err(StoreError::UnsupportedDatabase("api_key_put: not in this store yet".into()))
+    }
+    /// An API key by id.
+    fn api_key_get(&mut self, _id: &str) -> StoreResult<Option<ApiKeyRow>> {
+        Err(StoreError::UnsupportedDatabase("api_key_get: not in this store yet".into()))
+    }
+    /// A channel's API keys, newest first (revoked ones too).
+    fn api_keys(&mut self, _channel: &str) -> StoreResult<Vec<ApiKeyRow>> {
+        Err(StoreError::UnsupportedDatabase("api_keys: not in this store yet".into()))
+    }
+    /// Revokes a key of the channel; false when there is no such live key.
+    fn api_key_revoke(&mut self, _channel: &str, _id: &str, _now_ms: u64) -> StoreResult<bool> {
+        Err(StoreError::UnsupportedDatabase("api_key_revoke: not in this store yet".into()))
+    }
+    /// Records an accepted use (at most once a minute per key).
+    fn api_key_used(&mut self, _id: &str, _now_ms: u64) -> StoreResult<()> {
+        Err(StoreError::UnsupportedDatabase("api_key_used: not in this store yet".into()))
+    }
+    /// A channel's sessions (optionally in one state) opened after the cursor `(opened_ms, id)`,
+    /// oldest first.
+    fn counsel_sessions(&mut self, _channel: &str, _state: Option<SessionState>, _after: Option<(u64, &str)>, _limit: u32) -> StoreResult<Vec<SessionRow>> {
+        Err(StoreError::UnsupportedDatabase("counsel_sessions: not in this store yet".into()))
+    }
+    /// Stores a bot message with a client id, only into an open session in state `bot`; a
+    /// retried client id answers with the stored message (`true`: duplicate).
+    fn bot_write(&mut self, _session: &str, _client_id: &str, _body: &Body, _now_ms: u64) -> StoreResult<Result<(SessionRow, ChatMessage, bool), AgentWriteError>> {
+        Err(StoreError::UnsupportedDatabase("bot_write: not in this store yet".into()))
+    }
+    /// Creates or updates a webhook endpoint (its paused state and deliveries stay).
+    fn webhook_endpoint_put(&mut self, _endpoint: &EndpointRow, _now_ms: u64) -> StoreResult<()> {
+        Err(StoreError::UnsupportedDatabase("webhook_endpoint_put: not in this store yet".into()))
+    }
+    /// Live endpoints of a channel (all channels: `None`), with pending and failed counts.
+    fn webhook_endpoints(&mut self, _channel: Option<&str>) -> StoreResult<Vec<EndpointRow>> {
+        Err(StoreError::UnsupportedDatabase("webhook_endpoints: not in this store yet".into()))
+    }
+    /// Deletes an endpoint of the channel and its pending deliveries.
+    fn webhook_endpoint_delete(&mut self, _channel: &str, _id: &str) -> StoreResult<bool> {
+        Err(StoreError::UnsupportedDatabase("webhook_endpoint_delete: not in this store yet".into()))
+    }
+    /// The outbox: one pending delivery (`{id_base}_{endpoint}`) per endpoint of the channel that
+    /// wants `event_type`, in the caller's transaction. Returns how many were written.
+    fn webhook_emit(&mut self, _channel: &str, _session: Option<&str>, _event_type: &str, _payload: &str, _id_base: &str, _now_ms: u64) -> StoreResult<u64> {
+        Err(StoreError::UnsupportedDatabase("webhook_emit: not in this store yet".into()))
+    }
+    /// Due deliveries, each the oldest pending one of its (endpoint, session), endpoint not paused.
+    fn webhook_due(&mut self, _now_ms: u64, _limit: u32) -> StoreResult<Vec<DueDelivery>> {
+        Err(StoreError::UnsupportedDatabase("webhook_due: not in this store yet".into()))
+    }
+    /// Records an attempt's outcome.
+    fn webhook_outcome(&mut self, _n: i64, _outcome: &DeliveryOutcome, _now_ms: u64) -> StoreResult<()> {
+        Err(StoreError::UnsupportedDatabase("webhook_outcome: not in this store yet".into()))
+    }
+    /// Pauses an endpoint (nothing is delivered until a replay resumes it).
+    fn webhook_pause(&mut self, _endpoint: &str, _reason: &str, _now_ms: u64) -> StoreResult<()> {
+        Err(StoreError::UnsupportedDatabase("webhook_pause: not in this store yet".into()))
+    }
+    /// An endpoint's deliveries, oldest first, optionally of one status.
+    fn webhook_deliveries(&mut self, _channel: &str, _endpoint: &str, _status: Option<&str>, _limit: u32) -> StoreResult<Vec<consult_sdk::counsel::DeliveryInfo>> {
+        Err(StoreError::UnsupportedDatabase("webhook_deliveries: not in this store yet".into()))
+    }
+    /// Resumes an endpoint and queues its failed deliveries again (same ids); `None`: no endpoint.
+    fn webhook_replay(&mut self, _channel: &str, _endpoint: &str, _now_ms: u64) -> StoreResult<Option<u64>> {
+        Err(StoreError::UnsupportedDatabase("webhook_replay: not in this store yet".into()))
+    }
 }
 
 /// Most jobs committed in one transaction (one fsync).
@@ -347,12 +465,24 @@ pub struct DbStats {
 }
 
 impl Db {
-    /// Opens (creating and migrating) the SQLite file and starts its thread.
+    /// Opens (creating and migrating) the database and starts its thread: PostgreSQL for a
+    /// `postgres://` or `postgresql://` URL, otherwise the SQLite file at that path.
     ///
     /// # Errors
-    /// [`StoreError`] when the file cannot be opened or migrated.
+    /// [`StoreError`] when the database cannot be opened or migrated.
     pub fn open(path: &Path, durable_full: bool) -> StoreResult<Db> {
-        let store = SqliteStore::open(path, durable_full)?;
+        let text = path.to_string_lossy();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            {
+                let url = text.to_string();
+                return Db::spawn_opening(move || Ok(Box::new(PostgresStore::open(&url)?)));
+            }
+            #[cfg(not(feature = "postgres"))]
+            return Err(StoreError::UnsupportedDatabase("this consult was built without PostgreSQL support (cargo feature `postgres`)".into()));
+        }
+        let text = text.strip_prefix("sqlite:").map(str::to_string);
+        let store = SqliteStore::open(text.as_deref().map_or(path, Path::new), durable_full)?;
         Ok(Db::spawn(Box::new(store)))
     }
 
@@ -363,20 +493,39 @@ impl Db {
         let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("consult-db".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
-                        }
-                    }
-                    run_batch(store.as_mut(), batch, &thread_stats);
-                }
-            })
+            .spawn(move || serve_jobs(store.as_mut(), &rx, &thread_stats))
             .expect("spawning the database thread");
         Db { jobs, stats }
+    }
+
+    /// Opens a store on its own thread (the PostgreSQL client must not be made inside the async
+    /// runtime) and runs it there.
+    ///
+    /// # Errors
+    /// What opening the store returned.
+    pub fn spawn_opening(open: impl FnOnce() -> StoreResult<Box<dyn Store>> + Send + 'static) -> StoreResult<Db> {
+        let (opened_tx, opened_rx) = std_mpsc::channel();
+        let (jobs, rx) = std_mpsc::sync_channel::<Job>(MAX_QUEUED);
+        let stats = Arc::new(DbStats::default());
+        let thread_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("consult-db".into())
+            .spawn(move || {
+                let mut store = match open() {
+                    Ok(store) => {
+                        let _ = opened_tx.send(Ok(()));
+                        store
+                    }
+                    Err(e) => {
+                        let _ = opened_tx.send(Err(e));
+                        return;
+                    }
+                };
+                serve_jobs(store.as_mut(), &rx, &thread_stats);
+            })
+            .expect("spawning the database thread");
+        opened_rx.recv().map_err(|_| StoreError::Stopped)??;
+        Ok(Db { jobs, stats })
     }
 
     /// The storage thread's counters.
@@ -427,6 +576,19 @@ impl Db {
         f: impl FnOnce(&mut dyn Store) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
         self.call_rule(f).await?
+    }
+}
+
+fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbStats) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(store, batch, stats);
     }
 }
 

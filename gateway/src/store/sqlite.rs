@@ -51,14 +51,14 @@ ALTER TABLE sessions ADD COLUMN current_page TEXT;
 "#, r#"
 CREATE TABLE session_tags(session TEXT NOT NULL, pos INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(session, pos)) WITHOUT ROWID;
 CREATE INDEX session_tags_tag ON session_tags(tag);
-"#];
+"#, super::sqlite_ops::MIGRATION, super::sqlite_counsel::MIGRATION];
 
 /// SQLite behind [`Store`].
 pub struct SqliteStore {
     conn: Connection,
 }
 
-fn state_str(s: SessionState) -> &'static str {
+pub(super) fn state_str(s: SessionState) -> &'static str {
     match s {
         SessionState::Waiting => "waiting",
         SessionState::Bot => "bot",
@@ -68,7 +68,7 @@ fn state_str(s: SessionState) -> &'static str {
     }
 }
 
-fn parse_state(s: &str) -> SessionState {
+pub(super) fn parse_state(s: &str) -> SessionState {
     match s {
         "waiting" => SessionState::Waiting,
         "bot" => SessionState::Bot,
@@ -78,7 +78,7 @@ fn parse_state(s: &str) -> SessionState {
     }
 }
 
-fn reason_str(r: CloseReason) -> &'static str {
+pub(super) fn reason_str(r: CloseReason) -> &'static str {
     match r {
         CloseReason::VisitorLeft => "visitor_left",
         CloseReason::Inactivity => "inactivity",
@@ -88,17 +88,17 @@ fn reason_str(r: CloseReason) -> &'static str {
     }
 }
 
-fn parse_reason(s: &str) -> Option<CloseReason> {
+pub(super) fn parse_reason(s: &str) -> Option<CloseReason> {
     serde_json::from_value(serde_json::Value::String(s.into())).ok()
 }
 
-const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.state, s.context, s.category, s.agent, \
+pub(super) const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.state, s.context, s.category, s.agent, \
     s.opened_ms, s.last_ms, s.last_visitor_ms, s.last_seq, s.close_reason, \
     (SELECT COUNT(*) FROM sessions e WHERE e.channel = s.channel AND e.user_key = s.user_key AND e.rowid < s.rowid), \
     (SELECT m.body FROM messages m WHERE m.session = s.id AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1), \
     s.current_page";
 
-fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+pub(super) fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
     let context: String = r.get(5)?;
     let reason: Option<String> = r.get(12)?;
     Ok(SessionRow {
@@ -166,7 +166,7 @@ impl SqliteStore {
     }
 }
 
-fn session_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionRow>> {
+pub(super) fn session_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionRow>> {
     conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ?1"))?.query_row([id], session_row)
         .optional()
 }
@@ -180,7 +180,7 @@ fn open_session_of(conn: &Connection, conversation: &str) -> rusqlite::Result<Op
 
 /// Appends a message under the next seq of the conversation; the caller holds the transaction.
 #[allow(clippy::too_many_arguments)] // one row's columns, each a plain value
-fn append(
+pub(super) fn append(
     conn: &Connection,
     conversation: &str,
     session: Option<&str>,
@@ -211,7 +211,7 @@ fn append(
     Ok(ChatMessage { seq: seq as u64, sender: sender.clone(), body: body.clone(), client_id: client_id.map(Into::into), at_ms: now_ms })
 }
 
-fn existing_message(conn: &Connection, conversation: &str, author: &str, client_id: &str) -> StoreResult<Option<(ChatMessage, Option<String>)>> {
+pub(super) fn existing_message(conn: &Connection, conversation: &str, author: &str, client_id: &str) -> StoreResult<Option<(ChatMessage, Option<String>)>> {
     let row = conn
         .prepare_cached("SELECT seq, sender, body, client_id, at_ms, session FROM messages WHERE conversation = ?1 AND author = ?2 AND client_id = ?3")?.query_row(params![conversation, author, client_id],
             |r| Ok((message_row(r)?, r.get::<_, Option<String>>(5)?)),
@@ -462,6 +462,12 @@ impl Store for SqliteStore {
         Ok(stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u32)))?.collect::<Result<_, _>>()?)
     }
 
+    fn agent_load_locked(&mut self, agent: &str) -> StoreResult<u32> {
+        // One writer: the batch's transaction already serialises every assignment.
+        let n: i64 = self.conn.prepare_cached("SELECT COUNT(*) FROM sessions WHERE state = 'assigned' AND agent = ?1")?.query_row([agent], |r| r.get(0))?;
+        Ok(n as u32)
+    }
+
     fn history(&mut self, channel: &str, user_key: &str, limit: u32) -> StoreResult<Vec<SessionRow>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.channel = ?1 AND s.user_key = ?2 ORDER BY s.rowid DESC LIMIT ?3"
@@ -648,6 +654,120 @@ impl Store for SqliteStore {
             self.conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.state = 'bot' ORDER BY s.rowid"))?;
         Ok(stmt.query_map([], session_row)?.collect::<Result<_, _>>()?)
     }
+
+    fn mark_session(&mut self, session: &str, mark: &super::SessionMark, now_ms: u64) -> StoreResult<()> {
+        super::sqlite_ops::mark_session(&self.conn, session, mark, now_ms)
+    }
+
+    fn rate_session(&mut self, session: &str, score: u8, comment: Option<&str>, now_ms: u64) -> StoreResult<bool> {
+        super::sqlite_ops::rate_session(&self.conn, session, score, comment, now_ms)
+    }
+
+    fn rating(&mut self, session: &str) -> StoreResult<Option<consult_sdk::protocol::RatingInfo>> {
+        super::sqlite_ops::rating(&self.conn, session)
+    }
+
+    fn add_note(&mut self, session: &str, agent: &str, agent_name: &str, text: &str, now_ms: u64) -> StoreResult<()> {
+        super::sqlite_ops::add_note(&self.conn, session, agent, agent_name, text, now_ms)
+    }
+
+    fn notes(&mut self, session: &str) -> StoreResult<Vec<consult_sdk::protocol::NoteInfo>> {
+        super::sqlite_ops::notes(&self.conn, session)
+    }
+
+    fn open_sessions(&mut self) -> StoreResult<Vec<SessionRow>> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.state != 'closed' ORDER BY s.opened_ms"))?;
+        Ok(stmt.query_map([], session_row)?.collect::<Result<_, _>>()?)
+    }
+
+    fn report_rows(&mut self, channels: &[String], from_ms: u64, to_ms: u64) -> StoreResult<Vec<super::ReportRow>> {
+        super::sqlite_ops::report_rows(&self.conn, channels, from_ms, to_ms)
+    }
+
+    fn recent_waits(&mut self, channel: &str, since_ms: u64, limit: u32) -> StoreResult<Vec<u64>> {
+        super::sqlite_ops::recent_waits(&self.conn, channel, since_ms, limit)
+    }
+
+    fn audit_append(&mut self, entry: &super::AuditEntry) -> StoreResult<()> {
+        super::sqlite_ops::audit_append(&self.conn, entry)
+    }
+
+    fn audit_list(&mut self, filter: &super::AuditFilter) -> StoreResult<Vec<super::AuditEntry>> {
+        super::sqlite_ops::audit_list(&self.conn, filter)
+    }
+
+    fn user_export(&mut self, channel: &str, user_key: &str) -> StoreResult<serde_json::Value> {
+        super::sqlite_ops::user_export(&self.conn, channel, user_key)
+    }
+
+    fn user_erase(&mut self, channel: &str, user_key: &str, now_ms: u64) -> StoreResult<super::EraseCounts> {
+        super::sqlite_ops::user_erase(&mut self.conn, channel, user_key, now_ms)
+    }
+
+    fn api_key_put(&mut self, key: &super::ApiKeyRow) -> StoreResult<()> {
+        super::sqlite_counsel::api_key_put(&self.conn, key)
+    }
+
+    fn api_key_get(&mut self, id: &str) -> StoreResult<Option<super::ApiKeyRow>> {
+        super::sqlite_counsel::api_key_get(&self.conn, id)
+    }
+
+    fn api_keys(&mut self, channel: &str) -> StoreResult<Vec<super::ApiKeyRow>> {
+        super::sqlite_counsel::api_keys(&self.conn, channel)
+    }
+
+    fn api_key_revoke(&mut self, channel: &str, id: &str, now_ms: u64) -> StoreResult<bool> {
+        super::sqlite_counsel::api_key_revoke(&self.conn, channel, id, now_ms)
+    }
+
+    fn api_key_used(&mut self, id: &str, now_ms: u64) -> StoreResult<()> {
+        super::sqlite_counsel::api_key_used(&self.conn, id, now_ms)
+    }
+
+    fn counsel_sessions(&mut self, channel: &str, state: Option<SessionState>, after: Option<(u64, &str)>, limit: u32) -> StoreResult<Vec<SessionRow>> {
+        super::sqlite_counsel::counsel_sessions(&self.conn, channel, state, after, limit)
+    }
+
+    fn bot_write(&mut self, session: &str, client_id: &str, body: &Body, now_ms: u64) -> StoreResult<Result<(SessionRow, ChatMessage, bool), AgentWriteError>> {
+        super::sqlite_counsel::bot_write(&mut self.conn, session, client_id, body, now_ms)
+    }
+
+    fn webhook_endpoint_put(&mut self, endpoint: &super::EndpointRow, now_ms: u64) -> StoreResult<()> {
+        super::sqlite_counsel::webhook_endpoint_put(&self.conn, endpoint, now_ms)
+    }
+
+    fn webhook_endpoints(&mut self, channel: Option<&str>) -> StoreResult<Vec<super::EndpointRow>> {
+        super::sqlite_counsel::webhook_endpoints(&self.conn, channel)
+    }
+
+    fn webhook_endpoint_delete(&mut self, channel: &str, id: &str) -> StoreResult<bool> {
+        super::sqlite_counsel::webhook_endpoint_delete(&mut self.conn, channel, id)
+    }
+
+    fn webhook_emit(&mut self, channel: &str, session: Option<&str>, event_type: &str, payload: &str, id_base: &str, now_ms: u64) -> StoreResult<u64> {
+        super::sqlite_counsel::webhook_emit(&self.conn, channel, session, event_type, payload, id_base, now_ms)
+    }
+
+    fn webhook_due(&mut self, now_ms: u64, limit: u32) -> StoreResult<Vec<super::DueDelivery>> {
+        super::sqlite_counsel::webhook_due(&self.conn, now_ms, limit)
+    }
+
+    fn webhook_outcome(&mut self, n: i64, outcome: &super::DeliveryOutcome, now_ms: u64) -> StoreResult<()> {
+        super::sqlite_counsel::webhook_outcome(&self.conn, n, outcome, now_ms)
+    }
+
+    fn webhook_pause(&mut self, endpoint: &str, reason: &str, now_ms: u64) -> StoreResult<()> {
+        super::sqlite_counsel::webhook_pause(&self.conn, endpoint, reason, now_ms)
+    }
+
+    fn webhook_deliveries(&mut self, channel: &str, endpoint: &str, status: Option<&str>, limit: u32) -> StoreResult<Vec<consult_sdk::counsel::DeliveryInfo>> {
+        super::sqlite_counsel::webhook_deliveries(&self.conn, channel, endpoint, status, limit)
+    }
+
+    fn webhook_replay(&mut self, channel: &str, endpoint: &str, now_ms: u64) -> StoreResult<Option<u64>> {
+        super::sqlite_counsel::webhook_replay(&mut self.conn, channel, endpoint, now_ms)
+    }
 }
 
 #[cfg(test)]
@@ -657,6 +777,8 @@ mod tests {
     fn store() -> SqliteStore {
         SqliteStore::open(Path::new(":memory:"), false).unwrap()
     }
+
+    crate::store::conformance::conformance_suite!(Some(Box::new(store())));
 
     fn text(t: &str) -> Body {
         Body::Text { text: t.into() }
@@ -680,14 +802,6 @@ mod tests {
             params![conv.id, w.session.id],
         );
         assert!(raw.is_err());
-    }
-
-    #[test]
-    fn handles_expire() {
-        let mut s = store();
-        let h = s.launch("shop", "u1", &LaunchContext::default(), 1_000).unwrap();
-        assert!(s.resolve_handle(&h, 1_000 + crate::store::HANDLE_TTL_MS - 1).unwrap().is_some());
-        assert!(s.resolve_handle(&h, 1_000 + crate::store::HANDLE_TTL_MS).unwrap().is_none());
     }
 
     #[test]
@@ -718,17 +832,4 @@ mod tests {
         }
     }
 
-    #[test]
-    fn retried_client_id_stores_once_and_seq_is_gap_free() {
-        let mut s = store();
-        let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
-        let conv = s.resolve_handle(&h, 1).unwrap().unwrap();
-        let a = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Bot, 2).unwrap();
-        let b = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Bot, 3).unwrap();
-        assert!(b.duplicate);
-        assert_eq!(a.message.seq, b.message.seq);
-        let c = s.visitor_write(&conv.id, "c2", &text("again"), &OpenAs::Bot, 4).unwrap();
-        assert_eq!(c.message.seq, 2);
-        assert_eq!(s.messages_after(&conv.id, 0, 100).unwrap().len(), 2);
-    }
 }

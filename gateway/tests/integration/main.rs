@@ -4,10 +4,12 @@
 mod assets;
 mod common;
 mod context;
+mod counsel;
 mod desk;
 mod handoff;
 mod hardening;
 mod launch;
+mod ops;
 mod proxy;
 mod restart;
 mod routing;

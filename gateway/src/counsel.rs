@@ -1,0 +1,218 @@
+//! The Counsel API's rules: the webhook events each change writes (in its own transaction), and
+//! what an API key may do to a session beyond the desk's rules — reply as the bot, hand over to
+//! the queue, and act as the system (assign, close, block) when the key has no agent identity.
+//! Agent keys go through the desk's own functions ([`Core::agent_send`], [`Core::take`], …).
+
+use consult_sdk::counsel::{AttachmentCreated, MessageCreated, PageChanged, SessionOpened, StateChanged, WebhookEvent, codes};
+use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState, VisitorEvent};
+
+use axum::http::StatusCode;
+
+use crate::core::Core;
+use crate::error::AppError;
+use crate::store::{AgentWriteError, SessionRow, Store};
+use crate::webhooks::emit;
+
+type R<T> = Result<T, AppError>;
+
+/// A visitor message stored: `session.opened` first when it opened the session, then the message.
+pub fn visitor_wrote(store: &mut dyn Store, session: &SessionRow, opened: bool, message: &ChatMessage, now_ms: u64) -> R<()> {
+    if opened {
+        emit(store, &session.channel, Some(&session.id), WebhookEvent::SessionOpened(SessionOpened { session: session.summary() }), now_ms)?;
+    }
+    message_created(store, session, message, now_ms)
+}
+
+/// `message.created`.
+pub fn message_created(store: &mut dyn Store, session: &SessionRow, message: &ChatMessage, now_ms: u64) -> R<()> {
+    let data = MessageCreated { session: session.id.clone(), user_key: session.user_key.clone(), message: message.clone() };
+    emit(store, &session.channel, Some(&session.id), WebhookEvent::MessageCreated(data), now_ms)
+}
+
+/// `session.state_changed` from `from` to the row's state.
+pub fn state_changed(store: &mut dyn Store, row: &SessionRow, from: SessionState, now_ms: u64) -> R<()> {
+    let data = StateChanged {
+        session: row.id.clone(),
+        from,
+        to: row.state,
+        agent: row.agent.clone(),
+        category: row.category.clone(),
+        reason: row.close_reason,
+    };
+    emit(store, &row.channel, Some(&row.id), WebhookEvent::StateChanged(data), now_ms)
+}
+
+/// `session.page_changed`.
+pub fn page_changed(store: &mut dyn Store, row: &SessionRow, now_ms: u64) -> R<()> {
+    let data = PageChanged { session: row.id.clone(), page: row.current_page.clone() };
+    emit(store, &row.channel, Some(&row.id), WebhookEvent::PageChanged(data), now_ms)
+}
+
+/// `attachment.created` for a visitor upload.
+pub fn attachment_created(store: &mut dyn Store, channel: &str, conversation: &str, data: AttachmentCreated, now_ms: u64) -> R<()> {
+    let (session, _) = store.conversation_state(conversation)?;
+    let session = session.filter(SessionRow::is_open).map(|s| s.id);
+    emit(store, channel, session.as_deref(), WebhookEvent::AttachmentCreated(AttachmentCreated { session: session.clone(), ..data }), now_ms)
+}
+
+/// Who acts through an API key: its agent (the desk's rules apply as to that agent), or the
+/// system (the key's channel only; may assign, close and block, never write as an agent).
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// The key's agent.
+    Agent(String),
+    /// A key without an agent identity; the key id is recorded where the desk records an agent.
+    System(String),
+}
+
+fn not_with_bot() -> AppError {
+    AppError::Api(StatusCode::CONFLICT, codes::NOT_WITH_BOT, "the session is not open with the bot".into())
+}
+
+impl Core {
+    /// A session of `channel`, or `not_found` (another channel's sessions look like none).
+    ///
+    /// # Errors
+    /// `not_found`.
+    pub fn channel_session(&self, store: &mut dyn Store, channel: &str, session: &str) -> R<SessionRow> {
+        store.session(session)?.filter(|r| r.channel == channel).ok_or(AppError::NotFound)
+    }
+
+    /// A bot reply over the API: only into an open session still with the bot; the same
+    /// `client_id` answers with the first send's seq and stores nothing.
+    ///
+    /// # Errors
+    /// `not_found`, `not_with_bot`, `session_not_open`, body errors.
+    pub fn bot_send(&self, store: &mut dyn Store, channel: &str, owner: &str, session: &str, client_id: &str, body: Body, now_ms: u64) -> R<u64> {
+        if client_id.is_empty() || client_id.len() > consult_sdk::protocol::MAX_CLIENT_ID_LEN {
+            return Err(AppError::BadRequest(format!("client_id must be 1 to {} bytes", consult_sdk::protocol::MAX_CLIENT_ID_LEN)));
+        }
+        self.channel_session(store, channel, session)?;
+        let body = self.check_body(store, body, None, Some(owner))?;
+        let (row, message, duplicate) = match store.bot_write(session, client_id, &body, now_ms)? {
+            Ok(w) => w,
+            Err(AgentWriteError::NotOpen) => return Err(AppError::AgentWrite(AgentWriteError::NotOpen)),
+            Err(AgentWriteError::UnknownSession) => return Err(AppError::NotFound),
+            Err(AgentWriteError::NotAssigned) => return Err(not_with_bot()),
+        };
+        if !duplicate {
+            self.metrics.message("bot");
+            self.hub.to_visitors(&row.conversation, &VisitorEvent::Message { message: message.clone() });
+            self.publish_session(&row);
+            message_created(store, &row, &message, now_ms)?;
+        }
+        Ok(message.seq)
+    }
+
+    /// The bot hands a session to the agents' queue (with a category: agents with that skill).
+    ///
+    /// # Errors
+    /// `not_found`, `not_with_bot`.
+    pub fn handover(&self, store: &mut dyn Store, channel: &str, session: &str, category: Option<&str>, now_ms: u64) -> R<SessionRow> {
+        let row = self.channel_session(store, channel, session)?;
+        if row.state != SessionState::Bot {
+            return Err(not_with_bot());
+        }
+        if let Some(c) = category
+            && (c.is_empty() || c.len() > 64)
+        {
+            return Err(AppError::BadRequest("category: 1 to 64 characters".into()));
+        }
+        self.enqueue(store, &row, category, now_ms)?;
+        self.channel_session(store, channel, session)
+    }
+
+    /// Assign (a queued session) or transfer (an assigned one) to `to`.
+    ///
+    /// # Errors
+    /// As [`Core::take`] and [`Core::transfer`]; `not_found` across channels.
+    pub fn api_assign(&self, store: &mut dyn Store, channel: &str, actor: &Actor, session: &str, to: &str, now_ms: u64) -> R<SessionRow> {
+        let row = self.channel_session(store, channel, session)?;
+        match (actor, row.state) {
+            (Actor::Agent(a), SessionState::Queued) if a == to => self.take(store, a, session),
+            (Actor::Agent(a), SessionState::Assigned) => self.transfer(store, a, session, to, now_ms),
+            (Actor::Agent(_), _) => Err(AppError::AgentWrite(AgentWriteError::NotAssigned)),
+            (Actor::System(_), SessionState::Assigned) => {
+                let from = row.agent.clone().unwrap_or_default();
+                self.transfer(store, &from, session, to, now_ms)
+            }
+            (Actor::System(_), SessionState::Queued) => {
+                let target = self.config.agent(to).filter(|t| t.works(channel)).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?} works this channel")))?;
+                let load = store.agent_loads()?.into_iter().find(|(id, _)| id == to).map_or(0, |(_, n)| n);
+                if load >= target.max_chats {
+                    return Err(AppError::AgentFull(target.name.clone()));
+                }
+                let row = store.assign(session, to, None)?.ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
+                state_changed(store, &row, SessionState::Queued, now_ms)?;
+                self.announce_assignment(store, &row)?;
+                Ok(row)
+            }
+            (Actor::System(_), SessionState::Closed) => Err(AppError::AgentWrite(AgentWriteError::NotOpen)),
+            (Actor::System(_), _) => Err(AppError::AgentWrite(AgentWriteError::NotAssigned)),
+        }
+    }
+
+    /// Close over the API.
+    ///
+    /// # Errors
+    /// `not_found`, `not_assigned` (an agent key on someone else's session), `session_not_open`.
+    pub fn api_close(&self, store: &mut dyn Store, channel: &str, actor: &Actor, session: &str, now_ms: u64) -> R<SessionRow> {
+        let row = self.channel_session(store, channel, session)?;
+        if !row.is_open() {
+            return Err(AppError::AgentWrite(AgentWriteError::NotOpen));
+        }
+        match actor {
+            Actor::Agent(a) => self.agent_close(store, a, session, now_ms)?,
+            Actor::System(_) => {
+                self.close(store, session, CloseReason::AgentClosed, now_ms)?;
+            }
+        }
+        self.channel_session(store, channel, session)
+    }
+
+    /// Block the session's visitor over the API.
+    ///
+    /// # Errors
+    /// As [`Core::block`].
+    pub fn api_block(&self, store: &mut dyn Store, channel: &str, actor: &Actor, session: &str, days: u32, reason: &str, now_ms: u64) -> R<SessionRow> {
+        let row = self.channel_session(store, channel, session)?;
+        match actor {
+            Actor::Agent(a) => self.block(store, a, session, days, reason, now_ms)?,
+            Actor::System(key) => {
+                if !(1..=3650).contains(&days) {
+                    return Err(AppError::BadRequest("block for 1 to 3650 days".into()));
+                }
+                store.block(&row.channel, &row.user_key, now_ms + u64::from(days) * 86_400_000, reason, &format!("api:{key}"))?;
+                tracing::info!(channel = %row.channel, user_key = %row.user_key, days, key = %key, reason, "user blocked over the API");
+                self.close(store, session, CloseReason::Blocked, now_ms)?;
+                let body = AppError::Blocked.body();
+                self.hub.end_conversation(&row.conversation, &VisitorEvent::Error { code: body.code, message: body.message, client_id: None });
+            }
+        }
+        self.channel_session(store, channel, session)
+    }
+
+    /// Outside bots: a session still with the bot whose visitor has waited `fallback_secs` for
+    /// an answer goes to the queue (the bot endpoint is down or slow).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn bot_fallback(&self, store: &mut dyn Store, now_ms: u64) -> R<()> {
+        if self.config.counsel.bots.is_empty() {
+            return Ok(());
+        }
+        for s in store.bot_sessions()? {
+            let Some(bot) = self.config.counsel.bot(&s.channel) else { continue };
+            let last = store.session_messages(&s.id, s.last_seq.saturating_sub(1), 1)?;
+            let waiting = last.first().is_some_and(|m| m.sender == Sender::Visitor && now_ms.saturating_sub(m.at_ms) >= bot.fallback_secs * 1000);
+            if waiting {
+                tracing::info!(session = %s.id, channel = %s.channel, "the outside bot did not answer; the session goes to the queue");
+                let text = "상담원에게 연결해 드릴게요. 잠시만 기다려 주세요. · Connecting you to an agent; they will see your message.";
+                self.system(store, &s.conversation, Sender::Bot, Body::Text { text: text.into() }, now_ms)?;
+                self.enqueue(store, &s, None, now_ms)?;
+            }
+        }
+        Ok(())
+    }
+}
+

@@ -43,12 +43,42 @@ struct Inner {
     next_id: u64,
     visitors: HashMap<String, Vec<VisitorConn>>,
     agents: HashMap<String, Presence>,
+    /// Supervisors following a session read-only, by session id.
+    watchers: HashMap<String, Vec<String>>,
 }
 
 /// The connection registry. Cheap to clone (one shared registry).
 #[derive(Default, Clone)]
 pub struct Hub {
     inner: Arc<Mutex<Inner>>,
+    /// Other gateway nodes, when this one is part of a cluster (see [`crate::cluster`]).
+    peers: Arc<std::sync::OnceLock<Arc<dyn Peers>>>,
+}
+
+/// What a node tells the other nodes, and what it hears from them.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Remote {
+    /// [`Hub::to_visitors`].
+    #[allow(missing_docs)]
+    Visitors { conversation: String, event: VisitorEvent },
+    /// [`Hub::to_agent`].
+    #[allow(missing_docs)]
+    Agent { agent: String, event: AgentEvent },
+    /// [`Hub::end_conversation`].
+    #[allow(missing_docs)]
+    End { conversation: String, event: VisitorEvent },
+    /// [`Hub::hand_off`].
+    #[allow(missing_docs)]
+    HandOff { conversation: String, handle: String },
+}
+
+/// The other nodes of a cluster: told of every publish after its commit; asked who is online.
+pub trait Peers: Send + Sync {
+    /// Sends a publish to the other nodes.
+    fn send(&self, remote: Remote);
+    /// Agents online on other nodes, with their availability.
+    fn agents(&self) -> Vec<(String, bool)>;
 }
 
 /// Events published while a storage job runs wait here until its batch commits (see
@@ -121,9 +151,41 @@ impl Hub {
         }
     }
 
+    /// Joins a cluster: from now on every publish also goes to the other nodes.
+    pub fn join(&self, peers: Arc<dyn Peers>) {
+        let _ = self.peers.set(peers);
+    }
+
+    fn tell_peers(&self, remote: impl FnOnce() -> Remote) {
+        if let Some(peers) = self.peers.get().cloned() {
+            let remote = remote();
+            self.after_commit(move |_| peers.send(remote));
+        }
+    }
+
+    /// Delivers what another node published to this node's sockets.
+    pub fn deliver(&self, remote: Remote) {
+        match remote {
+            Remote::Visitors { conversation, event } => self.to_visitors_now(&conversation, &event),
+            Remote::Agent { agent, event } => self.to_agent_now(&agent, &event),
+            Remote::End { conversation, event } => self.end_conversation_now(&conversation, &event),
+            Remote::HandOff { conversation, handle } => self.hand_off_now(&conversation, &handle),
+        }
+    }
+
+    /// This node's agents with their availability (what it tells the other nodes).
+    pub fn local_agents(&self) -> Vec<(String, bool)> {
+        self.lock().agents.iter().filter(|(_, p)| !p.conns.is_empty()).map(|(a, p)| (a.clone(), p.available)).collect()
+    }
+
+    fn remote_agents(&self) -> Vec<(String, bool)> {
+        self.peers.get().map(|p| p.agents()).unwrap_or_default()
+    }
+
     /// Sends an event to every socket of a conversation (after the commit, inside a job).
     pub fn to_visitors(&self, conversation: &str, event: &VisitorEvent) {
         let (conversation, event) = (conversation.to_string(), event.clone());
+        self.tell_peers(|| Remote::Visitors { conversation: conversation.clone(), event: event.clone() });
         self.after_commit(move |hub| hub.to_visitors_now(&conversation, &event));
     }
 
@@ -137,6 +199,7 @@ impl Hub {
     /// Tells the sockets opened with `handle` that a phone took over, and closes them.
     pub fn hand_off(&self, conversation: &str, handle: &str) {
         let (conversation, handle) = (conversation.to_string(), handle.to_string());
+        self.tell_peers(|| Remote::HandOff { conversation: conversation.clone(), handle: handle.clone() });
         self.after_commit(move |hub| hub.hand_off_now(&conversation, &handle));
     }
 
@@ -157,6 +220,7 @@ impl Hub {
     /// Sends `last` to every socket of a conversation and closes them (a block ends them all).
     pub fn end_conversation(&self, conversation: &str, last: &VisitorEvent) {
         let (conversation, last) = (conversation.to_string(), last.clone());
+        self.tell_peers(|| Remote::End { conversation: conversation.clone(), event: last.clone() });
         self.after_commit(move |hub| hub.end_conversation_now(&conversation, &last));
     }
 
@@ -202,6 +266,10 @@ impl Hub {
             p.conns.retain(|c| !gone(c));
             if p.conns.is_empty() {
                 inner.agents.remove(agent);
+                inner.watchers.retain(|_, w| {
+                    w.retain(|a| a != agent);
+                    !w.is_empty()
+                });
             }
         }
     }
@@ -216,10 +284,22 @@ impl Hub {
     /// Online and available for automatic assignment.
     pub fn is_available(&self, agent: &str) -> bool {
         self.lock().agents.get(agent).is_some_and(|p| p.available && !p.conns.is_empty())
+            || self.remote_agents().iter().any(|(a, available)| a == agent && *available)
     }
 
-    /// Agents with at least one socket.
+    /// Agents with at least one socket, on this node or (in a cluster) another.
     pub fn online_agents(&self) -> Vec<String> {
+        let mut agents: Vec<String> = self.lock().agents.keys().cloned().collect();
+        for (a, _) in self.remote_agents() {
+            if !agents.contains(&a) {
+                agents.push(a);
+            }
+        }
+        agents
+    }
+
+    /// Agents with a socket on this node.
+    pub fn local_online_agents(&self) -> Vec<String> {
         self.lock().agents.keys().cloned().collect()
     }
 
@@ -231,6 +311,10 @@ impl Hub {
     /// Sends an event to every socket of an agent (after the commit, inside a job).
     pub fn to_agent(&self, agent: &str, event: &AgentEvent) {
         let (agent, event) = (agent.to_string(), event.clone());
+        if !self.lock().agents.contains_key(&agent) {
+            // Not connected here: maybe on another node.
+            self.tell_peers(|| Remote::Agent { agent: agent.clone(), event: event.clone() });
+        }
         self.after_commit(move |hub| hub.to_agent_now(&agent, &event));
     }
 
@@ -238,6 +322,28 @@ impl Hub {
         let mut inner = self.lock();
         if let Some(p) = inner.agents.get_mut(agent) {
             p.conns.retain(|c| c.tx.try_send(event.clone()).is_ok());
+        }
+    }
+
+    /// A supervisor follows a session's events read-only (`on`), or stops.
+    pub fn watch(&self, session: &str, agent: &str, on: bool) {
+        let mut inner = self.lock();
+        let list = inner.watchers.entry(session.into()).or_default();
+        list.retain(|a| a != agent);
+        if on {
+            list.push(agent.into());
+        }
+        if list.is_empty() {
+            inner.watchers.remove(session);
+        }
+    }
+
+    /// Sends an event to every agent following a session, except `skip` (its assignee, who
+    /// gets it anyway).
+    pub fn to_watchers(&self, session: &str, skip: Option<&str>, event: &AgentEvent) {
+        let watchers = self.lock().watchers.get(session).cloned().unwrap_or_default();
+        for a in watchers.iter().filter(|a| Some(a.as_str()) != skip) {
+            self.to_agent(a, event);
         }
     }
 }

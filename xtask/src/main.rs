@@ -150,7 +150,9 @@ fn npm_install(packages: &[&str]) -> Result {
 
 fn ensure_browser() -> Result {
     let have = |p: &str| Path::new(p).exists();
-    if have("/usr/bin/chromium") && have("/usr/bin/chromedriver") && have("/usr/share/fonts/truetype/nanum") {
+    // PostgreSQL: the store conformance suite and the cluster tests start throwaway servers.
+    let postgres = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|mut d| d.next().is_some());
+    if have("/usr/bin/chromium") && have("/usr/bin/chromedriver") && have("/usr/share/fonts/truetype/nanum") && postgres {
         return Ok(());
     }
     let sudo = output(Command::new("id").arg("-u")).map(|u| u.trim() != "0").unwrap_or(true);
@@ -162,7 +164,7 @@ fn ensure_browser() -> Result {
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         cmd
     };
-    let packages = ["install", "-y", "--no-install-recommends", "chromium", "chromium-driver", "fonts-nanum"];
+    let packages = ["install", "-y", "--no-install-recommends", "chromium", "chromium-driver", "fonts-nanum", "postgresql"];
     if run(&mut apt(&packages)).is_err() {
         run(&mut apt(&["update"]))?;
         run(&mut apt(&packages))?;

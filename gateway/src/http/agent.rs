@@ -94,7 +94,13 @@ async fn login(
     // 256 random bits; only their SHA-256 is stored, so a copy of the database signs no one in.
     let token = random_token(32);
     let (hash, id, now) = (token_hash(&token), agent.id.clone(), now_ms());
-    state.db.call(move |s| s.agent_token_put(&hash, &id, now, now + AGENT_SESSION_MS)).await?;
+    let ip = client.to_string();
+    state
+        .run(move |core, s| {
+            s.agent_token_put(&hash, &id, now, now + AGENT_SESSION_MS)?;
+            core.audit(s, &id, "sign_in", None, None, &format!("from {ip}"), now)
+        })
+        .await?;
     tracing::info!(agent = %agent.id, "agent signed in");
     Ok(Json(LoginResponse { token, agent_id: agent.id.clone(), name: agent.name.clone() }))
 }
@@ -118,7 +124,7 @@ pub async fn agent_for_token(state: &AppState, token: &str) -> Result<Option<Str
     Ok(state.db.call(move |s| s.agent_token_get(&hash, now)).await?)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
 }
 
@@ -304,6 +310,7 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
                 let mut out = vec![AgentEvent::Session { session: row.summary() }];
                 out.extend(messages.into_iter().map(|message| AgentEvent::Message { session: session.clone(), message }));
                 out.push(core.tags(store, &me, &session)?);
+                out.push(core.notes_event(store, &session)?);
                 Ok(out)
             })
             .await
@@ -359,6 +366,17 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
             .run(move |core, store| Ok(vec![core.unblock(store, &me, &channel, &user_key, now)?]))
             .await
             .map_err(|e| (e, None)),
+        AgentCommand::Note { session, text } => {
+            state.run(move |core, store| Ok(vec![core.note(store, &me, &session, &text, now)?])).await.map_err(|e| (e, None))
+        }
+        AgentCommand::Watch { session, on } => {
+            state.run(move |core, store| core.watch(store, &me, &session, on)).await.map_err(|e| (e, None))
+        }
+        AgentCommand::Reassign { session, to_agent } => state
+            .run(move |core, store| core.reassign(store, &me, &session, &to_agent, now).map(|_| vec![]))
+            .await
+            .map_err(|e| (e, None)),
+        AgentCommand::Board => state.run(move |core, store| Ok(vec![core.board(store, &me, now)?])).await.map_err(|e| (e, None)),
     };
     match result {
         Ok(events) => events,

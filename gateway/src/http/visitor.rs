@@ -259,7 +259,7 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
 /// Messages are limited per conversation (however many sockets or reconnects carry them) and
 /// per address; typing, read and context frames are not messages.
 fn limit_message(state: &AppState, conv: &ConversationRef, client: IpAddr, cmd: &VisitorCommand) -> Result<(), AppError> {
-    if !matches!(cmd, VisitorCommand::Send { .. } | VisitorCommand::Choose { .. } | VisitorCommand::StartHandoff) {
+    if !matches!(cmd, VisitorCommand::Send { .. } | VisitorCommand::Choose { .. } | VisitorCommand::StartHandoff | VisitorCommand::Rate { .. }) {
         return Ok(());
     }
     let refused = state.limits.conversation_messages.check(&conv.id).and_then(|()| state.limits.address_messages.check(&client));
@@ -334,6 +334,10 @@ async fn command(state: &AppState, conv: &ConversationRef, handle: &str, base: &
                     }
                 })
                 .await;
+            result.err().map(|e| error_event(&e, None)).into_iter().collect()
+        }
+        VisitorCommand::Rate { score, comment } => {
+            let result = state.run(move |core, store| core.visitor_rate(store, &c, score, comment, now)).await;
             result.err().map(|e| error_event(&e, None)).into_iter().collect()
         }
         VisitorCommand::StartHandoff => match mint_handoff(state, conv, handle, base).await {

@@ -1,0 +1,200 @@
+//! Reports, the audit log and privacy requests over HTTP, for the desk's supervisor and admin
+//! views and for scripts. Every route takes `Authorization: Bearer <agent token>`; the role and
+//! the channels worked are checked on the server (`forbidden`, `not_found`).
+//!
+//! - `GET /v1/reports?by=day|channel|entry|category|agent&from=YYYY-MM-DD&to=YYYY-MM-DD[&channel=…][&format=csv]`
+//! - `GET /v1/reports/chart.svg?…&metric=sessions|bot_share|first_reply|handle_time|transfers|left_waiting|csat|csat_rate`
+//! - `GET /v1/admin/audit?[actor=…][&action=…][&channel=…][&from=…][&to=…][&format=csv]` (admins)
+//! - `GET /v1/admin/users/export?channel=…&user_key=…`, `POST /v1/admin/users/erase` `{channel, user_key}` (admins)
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::agent::{agent_for_token, bearer};
+use crate::config::Role;
+use crate::error::AppError;
+use crate::reports::{self, GroupBy, Metric};
+use crate::store::AuditFilter;
+use crate::{AppState, now_ms};
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/reports", get(report))
+        .route("/v1/reports/chart.svg", get(chart))
+        .route("/v1/admin/audit", get(audit))
+        .route("/v1/admin/users/export", get(export_user))
+        .route("/v1/admin/users/erase", post(erase_user))
+}
+
+/// The signed-in agent with at least this role.
+async fn signed_in(state: &AppState, headers: &HeaderMap, need: Role) -> Result<String, AppError> {
+    let agent = agent_for_token(state, bearer(headers).unwrap_or_default()).await?.ok_or(AppError::Unauthorized)?;
+    state.core.require(&agent, need)?;
+    Ok(agent)
+}
+
+#[derive(Deserialize, Default)]
+struct ReportQuery {
+    by: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    channel: Option<String>,
+    format: Option<String>,
+    metric: Option<String>,
+}
+
+/// `YYYY-MM-DD` (UTC) → Unix ms of its midnight.
+fn day_ms(field: &str, s: &str) -> Result<u64, AppError> {
+    let date: jiff::civil::Date = s.parse().map_err(|_| AppError::BadRequest(format!("{field}: {s:?} is not a YYYY-MM-DD date")))?;
+    let ts = date.to_zoned(jiff::tz::TimeZone::UTC).map_err(|_| AppError::BadRequest(format!("{field}: {s:?} is out of range")))?;
+    Ok(ts.timestamp().as_millisecond().max(0) as u64)
+}
+
+/// The period `[from, to]` (whole UTC days; the last 7 by default, at most 366).
+fn period(q: &ReportQuery) -> Result<(u64, u64), AppError> {
+    const DAY: u64 = 86_400_000;
+    let today = now_ms() / DAY * DAY;
+    let to = match &q.to {
+        Some(t) => day_ms("to", t)?,
+        None => today,
+    } + DAY;
+    let from = match &q.from {
+        Some(f) => day_ms("from", f)?,
+        None => to - 7 * DAY,
+    };
+    if from >= to || to - from > 366 * DAY {
+        return Err(AppError::BadRequest("from must be on or before to, at most 366 days apart".into()));
+    }
+    Ok((from, to))
+}
+
+/// The report lines the agent may see.
+async fn lines(state: &AppState, headers: &HeaderMap, q: &ReportQuery) -> Result<(String, GroupBy, Vec<reports::ReportLine>), AppError> {
+    let agent = signed_in(state, headers, Role::Supervisor).await?;
+    let by = GroupBy::parse(q.by.as_deref().unwrap_or("day"))
+        .ok_or_else(|| AppError::BadRequest("by must be day, channel, entry, category or agent".into()))?;
+    let (from, to) = period(q)?;
+    let mut channels = state.core.channels_of(&agent)?;
+    if let Some(c) = &q.channel {
+        if !channels.contains(c) {
+            return Err(AppError::NotFound);
+        }
+        channels = vec![c.clone()];
+    }
+    let rows = state.db.call(move |s| s.report_rows(&channels, from, to)).await?;
+    Ok((agent, by, reports::aggregate(&rows, by)))
+}
+
+async fn report(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Result<Response, AppError> {
+    let (agent, by, lines) = lines(&state, &headers, &q).await?;
+    if q.format.as_deref() == Some("csv") {
+        let detail = format!("report csv by {} from {:?} to {:?}", by.as_str(), q.from, q.to);
+        let channel = q.channel.clone();
+        state.run(move |core, s| core.audit(s, &agent, "export", channel.as_deref(), None, &detail, now_ms())).await?;
+        return Ok(csv_response(reports::csv(&lines, by), &format!("consult-report-{}.csv", by.as_str())));
+    }
+    Ok(Json(serde_json::json!({ "by": by, "lines": lines })).into_response())
+}
+
+fn csv_response(body: String, name: &str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn chart(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Result<Response, AppError> {
+    let metric = Metric::parse(q.metric.as_deref().unwrap_or("sessions")).ok_or_else(|| AppError::BadRequest("unknown metric".into()))?;
+    let (_, _, lines) = lines(&state, &headers, &q).await?;
+    let mut r = reports::chart_svg(&lines, metric).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    channel: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn audit(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Result<Response, AppError> {
+    let agent = signed_in(&state, &headers, Role::Admin).await?;
+    let mut channels = state.core.channels_of(&agent)?;
+    if let Some(c) = &q.channel {
+        if !channels.contains(c) {
+            return Err(AppError::NotFound);
+        }
+        channels = vec![c.clone()];
+    }
+    let from_ms = q.from.as_deref().map(|f| day_ms("from", f)).transpose()?.unwrap_or(0);
+    let to_ms = q.to.as_deref().map(|t| day_ms("to", t).map(|d| d + 86_400_000)).transpose()?.unwrap_or(u64::MAX / 2);
+    let empty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    let filter = AuditFilter {
+        channels,
+        actor: empty(q.actor),
+        action: empty(q.action),
+        from_ms,
+        to_ms,
+        limit: q.limit.unwrap_or(500).clamp(1, 10_000),
+    };
+    let csv = q.format.as_deref() == Some("csv");
+    let entries = state
+        .run(move |core, s| {
+            let entries = s.audit_list(&filter)?;
+            if csv {
+                core.audit(s, &agent, "export", None, None, &format!("audit csv, {} lines", entries.len()), now_ms())?;
+            }
+            Ok(entries)
+        })
+        .await?;
+    if csv {
+        let mut out = String::from("id,at,actor,action,channel,target,detail\n");
+        for e in &entries {
+            let at = jiff::Timestamp::from_millisecond(e.at_ms as i64).map(|t| t.to_string()).unwrap_or_default();
+            let cells = [e.id.to_string(), at, e.actor.clone(), e.action.clone(), e.channel.clone().unwrap_or_default(), e.target.clone().unwrap_or_default(), e.detail.clone()];
+            out.push_str(&cells.iter().map(|c| reports::csv_field(c)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        return Ok(csv_response(out, "consult-audit.csv"));
+    }
+    Ok(Json(serde_json::json!({ "entries": entries })).into_response())
+}
+
+#[derive(Deserialize)]
+struct UserQuery {
+    channel: String,
+    user_key: String,
+}
+
+async fn export_user(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<UserQuery>) -> Result<Response, AppError> {
+    let agent = signed_in(&state, &headers, Role::Admin).await?;
+    let data = state.run(move |core, s| core.export_user(s, &agent, &q.channel, &q.user_key, now_ms())).await?;
+    let mut r = Json(data).into_response();
+    r.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"consult-user-export.json\""));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+async fn erase_user(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, AppError> {
+    let agent = signed_in(&state, &headers, Role::Admin).await?;
+    let q: UserQuery = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{channel, user_key}}: {e}")))?;
+    let counts = state.run(move |core, s| core.erase_user(s, &agent, &q.channel, &q.user_key, now_ms())).await?;
+    Ok(Json(counts).into_response())
+}

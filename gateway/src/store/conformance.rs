@@ -1,0 +1,173 @@
+//! One store test suite, every store: the same functions run against SQLite and PostgreSQL
+//! (`conformance_suite!` in each store's tests), so a rule one store keeps and another doesn't
+//! shows up as a failing test, not as a bug on a cluster.
+
+use consult_sdk::protocol::{Body, CloseReason, EntryView, SessionState};
+use consult_sdk::{EntryPoint, Membership};
+
+use super::{AgentWriteError, HANDLE_TTL_MS, LaunchContext, OpenAs, Store};
+
+fn text(t: &str) -> Body {
+    Body::Text { text: t.into() }
+}
+
+fn member_context() -> LaunchContext {
+    LaunchContext {
+        entry: EntryView { verified: Some(EntryPoint { button: Some("order".into()), ..Default::default() }), declared: None, via: "button".into() },
+        member: Some(Membership { id: "m-1".into(), name: Some("Kim".into()), ..Default::default() }),
+    }
+}
+
+/// Visitor speaks first; agents write only into an open session assigned to them.
+pub fn agent_writes_need_an_open_assigned_session(s: &mut dyn Store) {
+    let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+    let conv = s.resolve_handle(&h, 1).unwrap().unwrap();
+    let w = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Queued(None), 2).unwrap();
+    assert!(w.opened);
+    assert_eq!(s.agent_write(&w.session.id, "a1", "A", "x", &text("yo"), 3).unwrap(), Err(AgentWriteError::NotAssigned));
+    s.assign(&w.session.id, "a1", None).unwrap().unwrap();
+    assert!(s.agent_write(&w.session.id, "a1", "A", "x", &text("yo"), 3).unwrap().is_ok());
+    assert_eq!(s.agent_write(&w.session.id, "a2", "B", "z", &text("not mine"), 3).unwrap(), Err(AgentWriteError::NotAssigned));
+    s.close_session(&w.session.id, CloseReason::VisitorLeft, "bye", 4).unwrap().unwrap();
+    assert_eq!(s.agent_write(&w.session.id, "a1", "A", "y", &text("late"), 5).unwrap(), Err(AgentWriteError::NotOpen));
+    assert_eq!(s.agent_write("s_nope", "a1", "A", "y", &text("?"), 5).unwrap(), Err(AgentWriteError::UnknownSession));
+    // A closed session is closed once; the next visitor message opens a new one.
+    assert!(s.close_session(&w.session.id, CloseReason::VisitorLeft, "bye", 6).unwrap().is_none());
+    let again = s.visitor_write(&conv.id, "c2", &text("back"), &OpenAs::Bot, 7).unwrap();
+    assert!(again.opened && again.session.id != w.session.id && again.session.state == SessionState::Bot);
+    assert_eq!(again.session.earlier_sessions, 1);
+}
+
+/// A retried client id stores once; seq runs gap-free per conversation.
+pub fn client_ids_are_idempotent_and_seq_is_gap_free(s: &mut dyn Store) {
+    let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+    let conv = s.resolve_handle(&h, 1).unwrap().unwrap();
+    let a = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Bot, 2).unwrap();
+    let b = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Bot, 3).unwrap();
+    assert!(b.duplicate);
+    assert_eq!(a.message.seq, b.message.seq);
+    let c = s.visitor_write(&conv.id, "c2", &text("again"), &OpenAs::Bot, 4).unwrap();
+    assert_eq!(c.message.seq, 2);
+    let notice = s.system_write(&conv.id, &consult_sdk::protocol::Sender::Bot, &text("menu"), 5).unwrap();
+    assert_eq!(notice.seq, 3);
+    let all = s.messages_after(&conv.id, 0, 100).unwrap();
+    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(s.messages_after(&conv.id, 2, 100).unwrap().len(), 1);
+    assert_eq!(s.session_messages(&a.session.id, 0, 100).unwrap().len(), 3);
+    assert_eq!(s.conversation_state(&conv.id).unwrap().1, 3);
+}
+
+/// One conversation per user key; the launch context is the latest launch's.
+pub fn one_conversation_per_user_key(s: &mut dyn Store) {
+    let h1 = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+    let h2 = s.launch("shop", "u1", &member_context(), 2).unwrap();
+    let other = s.launch("other", "u1", &LaunchContext::default(), 2).unwrap();
+    let (c1, c2) = (s.resolve_handle(&h1, 3).unwrap().unwrap(), s.resolve_handle(&h2, 3).unwrap().unwrap());
+    assert_eq!(c1.id, c2.id);
+    assert_ne!(s.resolve_handle(&other, 3).unwrap().unwrap().id, c1.id);
+    let w = s.visitor_write(&c1.id, "c1", &text("hi"), &OpenAs::Queued(Some("orders".into())), 4).unwrap();
+    assert_eq!(w.session.context, member_context());
+    assert_eq!(w.session.category.as_deref(), Some("orders"));
+    assert_eq!(w.session.preview.as_deref(), Some("hi"));
+}
+
+/// A queued session is assigned once; transfer needs the current assignee; loads count.
+pub fn assignment_happens_once_and_loads_count(s: &mut dyn Store) {
+    let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+    let conv = s.resolve_handle(&h, 1).unwrap().unwrap();
+    let w = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Bot, 2).unwrap();
+    assert!(s.assign(&w.session.id, "a1", None).unwrap().is_none(), "a bot session is not in the queue");
+    assert_eq!(s.queue_session(&w.session.id, Some("refunds"), 3).unwrap().unwrap().state, SessionState::Queued);
+    assert_eq!(s.queued().unwrap().len(), 1);
+    assert_eq!(s.assign(&w.session.id, "a1", None).unwrap().unwrap().agent.as_deref(), Some("a1"));
+    assert!(s.assign(&w.session.id, "a2", None).unwrap().is_none(), "assigned once");
+    assert!(s.assign(&w.session.id, "a2", Some("a3")).unwrap().is_none(), "transfer from the wrong agent");
+    assert_eq!(s.agent_load_locked("a1").unwrap(), 1);
+    assert_eq!(s.agent_loads().unwrap(), vec![("a1".to_string(), 1)]);
+    assert_eq!(s.assign(&w.session.id, "a2", Some("a1")).unwrap().unwrap().agent.as_deref(), Some("a2"));
+    assert_eq!(s.agent_load_locked("a1").unwrap(), 0);
+    assert_eq!(s.agent_sessions("a2").unwrap().len(), 1);
+    assert!(s.queued().unwrap().is_empty());
+}
+
+/// Handoff codes are single use and move the conversation to a new handle.
+pub fn handoffs_are_single_use(s: &mut dyn Store) {
+    let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+    s.handoff_minted(42, &h, 1_000).unwrap();
+    let (old, new, conv) = s.handoff_use(42, 500).unwrap().unwrap();
+    assert_eq!(old, h);
+    assert!(s.resolve_handle(&h, 501).unwrap().is_none(), "the desktop's handle is revoked");
+    assert_eq!(s.resolve_handle(&new, 501).unwrap().unwrap().id, conv.id);
+    assert!(s.handoff_use(42, 600).unwrap().is_none(), "single use");
+    s.handoff_minted(43, &new, 1_000).unwrap();
+    assert!(s.handoff_use(43, 1_000).unwrap().is_none(), "expired");
+}
+
+/// Handles expire; blocks, tokens and secrets behave.
+pub fn handles_expire_blocks_tokens_and_secrets(s: &mut dyn Store) {
+    let h = s.launch("shop", "u1", &LaunchContext::default(), 1_000).unwrap();
+    assert!(s.resolve_handle(&h, 1_000 + HANDLE_TTL_MS - 1).unwrap().is_some());
+    assert!(s.resolve_handle(&h, 1_000 + HANDLE_TTL_MS).unwrap().is_none());
+    s.block("shop", "u1", 2_000, "abuse", "a1").unwrap();
+    assert!(s.is_blocked("shop", "u1", 1_999).unwrap());
+    assert!(!s.is_blocked("shop", "u1", 2_000).unwrap());
+    assert!(!s.is_blocked("other", "u1", 1_500).unwrap());
+    let token = [7u8; 32];
+    s.agent_token_put(&token, "a1", 10, 100).unwrap();
+    assert_eq!(s.agent_token_get(&token, 99).unwrap().as_deref(), Some("a1"));
+    assert!(s.agent_token_get(&token, 100).unwrap().is_none());
+    s.agent_token_delete(&token).unwrap();
+    assert!(s.agent_token_get(&token, 50).unwrap().is_none());
+    let secret = s.channel_secret("shop", "user_key").unwrap();
+    assert_eq!(s.channel_secret("shop", "user_key").unwrap(), secret);
+    assert_ne!(s.channel_secret("shop", "handoff").unwrap(), secret);
+}
+
+/// Retention forgets messages, the entry point and membership, expired handles and blocks.
+pub fn retention_forgets_personal_data(s: &mut dyn Store) {
+    let h = s.launch("shop", "u1", &member_context(), 1).unwrap();
+    let conv = s.resolve_handle(&h, 1).unwrap().unwrap();
+    let w = s.visitor_write(&conv.id, "c1", &text("hi"), &OpenAs::Queued(None), 2).unwrap();
+    s.close_session(&w.session.id, CloseReason::VisitorLeft, "bye", 3).unwrap().unwrap();
+    s.block("shop", "u1", 10, "x", "a1").unwrap();
+    let now = 100 + HANDLE_TTL_MS;
+    assert!(s.purge("shop", 100, now).unwrap() >= 2);
+    let session = s.session(&w.session.id).unwrap().unwrap();
+    assert_eq!(session.context, LaunchContext::default());
+    assert!(s.messages_after(&conv.id, 0, 100).unwrap().is_empty());
+    assert!(s.resolve_handle(&h, 101).unwrap().is_none());
+    assert!(s.blocks(&["shop".to_string()], 0).unwrap().is_empty());
+    // The next launch's context is the only one left.
+    let h2 = s.launch("shop", "u1", &LaunchContext::default(), now).unwrap();
+    let conv2 = s.resolve_handle(&h2, now).unwrap().unwrap().id;
+    let w2 = s.visitor_write(&conv2, "c2", &text("new"), &OpenAs::Bot, now).unwrap();
+    assert_eq!(w2.session.context, LaunchContext::default());
+}
+
+/// Runs every conformance test against a store made by `$make` (an `Option<Box<dyn Store>>`;
+/// `None` skips, for a database that is not available here, saying so).
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::store::conformance::conformance_suite!(@each $make;
+            agent_writes_need_an_open_assigned_session,
+            client_ids_are_idempotent_and_seq_is_gap_free,
+            one_conversation_per_user_key,
+            assignment_happens_once_and_loads_count,
+            handoffs_are_single_use,
+            handles_expire_blocks_tokens_and_secrets,
+            retention_forgets_personal_data);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[test]
+            fn $name() {
+                let made: Option<Box<dyn $crate::store::Store>> = $make;
+                match made {
+                    Some(mut store) => $crate::store::conformance::$name(store.as_mut()),
+                    None => eprintln!("skipped {}: the database is not available here", stringify!($name)),
+                }
+            }
+        )*
+    };
+}
+pub(crate) use conformance_suite;

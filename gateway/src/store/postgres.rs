@@ -1,0 +1,855 @@
+//! The PostgreSQL store, for several gateway nodes on one database. The same rules as SQLite,
+//! held across nodes by the database: every rule that reads before it writes first locks its
+//! conversation row (`SELECT … FOR UPDATE`), so two nodes acting on one conversation take turns;
+//! an agent's load is counted under an advisory lock on the agent; uniqueness (one open session
+//! per conversation, one message per client id, one conversation per user key) is a constraint.
+//!
+//! Statements run inside the storage thread's batch transaction and the job's savepoint (see
+//! [`super::Db`]), so a method needs no transaction of its own.
+
+use std::collections::HashMap;
+
+use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
+
+use super::sqlite::{parse_reason, parse_state, reason_str, state_str};
+use super::{
+    AgentWriteError, Attachment, BatchStep, ConversationRef, LaunchContext, OpenAs, SessionRow, Store, StoreError, StoreResult,
+    VisitorWrite, preview_of,
+};
+use crate::identity::random_id;
+
+/// Migrations, applied in order under an advisory lock, so nodes starting together apply each once.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE channel_secrets(channel TEXT NOT NULL, purpose TEXT NOT NULL, secret BYTEA NOT NULL, PRIMARY KEY(channel, purpose));
+CREATE TABLE conversations(id TEXT PRIMARY KEY, channel TEXT NOT NULL, user_key TEXT NOT NULL,
+    last_seq BIGINT NOT NULL DEFAULT 0, context TEXT NOT NULL, created_ms BIGINT NOT NULL);
+CREATE UNIQUE INDEX conversations_user ON conversations(channel, user_key);
+CREATE TABLE handles(handle TEXT PRIMARY KEY, conversation TEXT NOT NULL, created_ms BIGINT NOT NULL,
+    revoked BIGINT NOT NULL DEFAULT 0);
+CREATE TABLE sessions(ord BIGSERIAL UNIQUE, id TEXT PRIMARY KEY, conversation TEXT NOT NULL, channel TEXT NOT NULL,
+    user_key TEXT NOT NULL, state TEXT NOT NULL, context TEXT NOT NULL, category TEXT, agent TEXT, opened_ms BIGINT NOT NULL,
+    last_ms BIGINT NOT NULL, last_visitor_ms BIGINT NOT NULL, last_seq BIGINT NOT NULL DEFAULT 0,
+    close_reason TEXT, closed_ms BIGINT, current_page TEXT);
+CREATE INDEX sessions_conversation ON sessions(conversation);
+CREATE INDEX sessions_user ON sessions(channel, user_key);
+CREATE INDEX sessions_state ON sessions(state, agent);
+CREATE UNIQUE INDEX sessions_one_open ON sessions(conversation) WHERE state != 'closed';
+CREATE TABLE messages(conversation TEXT NOT NULL, seq BIGINT NOT NULL, session TEXT, author TEXT, client_id TEXT,
+    sender TEXT NOT NULL, body TEXT NOT NULL, at_ms BIGINT NOT NULL, PRIMARY KEY(conversation, seq));
+CREATE UNIQUE INDEX messages_client ON messages(conversation, author, client_id) WHERE client_id IS NOT NULL;
+CREATE INDEX messages_session ON messages(session, seq);
+CREATE FUNCTION agent_messages_need_assigned_session() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.author LIKE 'agent:%' AND NOT EXISTS (
+      SELECT 1 FROM sessions WHERE id = NEW.session AND state = 'assigned' AND 'agent:' || agent = NEW.author) THEN
+    RAISE EXCEPTION 'agent message outside an open session assigned to that agent';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER agent_messages_need_assigned_session BEFORE INSERT ON messages
+  FOR EACH ROW EXECUTE FUNCTION agent_messages_need_assigned_session();
+CREATE TABLE blocks(ord BIGSERIAL, channel TEXT NOT NULL, user_key TEXT NOT NULL, until_ms BIGINT NOT NULL, reason TEXT NOT NULL,
+    agent TEXT NOT NULL, created_ms BIGINT NOT NULL);
+CREATE INDEX blocks_user ON blocks(channel, user_key);
+CREATE TABLE handoffs(serial BIGINT PRIMARY KEY, handle TEXT NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT);
+CREATE TABLE attachments(id TEXT PRIMARY KEY, conversation TEXT, agent TEXT, mime TEXT NOT NULL, name TEXT NOT NULL,
+    size BIGINT NOT NULL, data BYTEA NOT NULL, created_ms BIGINT NOT NULL);
+CREATE TABLE agent_tokens(token_sha256 BYTEA PRIMARY KEY, agent TEXT NOT NULL, created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL);
+CREATE INDEX agent_tokens_expiry ON agent_tokens(expires_ms);
+CREATE TABLE session_tags(session TEXT NOT NULL, pos BIGINT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(session, pos));
+CREATE INDEX session_tags_tag ON session_tags(tag);
+"#, r#"
+ALTER TABLE sessions ADD COLUMN entry_point TEXT, ADD COLUMN queued_ms BIGINT, ADD COLUMN assigned_ms BIGINT,
+    ADD COLUMN first_reply_ms BIGINT, ADD COLUMN transfers BIGINT NOT NULL DEFAULT 0, ADD COLUMN rating BIGINT,
+    ADD COLUMN rating_comment TEXT, ADD COLUMN rated_ms BIGINT;
+CREATE INDEX sessions_opened ON sessions(channel, opened_ms);
+CREATE TABLE session_notes(session TEXT NOT NULL, pos BIGINT NOT NULL, agent TEXT NOT NULL, agent_name TEXT NOT NULL,
+    text TEXT NOT NULL, at_ms BIGINT NOT NULL, PRIMARY KEY(session, pos));
+CREATE TABLE audit_log(id BIGSERIAL PRIMARY KEY, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    channel TEXT, target TEXT, detail TEXT NOT NULL);
+CREATE INDEX audit_log_at ON audit_log(at_ms);
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+"#];
+
+/// The advisory lock key that serialises migrations across nodes.
+const MIGRATION_LOCK: i64 = 0x636f_6e73_756c_7401;
+
+const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.state, s.context, s.category, s.agent, \
+    s.opened_ms, s.last_ms, s.last_visitor_ms, s.last_seq, s.close_reason, \
+    (SELECT COUNT(*) FROM sessions e WHERE e.channel = s.channel AND e.user_key = s.user_key AND e.ord < s.ord), \
+    (SELECT m.body FROM messages m WHERE m.session = s.id AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1), \
+    s.current_page";
+
+/// PostgreSQL behind [`Store`].
+pub struct PostgresStore {
+    url: String,
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+fn session_row(r: &Row) -> SessionRow {
+    let context: String = r.get(5);
+    let reason: Option<String> = r.get(12);
+    SessionRow {
+        id: r.get(0),
+        conversation: r.get(1),
+        channel: r.get(2),
+        user_key: r.get(3),
+        state: parse_state(r.get(4)),
+        context: serde_json::from_str(&context).unwrap_or_default(),
+        category: r.get(6),
+        agent: r.get(7),
+        opened_ms: r.get::<_, i64>(8) as u64,
+        last_ms: r.get::<_, i64>(9) as u64,
+        last_visitor_ms: r.get::<_, i64>(10) as u64,
+        last_seq: r.get::<_, i64>(11) as u64,
+        close_reason: reason.as_deref().and_then(parse_reason),
+        earlier_sessions: r.get::<_, i64>(13) as u32,
+        preview: r.get::<_, Option<String>>(14).and_then(|b| serde_json::from_str::<Body>(&b).ok()).map(|b| preview_of(&b)),
+        current_page: r.get(15),
+    }
+}
+
+fn message(r: &Row) -> StoreResult<ChatMessage> {
+    Ok(ChatMessage {
+        seq: r.get::<_, i64>(0) as u64,
+        sender: serde_json::from_str(r.get(1))?,
+        body: serde_json::from_str(r.get(2))?,
+        client_id: r.get(3),
+        at_ms: r.get::<_, i64>(4) as u64,
+    })
+}
+
+fn ms(v: u64) -> i64 {
+    v as i64
+}
+
+impl PostgresStore {
+    /// Connects and applies pending migrations (under an advisory lock: safe when several nodes
+    /// start at once).
+    ///
+    /// # Errors
+    /// Connection or migration failures.
+    pub fn open(url: &str) -> StoreResult<PostgresStore> {
+        let client = Client::connect(url, NoTls)?;
+        let mut store = PostgresStore { url: url.to_string(), client, statements: HashMap::new() };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> StoreResult<()> {
+        let mut tx = self.client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY)")?;
+        let applied: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0);
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+            tx.batch_execute(sql)?;
+            tx.execute("INSERT INTO schema_migrations(version) VALUES ($1)", &[&((i + 1) as i64)])?;
+            tracing::info!(migration = i + 1, "postgres database migrated");
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A prepared statement, parsed once per connection.
+    fn prep(&mut self, sql: &str) -> StoreResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        let s = self.prep(sql)?;
+        Ok(self.client.query(&s, params)?)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
+        let s = self.prep(sql)?;
+        Ok(self.client.query_opt(&s, params)?)
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Row> {
+        let s = self.prep(sql)?;
+        Ok(self.client.query_one(&s, params)?)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        let s = self.prep(sql)?;
+        Ok(self.client.execute(&s, params)?)
+    }
+
+    fn sessions(&mut self, filter: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<SessionRow>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s {filter}");
+        Ok(self.query(&sql, params)?.iter().map(session_row).collect())
+    }
+
+    fn session_by_id(&mut self, id: &str) -> StoreResult<Option<SessionRow>> {
+        Ok(self.sessions("WHERE s.id = $1", &[&id])?.pop())
+    }
+
+    fn open_session_of(&mut self, conversation: &str) -> StoreResult<Option<SessionRow>> {
+        Ok(self.sessions("WHERE s.conversation = $1 AND s.state != 'closed'", &[&conversation])?.pop())
+    }
+
+    /// Takes the conversation's row lock until the batch commits: rules on one conversation from
+    /// different nodes run one after the other.
+    fn lock_conversation(&mut self, conversation: &str) -> StoreResult<bool> {
+        Ok(self.query_opt("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", &[&conversation])?.is_some())
+    }
+
+    fn lock_session_conversation(&mut self, session: &str) -> StoreResult<()> {
+        if let Some(row) = self.query_opt("SELECT conversation FROM sessions WHERE id = $1", &[&session])? {
+            let conversation: String = row.get(0);
+            self.lock_conversation(&conversation)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)] // one row's columns, each a plain value
+    fn append(
+        &mut self,
+        conversation: &str,
+        session: Option<&str>,
+        author: Option<&str>,
+        client_id: Option<&str>,
+        sender: &Sender,
+        body: &Body,
+        now_ms: u64,
+    ) -> StoreResult<ChatMessage> {
+        let seq: i64 =
+            self.query_one("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq", &[&conversation])?.get(0);
+        let (sender_json, body_json) = (serde_json::to_string(sender)?, serde_json::to_string(body)?);
+        self.execute(
+            "INSERT INTO messages(conversation, seq, session, author, client_id, sender, body, at_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            &[&conversation, &seq, &session, &author, &client_id, &sender_json, &body_json, &ms(now_ms)],
+        )?;
+        if let Some(session) = session {
+            self.execute("UPDATE sessions SET last_seq = $2, last_ms = $3 WHERE id = $1", &[&session, &seq, &ms(now_ms)])?;
+        }
+        Ok(ChatMessage { seq: seq as u64, sender: sender.clone(), body: body.clone(), client_id: client_id.map(Into::into), at_ms: now_ms })
+    }
+
+    fn existing_message(&mut self, conversation: &str, author: &str, client_id: &str) -> StoreResult<Option<(ChatMessage, Option<String>)>> {
+        let row = self.query_opt(
+            "SELECT seq, sender, body, client_id, at_ms, session FROM messages WHERE conversation = $1 AND author = $2 AND client_id = $3",
+            &[&conversation, &author, &client_id],
+        )?;
+        row.map(|r| Ok((message(&r)?, r.get(5)))).transpose()
+    }
+
+    fn conversation_ref(&mut self, id: &str) -> StoreResult<Option<ConversationRef>> {
+        Ok(self
+            .query_opt("SELECT id, channel, user_key FROM conversations WHERE id = $1", &[&id])?
+            .map(|r| ConversationRef { id: r.get(0), channel: r.get(1), user_key: r.get(2) }))
+    }
+}
+
+impl Store for PostgresStore {
+    fn batch(&mut self, step: BatchStep) -> StoreResult<()> {
+        if step == BatchStep::Begin && self.client.is_closed() {
+            // The database came back (or a node's connection broke): reconnect before the batch.
+            self.client = Client::connect(&self.url, NoTls)?;
+            self.statements.clear();
+        }
+        let sql = match step {
+            BatchStep::Begin => "BEGIN",
+            BatchStep::Mark => "SAVEPOINT job",
+            BatchStep::Keep => "RELEASE SAVEPOINT job",
+            BatchStep::Undo => "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job",
+            BatchStep::Commit => "COMMIT",
+            BatchStep::Abort => "ROLLBACK",
+        };
+        self.client.batch_execute(sql)?;
+        Ok(())
+    }
+
+    fn channel_secret(&mut self, channel: &str, purpose: &str) -> StoreResult<[u8; 32]> {
+        // Two nodes creating it at once keep one: the first insert wins, both read it back.
+        let fresh = crate::identity::random_bytes::<32>().to_vec();
+        self.execute(
+            "INSERT INTO channel_secrets(channel, purpose, secret) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&channel, &purpose, &fresh],
+        )?;
+        let bytes: Vec<u8> =
+            self.query_one("SELECT secret FROM channel_secrets WHERE channel = $1 AND purpose = $2", &[&channel, &purpose])?.get(0);
+        <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| StoreError::Commit("a stored channel secret is not 32 bytes".into()))
+    }
+
+    fn launch(&mut self, channel: &str, user_key: &str, context: &LaunchContext, now_ms: u64) -> StoreResult<String> {
+        let context_json = serde_json::to_string(context)?;
+        let conversation: String = self
+            .query_one(
+                "INSERT INTO conversations(id, channel, user_key, context, created_ms) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT(channel, user_key) DO UPDATE SET context = excluded.context RETURNING id",
+                &[&random_id("c"), &channel, &user_key, &context_json, &ms(now_ms)],
+            )?
+            .get(0);
+        let handle = crate::identity::random_token(24);
+        self.execute("INSERT INTO handles(handle, conversation, created_ms) VALUES ($1, $2, $3)", &[&handle, &conversation, &ms(now_ms)])?;
+        Ok(handle)
+    }
+
+    fn resolve_handle(&mut self, handle: &str, now_ms: u64) -> StoreResult<Option<ConversationRef>> {
+        let oldest = ms(now_ms.saturating_sub(super::HANDLE_TTL_MS));
+        Ok(self
+            .query_opt(
+                "SELECT c.id, c.channel, c.user_key FROM handles h JOIN conversations c ON c.id = h.conversation
+                 WHERE h.handle = $1 AND h.revoked = 0 AND h.created_ms > $2",
+                &[&handle, &oldest],
+            )?
+            .map(|r| ConversationRef { id: r.get(0), channel: r.get(1), user_key: r.get(2) }))
+    }
+
+    fn conversation_state(&mut self, conversation: &str) -> StoreResult<(Option<SessionRow>, u64)> {
+        let last_seq: i64 =
+            self.query_opt("SELECT last_seq FROM conversations WHERE id = $1", &[&conversation])?.map_or(0, |r| r.get(0));
+        let session = self.sessions("WHERE s.conversation = $1 ORDER BY s.ord DESC LIMIT 1", &[&conversation])?.pop();
+        Ok((session, last_seq as u64))
+    }
+
+    fn messages_after(&mut self, conversation: &str, after_seq: u64, limit: u32) -> StoreResult<Vec<ChatMessage>> {
+        self.query(
+            "SELECT seq, sender, body, client_id, at_ms FROM messages WHERE conversation = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&conversation, &ms(after_seq), &i64::from(limit)],
+        )?
+        .iter()
+        .map(message)
+        .collect()
+    }
+
+    fn session_messages(&mut self, session: &str, after_seq: u64, limit: u32) -> StoreResult<Vec<ChatMessage>> {
+        self.query(
+            "SELECT seq, sender, body, client_id, at_ms FROM messages WHERE session = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&session, &ms(after_seq), &i64::from(limit)],
+        )?
+        .iter()
+        .map(message)
+        .collect()
+    }
+
+    fn visitor_write(&mut self, conversation: &str, client_id: &str, body: &Body, open_as: &OpenAs, now_ms: u64) -> StoreResult<VisitorWrite> {
+        self.lock_conversation(conversation)?;
+        if let Some((message, Some(session))) = self.existing_message(conversation, "visitor", client_id)?
+            && let Some(session) = self.session_by_id(&session)?
+        {
+            return Ok(VisitorWrite { message, duplicate: true, session, opened: false });
+        }
+        let (session, opened) = match self.open_session_of(conversation)? {
+            Some(s) => (s, false),
+            None => {
+                let row = self.query_one("SELECT channel, user_key, context FROM conversations WHERE id = $1", &[&conversation])?;
+                let (channel, user_key, context): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+                let (state, category) = match open_as {
+                    OpenAs::Bot => (SessionState::Bot, None),
+                    OpenAs::Queued(c) => (SessionState::Queued, c.clone()),
+                };
+                let id = random_id("s");
+                self.execute(
+                    "INSERT INTO sessions(id, conversation, channel, user_key, state, context, category, opened_ms, last_ms, last_visitor_ms)
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$8,$8)",
+                    &[&id, &conversation, &channel, &user_key, &state_str(state), &context, &category, &ms(now_ms)],
+                )?;
+                (self.session_by_id(&id)?.ok_or(StoreError::Commit("the new session vanished".into()))?, true)
+            }
+        };
+        let message = self.append(conversation, Some(&session.id), Some("visitor"), Some(client_id), &Sender::Visitor, body, now_ms)?;
+        self.execute("UPDATE sessions SET last_visitor_ms = $2 WHERE id = $1", &[&session.id, &ms(now_ms)])?;
+        let session = self.session_by_id(&session.id)?.ok_or(StoreError::Commit("the session vanished".into()))?;
+        Ok(VisitorWrite { message, duplicate: false, session, opened })
+    }
+
+    fn system_write(&mut self, conversation: &str, sender: &Sender, body: &Body, now_ms: u64) -> StoreResult<ChatMessage> {
+        self.lock_conversation(conversation)?;
+        let session = self.open_session_of(conversation)?;
+        self.append(conversation, session.as_ref().map(|s| s.id.as_str()), None, None, sender, body, now_ms)
+    }
+
+    fn agent_write(
+        &mut self,
+        session: &str,
+        agent_id: &str,
+        agent_name: &str,
+        client_id: &str,
+        body: &Body,
+        now_ms: u64,
+    ) -> StoreResult<Result<(String, ChatMessage), AgentWriteError>> {
+        self.lock_session_conversation(session)?;
+        let Some(row) = self.session_by_id(session)? else { return Ok(Err(AgentWriteError::UnknownSession)) };
+        let author = format!("agent:{agent_id}");
+        if let Some((message, _)) = self.existing_message(&row.conversation, &author, client_id)? {
+            return Ok(Ok((row.conversation, message)));
+        }
+        if row.state != SessionState::Assigned {
+            return Ok(Err(if row.is_open() { AgentWriteError::NotAssigned } else { AgentWriteError::NotOpen }));
+        }
+        if row.agent.as_deref() != Some(agent_id) {
+            return Ok(Err(AgentWriteError::NotAssigned));
+        }
+        let sender = Sender::Agent { id: agent_id.into(), name: agent_name.into() };
+        let message = self.append(&row.conversation, Some(session), Some(&author), Some(client_id), &sender, body, now_ms)?;
+        Ok(Ok((row.conversation, message)))
+    }
+
+    fn session(&mut self, id: &str) -> StoreResult<Option<SessionRow>> {
+        self.session_by_id(id)
+    }
+
+    fn queue_session(&mut self, session: &str, category: Option<&str>, now_ms: u64) -> StoreResult<Option<SessionRow>> {
+        self.lock_session_conversation(session)?;
+        let n = self.execute(
+            "UPDATE sessions SET state = 'queued', category = $2, last_ms = GREATEST(last_ms, $3) WHERE id = $1 AND state IN ('bot', 'waiting')",
+            &[&session, &category, &ms(now_ms)],
+        )?;
+        if n == 0 { Ok(None) } else { self.session_by_id(session) }
+    }
+
+    fn set_current_page(&mut self, session: &str, page: Option<&str>) -> StoreResult<Option<SessionRow>> {
+        let n = self.execute("UPDATE sessions SET current_page = $2 WHERE id = $1 AND state != 'closed'", &[&session, &page])?;
+        if n == 0 { Ok(None) } else { self.session_by_id(session) }
+    }
+
+    fn assign(&mut self, session: &str, agent: &str, from: Option<&str>) -> StoreResult<Option<SessionRow>> {
+        self.lock_session_conversation(session)?;
+        let n = match from {
+            Some(from) => self.execute(
+                "UPDATE sessions SET agent = $2 WHERE id = $1 AND state = 'assigned' AND agent = $3",
+                &[&session, &agent, &from],
+            )?,
+            None => self.execute("UPDATE sessions SET agent = $2, state = 'assigned' WHERE id = $1 AND state = 'queued'", &[&session, &agent])?,
+        };
+        if n == 0 { Ok(None) } else { self.session_by_id(session) }
+    }
+
+    fn close_session(&mut self, session: &str, reason: CloseReason, notice: &str, now_ms: u64) -> StoreResult<Option<(SessionRow, ChatMessage)>> {
+        self.lock_session_conversation(session)?;
+        let Some(row) = self.session_by_id(session)? else { return Ok(None) };
+        if !row.is_open() {
+            return Ok(None);
+        }
+        let message = self.append(&row.conversation, Some(session), None, None, &Sender::System, &Body::Text { text: notice.into() }, now_ms)?;
+        self.execute(
+            "UPDATE sessions SET state = 'closed', close_reason = $2, closed_ms = $3 WHERE id = $1",
+            &[&session, &reason_str(reason), &ms(now_ms)],
+        )?;
+        let row = self.session_by_id(session)?.ok_or(StoreError::Commit("the session vanished".into()))?;
+        Ok(Some((row, message)))
+    }
+
+    fn queued(&mut self) -> StoreResult<Vec<SessionRow>> {
+        self.sessions("WHERE s.state = 'queued' ORDER BY s.ord", &[])
+    }
+
+    fn agent_sessions(&mut self, agent: &str) -> StoreResult<Vec<SessionRow>> {
+        self.sessions("WHERE s.state = 'assigned' AND s.agent = $1 ORDER BY s.ord", &[&agent])
+    }
+
+    fn agent_loads(&mut self) -> StoreResult<Vec<(String, u32)>> {
+        Ok(self
+            .query("SELECT agent, COUNT(*) FROM sessions WHERE state = 'assigned' GROUP BY agent", &[])?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u32))
+            .collect())
+    }
+
+    fn agent_load_locked(&mut self, agent: &str) -> StoreResult<u32> {
+        self.execute("SELECT pg_advisory_xact_lock(hashtextextended('consult-agent:' || $1, 0))", &[&agent])?;
+        let n: i64 = self.query_one("SELECT COUNT(*) FROM sessions WHERE state = 'assigned' AND agent = $1", &[&agent])?.get(0);
+        Ok(n as u32)
+    }
+
+    fn history(&mut self, channel: &str, user_key: &str, limit: u32) -> StoreResult<Vec<SessionRow>> {
+        self.sessions("WHERE s.channel = $1 AND s.user_key = $2 ORDER BY s.ord DESC LIMIT $3", &[&channel, &user_key, &i64::from(limit)])
+    }
+
+    fn stale_sessions(&mut self, channel: &str, before_ms: u64) -> StoreResult<Vec<SessionRow>> {
+        self.sessions("WHERE s.state != 'closed' AND s.channel = $1 AND s.last_ms < $2", &[&channel, &ms(before_ms)])
+    }
+
+    fn block(&mut self, channel: &str, user_key: &str, until_ms: u64, reason: &str, agent: &str) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO blocks(channel, user_key, until_ms, reason, agent, created_ms) VALUES ($1,$2,$3,$4,$5,$6)",
+            &[&channel, &user_key, &ms(until_ms), &reason, &agent, &ms(crate::now_ms())],
+        )?;
+        Ok(())
+    }
+
+    fn is_blocked(&mut self, channel: &str, user_key: &str, now_ms: u64) -> StoreResult<bool> {
+        Ok(self
+            .query_opt("SELECT 1 FROM blocks WHERE channel = $1 AND user_key = $2 AND until_ms > $3 LIMIT 1", &[&channel, &user_key, &ms(now_ms)])?
+            .is_some())
+    }
+
+    fn agent_token_put(&mut self, token_sha256: &[u8; 32], agent: &str, now_ms: u64, expires_ms: u64) -> StoreResult<()> {
+        self.execute("DELETE FROM agent_tokens WHERE expires_ms <= $1", &[&ms(now_ms)])?;
+        self.execute(
+            "INSERT INTO agent_tokens(token_sha256, agent, created_ms, expires_ms) VALUES ($1, $2, $3, $4)",
+            &[&&token_sha256[..], &agent, &ms(now_ms), &ms(expires_ms)],
+        )?;
+        Ok(())
+    }
+
+    fn agent_token_get(&mut self, token_sha256: &[u8; 32], now_ms: u64) -> StoreResult<Option<String>> {
+        Ok(self
+            .query_opt("SELECT agent FROM agent_tokens WHERE token_sha256 = $1 AND expires_ms > $2", &[&&token_sha256[..], &ms(now_ms)])?
+            .map(|r| r.get(0)))
+    }
+
+    fn agent_token_delete(&mut self, token_sha256: &[u8; 32]) -> StoreResult<()> {
+        self.execute("DELETE FROM agent_tokens WHERE token_sha256 = $1", &[&&token_sha256[..]])?;
+        Ok(())
+    }
+
+    fn handoff_minted(&mut self, serial: u64, handle: &str, expires_ms: u64) -> StoreResult<()> {
+        self.execute("INSERT INTO handoffs(serial, handle, expires_ms) VALUES ($1, $2, $3)", &[&(serial as i64), &handle, &ms(expires_ms)])?;
+        Ok(())
+    }
+
+    fn handoff_use(&mut self, serial: u64, now_ms: u64) -> StoreResult<Option<(String, String, ConversationRef)>> {
+        let Some(old) = self.query_opt(
+            "UPDATE handoffs SET used_ms = $2 WHERE serial = $1 AND used_ms IS NULL AND expires_ms > $2 RETURNING handle",
+            &[&(serial as i64), &ms(now_ms)],
+        )?
+        else {
+            return Ok(None);
+        };
+        let old: String = old.get(0);
+        let Some(conv) = self.query_opt("UPDATE handles SET revoked = 1 WHERE handle = $1 AND revoked = 0 RETURNING conversation", &[&old])? else {
+            return Ok(None);
+        };
+        let conv: String = conv.get(0);
+        let Some(conversation) = self.conversation_ref(&conv)? else { return Ok(None) };
+        let handle = crate::identity::random_token(24);
+        self.execute("INSERT INTO handles(handle, conversation, created_ms) VALUES ($1, $2, $3)", &[&handle, &conv, &ms(now_ms)])?;
+        Ok(Some((old, handle, conversation)))
+    }
+
+    fn put_attachment(&mut self, a: &Attachment, now_ms: u64) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO attachments(id, conversation, agent, mime, name, size, data, created_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            &[&a.id, &a.conversation, &a.agent, &a.mime, &a.name, &(a.data.len() as i64), &a.data, &ms(now_ms)],
+        )?;
+        Ok(())
+    }
+
+    fn attachment(&mut self, id: &str) -> StoreResult<Option<Attachment>> {
+        Ok(self.query_opt("SELECT id, conversation, agent, mime, name, data FROM attachments WHERE id = $1", &[&id])?.map(|r| Attachment {
+            id: r.get(0),
+            conversation: r.get(1),
+            agent: r.get(2),
+            mime: r.get(3),
+            name: r.get(4),
+            data: r.get(5),
+        }))
+    }
+
+    fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<u64> {
+        let empty = serde_json::to_string(&LaunchContext::default())?;
+        let before = ms(before_ms);
+        self.execute(
+            "UPDATE sessions SET context = $3, current_page = NULL WHERE channel = $1 AND state = 'closed' AND closed_ms < $2 AND context != $3",
+            &[&channel, &before, &empty],
+        )?;
+        self.execute(
+            "UPDATE conversations SET context = $3 WHERE channel = $1 AND context != $3
+             AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.conversation = conversations.id AND (s.state != 'closed' OR s.closed_ms >= $2))
+             AND NOT EXISTS (SELECT 1 FROM handles h WHERE h.conversation = conversations.id AND h.created_ms >= $2)",
+            &[&channel, &before, &empty],
+        )?;
+        let expired = ms(now_ms.saturating_sub(super::HANDLE_TTL_MS));
+        self.execute(
+            "DELETE FROM handles WHERE created_ms <= $2 AND conversation IN (SELECT id FROM conversations WHERE channel = $1)",
+            &[&channel, &expired],
+        )?;
+        self.execute("DELETE FROM blocks WHERE channel = $1 AND until_ms <= $2", &[&channel, &ms(now_ms)])?;
+        self.execute("DELETE FROM handoffs WHERE expires_ms <= $1", &[&ms(now_ms)])?;
+        let n = self.execute(
+            "DELETE FROM messages WHERE at_ms < $2 AND conversation IN (SELECT id FROM conversations WHERE channel = $1)
+             AND (session IS NULL OR session IN (SELECT id FROM sessions WHERE state = 'closed'))",
+            &[&channel, &before],
+        )?;
+        self.execute(
+            "DELETE FROM attachments WHERE created_ms < $2 AND (conversation IS NULL OR conversation IN (SELECT id FROM conversations WHERE channel = $1))",
+            &[&channel, &before],
+        )?;
+        Ok(n)
+    }
+
+    fn search(&mut self, channels: &[String], query: &str, limit: u32) -> StoreResult<Vec<SessionRow>> {
+        let channels = channels.to_vec();
+        self.sessions(
+            "WHERE s.channel = ANY($1) AND (
+                position(lower($2) in lower(s.user_key)) > 0
+                OR position(lower($2) in lower(coalesce(s.context::jsonb #>> '{member,id}', ''))) > 0
+                OR position(lower($2) in lower(coalesce(s.context::jsonb #>> '{member,name}', ''))) > 0
+                OR EXISTS (SELECT 1 FROM session_tags t WHERE t.session = s.id AND position(lower($2) in t.tag) > 0)
+                OR EXISTS (SELECT 1 FROM messages m WHERE m.session = s.id
+                           AND position(lower($2) in lower(coalesce(m.body::jsonb ->> 'text', m.body::jsonb ->> 'name', ''))) > 0))
+             ORDER BY s.ord DESC LIMIT $3",
+            &[&channels, &query, &i64::from(limit)],
+        )
+    }
+
+    fn set_tags(&mut self, session: &str, tags: &[String]) -> StoreResult<()> {
+        self.execute("DELETE FROM session_tags WHERE session = $1", &[&session])?;
+        for (i, t) in tags.iter().enumerate() {
+            self.execute("INSERT INTO session_tags(session, pos, tag) VALUES ($1, $2, $3)", &[&session, &(i as i64), t])?;
+        }
+        Ok(())
+    }
+
+    fn tags(&mut self, session: &str) -> StoreResult<Vec<String>> {
+        Ok(self.query("SELECT tag FROM session_tags WHERE session = $1 ORDER BY pos", &[&session])?.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn blocks(&mut self, channels: &[String], now_ms: u64) -> StoreResult<Vec<consult_sdk::protocol::BlockInfo>> {
+        let channels = channels.to_vec();
+        Ok(self
+            .query(
+                "SELECT channel, user_key, until_ms, reason, agent, created_ms FROM blocks
+                 WHERE channel = ANY($1) AND until_ms > $2 ORDER BY ord DESC LIMIT 500",
+                &[&channels, &ms(now_ms)],
+            )?
+            .iter()
+            .map(|r| consult_sdk::protocol::BlockInfo {
+                channel: r.get(0),
+                user_key: r.get(1),
+                until_ms: r.get::<_, i64>(2) as u64,
+                reason: r.get(3),
+                agent: r.get(4),
+                created_ms: r.get::<_, i64>(5) as u64,
+            })
+            .collect())
+    }
+
+    fn unblock(&mut self, channel: &str, user_key: &str) -> StoreResult<u64> {
+        self.execute("DELETE FROM blocks WHERE channel = $1 AND user_key = $2", &[&channel, &user_key])
+    }
+
+    fn bot_sessions(&mut self) -> StoreResult<Vec<SessionRow>> {
+        self.sessions("WHERE s.state = 'bot' ORDER BY s.ord", &[])
+    }
+
+    fn mark_session(&mut self, session: &str, mark: &super::SessionMark, now_ms: u64) -> StoreResult<()> {
+        use super::SessionMark;
+        let now = ms(now_ms);
+        match mark {
+            SessionMark::Opened { entry } => self.execute("UPDATE sessions SET entry_point = COALESCE(entry_point, $2) WHERE id = $1", &[&session, entry])?,
+            SessionMark::Queued => self.execute("UPDATE sessions SET queued_ms = COALESCE(queued_ms, $2) WHERE id = $1", &[&session, &now])?,
+            SessionMark::Assigned => self.execute("UPDATE sessions SET assigned_ms = COALESCE(assigned_ms, $2) WHERE id = $1", &[&session, &now])?,
+            SessionMark::FirstReply => {
+                self.execute("UPDATE sessions SET first_reply_ms = $2 WHERE id = $1 AND first_reply_ms IS NULL", &[&session, &now])?
+            }
+            SessionMark::Transfer => self.execute("UPDATE sessions SET transfers = transfers + 1 WHERE id = $1", &[&session])?,
+        };
+        Ok(())
+    }
+
+    fn rate_session(&mut self, session: &str, score: u8, comment: Option<&str>, now_ms: u64) -> StoreResult<bool> {
+        let n = self.execute(
+            "UPDATE sessions SET rating = $2, rating_comment = $3, rated_ms = $4 WHERE id = $1 AND rating IS NULL",
+            &[&session, &i64::from(score), &comment, &ms(now_ms)],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn rating(&mut self, session: &str) -> StoreResult<Option<consult_sdk::protocol::RatingInfo>> {
+        Ok(self
+            .query_opt("SELECT rating, rating_comment, rated_ms FROM sessions WHERE id = $1 AND rating IS NOT NULL", &[&session])?
+            .map(|r| consult_sdk::protocol::RatingInfo { score: r.get::<_, i64>(0) as u8, comment: r.get(1), at_ms: r.get::<_, i64>(2) as u64 }))
+    }
+
+    fn add_note(&mut self, session: &str, agent: &str, agent_name: &str, text: &str, now_ms: u64) -> StoreResult<()> {
+        self.lock_session_conversation(session)?;
+        self.execute(
+            "INSERT INTO session_notes(session, pos, agent, agent_name, text, at_ms)
+             VALUES ($1, (SELECT COALESCE(MAX(pos), 0) + 1 FROM session_notes WHERE session = $1), $2, $3, $4, $5)",
+            &[&session, &agent, &agent_name, &text, &ms(now_ms)],
+        )?;
+        Ok(())
+    }
+
+    fn notes(&mut self, session: &str) -> StoreResult<Vec<consult_sdk::protocol::NoteInfo>> {
+        Ok(self
+            .query("SELECT agent, agent_name, text, at_ms FROM session_notes WHERE session = $1 ORDER BY pos", &[&session])?
+            .iter()
+            .map(|r| consult_sdk::protocol::NoteInfo { agent: r.get(0), agent_name: r.get(1), text: r.get(2), at_ms: r.get::<_, i64>(3) as u64 })
+            .collect())
+    }
+
+    fn open_sessions(&mut self) -> StoreResult<Vec<SessionRow>> {
+        self.sessions("WHERE s.state != 'closed' ORDER BY s.opened_ms", &[])
+    }
+
+    fn report_rows(&mut self, channels: &[String], from_ms: u64, to_ms: u64) -> StoreResult<Vec<super::ReportRow>> {
+        let channels = channels.to_vec();
+        let opt = |v: Option<i64>| v.map(|x| x as u64);
+        Ok(self
+            .query(
+                "SELECT channel, entry_point, category, agent, opened_ms, queued_ms, assigned_ms, first_reply_ms, closed_ms, transfers, rating
+                 FROM sessions WHERE channel = ANY($1) AND opened_ms >= $2 AND opened_ms < $3 ORDER BY opened_ms",
+                &[&channels, &ms(from_ms), &ms(to_ms)],
+            )?
+            .iter()
+            .map(|r| super::ReportRow {
+                channel: r.get(0),
+                entry: r.get(1),
+                category: r.get(2),
+                agent: r.get(3),
+                opened_ms: r.get::<_, i64>(4) as u64,
+                queued_ms: opt(r.get(5)),
+                assigned_ms: opt(r.get(6)),
+                first_reply_ms: opt(r.get(7)),
+                closed_ms: opt(r.get(8)),
+                transfers: r.get::<_, i64>(9) as u32,
+                rating: r.get::<_, Option<i64>>(10).map(|x| x as u8),
+            })
+            .collect())
+    }
+
+    fn recent_waits(&mut self, channel: &str, since_ms: u64, limit: u32) -> StoreResult<Vec<u64>> {
+        Ok(self
+            .query(
+                "SELECT assigned_ms - queued_ms FROM sessions WHERE channel = $1 AND assigned_ms >= $2 AND queued_ms IS NOT NULL
+                 ORDER BY assigned_ms DESC LIMIT $3",
+                &[&channel, &ms(since_ms), &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| r.get::<_, i64>(0).max(0) as u64)
+            .collect())
+    }
+
+    fn audit_append(&mut self, e: &super::AuditEntry) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO audit_log(at_ms, actor, action, channel, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&ms(e.at_ms), &e.actor, &e.action, &e.channel, &e.target, &e.detail],
+        )?;
+        Ok(())
+    }
+
+    fn audit_list(&mut self, f: &super::AuditFilter) -> StoreResult<Vec<super::AuditEntry>> {
+        let channels = f.channels.clone();
+        Ok(self
+            .query(
+                "SELECT id, at_ms, actor, action, channel, target, detail FROM audit_log
+                 WHERE (channel IS NULL OR channel = ANY($1))
+                   AND ($2::TEXT IS NULL OR actor = $2) AND ($3::TEXT IS NULL OR action = $3) AND at_ms >= $4 AND at_ms < $5
+                 ORDER BY id DESC LIMIT $6",
+                &[&channels, &f.actor, &f.action, &ms(f.from_ms), &(f.to_ms.min(i64::MAX as u64) as i64), &i64::from(f.limit)],
+            )?
+            .iter()
+            .map(|r| super::AuditEntry {
+                id: r.get::<_, i64>(0) as u64,
+                at_ms: r.get::<_, i64>(1) as u64,
+                actor: r.get(2),
+                action: r.get(3),
+                channel: r.get(4),
+                target: r.get(5),
+                detail: r.get(6),
+            })
+            .collect())
+    }
+
+    fn user_export(&mut self, _channel: &str, _user_key: &str) -> StoreResult<serde_json::Value> {
+        Err(StoreError::UnsupportedDatabase("exporting a user's data is not built for PostgreSQL yet; it works on SQLite".into()))
+    }
+
+    fn user_erase(&mut self, _channel: &str, _user_key: &str, _now_ms: u64) -> StoreResult<super::EraseCounts> {
+        Err(StoreError::UnsupportedDatabase("erasing a user's data is not built for PostgreSQL yet; it works on SQLite".into()))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    /// A throwaway server for this test process (tests/pg-temp.sh; it stops when the process
+    /// ends), or `None` where PostgreSQL is not installed.
+    pub(crate) fn server() -> Option<&'static str> {
+        static URL: OnceLock<Option<String>> = OnceLock::new();
+        URL.get_or_init(|| {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pg-temp.sh");
+            let dir = std::env::temp_dir().join(format!("consult-pg-{}", std::process::id()));
+            let port = 20_000 + (std::process::id() % 20_000) as u16;
+            let out = std::process::Command::new("sh")
+                .arg(script)
+                .args(["start"])
+                .arg(&dir)
+                .arg(port.to_string())
+                .arg(std::process::id().to_string())
+                .output()
+                .ok()?;
+            if !out.status.success() {
+                eprintln!("PostgreSQL unavailable: {}", String::from_utf8_lossy(&out.stderr));
+                return None;
+            }
+            Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        })
+        .as_deref()
+    }
+
+    /// A fresh, empty database on the test server.
+    pub(crate) fn fresh_database() -> Option<String> {
+        let url = server()?;
+        let name = format!("t_{}", crate::identity::random_token(9).to_ascii_lowercase().replace(['-', '_'], "x"));
+        let mut admin = Client::connect(url, NoTls).expect("the test server answers");
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        Some(format!("{}/{name}", url.rsplit_once('/').unwrap().0))
+    }
+
+    fn store() -> Option<Box<dyn Store>> {
+        Some(Box::new(PostgresStore::open(&fresh_database()?).unwrap()))
+    }
+
+    crate::store::conformance::conformance_suite!(store());
+
+    #[test]
+    fn migrations_are_safe_when_nodes_start_together() {
+        let Some(url) = fresh_database() else { return };
+        let starts: Vec<_> = (0..4).map(|_| { let url = url.clone(); std::thread::spawn(move || PostgresStore::open(&url).map(drop)) }).collect();
+        for s in starts {
+            s.join().unwrap().unwrap();
+        }
+        let mut c = Client::connect(&url, NoTls).unwrap();
+        let n: i64 = c.query_one("SELECT COUNT(*) FROM schema_migrations", &[]).unwrap().get(0);
+        assert_eq!(n, MIGRATIONS.len() as i64);
+    }
+
+    /// Two nodes (two storage threads, two connections) writing one conversation at once, in
+    /// batches: one open session, every seq once, every client id once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_nodes_racing_on_one_conversation_keep_every_rule() {
+        // The sync client may not be made on a runtime thread.
+        let Some(url) = std::thread::spawn(fresh_database).join().unwrap() else { return };
+        let node = || { let url = url.clone(); super::super::Db::spawn_opening(move || Ok(Box::new(PostgresStore::open(&url)?))).unwrap() };
+        let nodes = [node(), node()];
+        let handle = nodes[0].call(|s| s.launch("shop", "member-key", &LaunchContext::default(), 1)).await.unwrap();
+        let conv = nodes[1].call(move |s| s.resolve_handle(&handle, 2)).await.unwrap().unwrap().id;
+        let writes = (0..200).map(|i| {
+            let (db, conv) = (nodes[i % 2].clone(), conv.clone());
+            // Every client id sent twice, once through each node.
+            let id = format!("c{}", i / 2);
+            tokio::spawn(async move { db.call(move |s| s.visitor_write(&conv, &id, &Body::Text { text: id.clone() }, &OpenAs::Queued(None), 3)).await })
+        });
+        let mut results = Vec::new();
+        for w in writes.collect::<Vec<_>>() {
+            results.push(w.await.unwrap().unwrap());
+        }
+        let sessions: std::collections::HashSet<_> = results.iter().map(|w| w.session.id.clone()).collect();
+        assert_eq!(sessions.len(), 1, "one open session");
+        let c = conv.clone();
+        let stored = nodes[0].call(move |s| s.messages_after(&c, 0, 1000)).await.unwrap();
+        assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>(), "gap-free, each client id once");
+        for pair in results.chunks(2) {
+            assert_eq!(pair[0].message.seq, pair[1].message.seq, "a retry through the other node gets the same seq");
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The operations side of the rules: the visitor's rating, internal notes, the supervisor's live
+//! board (watch, reassign, take over), the audit log, and one visitor's export and erasure.
+//! Every check on a session goes through [`Core::authorize`]; role-only actions through
+//! [`Core::require`].
+
+use consult_sdk::protocol::{
+    AgentEvent, Body, BoardAgent, BoardQueue, CloseReason, MAX_RATING_COMMENT_CHARS, Sender, SessionState, VisitorEvent,
+};
+
+use crate::config::{Agent, Role};
+use crate::core::{AgentAction, Core};
+use crate::error::AppError;
+use crate::store::{AgentWriteError, AuditEntry, ConversationRef, EraseCounts, SessionMark, SessionRow, Store};
+
+type R<T> = Result<T, AppError>;
+
+/// Longest internal note, in characters.
+pub const MAX_NOTE_CHARS: usize = 1000;
+
+/// The entry point a session is counted under in reports: the button (verified, else declared),
+/// else the campaign, else how it came (`printed`, `handoff`, `button`).
+pub fn entry_label(row: &SessionRow) -> String {
+    let e = &row.context.entry;
+    let from = |p: &Option<consult_sdk::EntryPoint>| p.as_ref().and_then(|p| p.button.clone().or_else(|| p.campaign.clone()));
+    from(&e.verified).or_else(|| from(&e.declared)).unwrap_or_else(|| if e.via.is_empty() { "(none)".into() } else { format!("({})", e.via) })
+}
+
+impl Core {
+    /// The agent, if their role is at least `need` (admins have every supervisor right).
+    ///
+    /// # Errors
+    /// `unauthorized` for an unknown agent, `forbidden` (naming the role needed) otherwise.
+    pub fn require(&self, agent: &str, need: Role) -> R<&Agent> {
+        let me = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        let ok = match need {
+            Role::Agent => true,
+            Role::Supervisor => me.role.supervises(),
+            Role::Admin => me.role == Role::Admin,
+        };
+        if ok { Ok(me) } else { Err(AppError::Forbidden(format!("this needs the {} role", need.as_str()))) }
+    }
+
+    /// Channels an agent works, in configuration order.
+    pub fn channels_of(&self, agent: &str) -> R<Vec<String>> {
+        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        Ok(self.config.channels.iter().filter(|c| a.works(&c.id)).map(|c| c.id.clone()).collect())
+    }
+
+    /// Appends a line to the audit log, in the same transaction as what it records.
+    #[allow(clippy::too_many_arguments)] // one log line's columns
+    pub fn audit(&self, store: &mut dyn Store, actor: &str, action: &str, channel: Option<&str>, target: Option<&str>, detail: &str, now_ms: u64) -> R<()> {
+        let entry = AuditEntry {
+            id: 0,
+            at_ms: now_ms,
+            actor: actor.into(),
+            action: action.into(),
+            channel: channel.map(Into::into),
+            target: target.map(Into::into),
+            detail: detail.into(),
+        };
+        Ok(store.audit_append(&entry)?)
+    }
+
+    /// The visitor rates the conversation's last session, once, after it closed.
+    ///
+    /// # Errors
+    /// `bad_request` (score outside 1–5, comment too long, nothing closed to rate),
+    /// `already_rated`.
+    pub fn visitor_rate(&self, store: &mut dyn Store, conv: &ConversationRef, score: u8, comment: Option<String>, now_ms: u64) -> R<()> {
+        if !(1..=5).contains(&score) {
+            return Err(AppError::BadRequest("score must be 1 to 5".into()));
+        }
+        let comment = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+        if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_RATING_COMMENT_CHARS || c.chars().any(|ch| ch.is_control() && ch != '\n')) {
+            return Err(AppError::BadRequest(format!("comment: at most {MAX_RATING_COMMENT_CHARS} characters")));
+        }
+        let (session, _) = store.conversation_state(&conv.id)?;
+        let session = session.filter(|s| !s.is_open()).ok_or_else(|| AppError::BadRequest("there is no ended chat to rate".into()))?;
+        if !store.rate_session(&session.id, score, comment.as_deref(), now_ms)? {
+            return Err(AppError::AlreadyRated);
+        }
+        let event = self.notes_event(store, &session.id)?;
+        if let Some(a) = &session.agent {
+            self.hub.to_agent(a, &event);
+        }
+        self.hub.to_watchers(&session.id, session.agent.as_deref(), &event);
+        Ok(())
+    }
+
+    /// A session's notes and rating, for the desk.
+    pub fn notes_event(&self, store: &mut dyn Store, session: &str) -> R<AgentEvent> {
+        Ok(AgentEvent::Notes { session: session.into(), notes: store.notes(session)?, rating: store.rating(session)? })
+    }
+
+    /// An internal note: the assignee or a supervisor of the channel. Never reaches the visitor.
+    pub fn note(&self, store: &mut dyn Store, agent: &str, session: &str, text: &str, now_ms: u64) -> R<AgentEvent> {
+        let row = self.session_for(store, agent, session, AgentAction::Note)?;
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
+            return Err(AppError::BadRequest(format!("a note is 1 to {MAX_NOTE_CHARS} characters")));
+        }
+        let name = self.config.agent(agent).map(|a| a.name.clone()).unwrap_or_else(|| agent.into());
+        store.add_note(session, agent, &name, text, now_ms)?;
+        let event = self.notes_event(store, session)?;
+        if let Some(a) = row.agent.as_deref().filter(|a| *a != agent) {
+            self.hub.to_agent(a, &event);
+        }
+        self.hub.to_watchers(session, Some(agent), &event);
+        Ok(event)
+    }
+
+    /// A supervisor follows a session read-only (or stops): its summary, messages and notes now,
+    /// its messages as they come.
+    pub fn watch(&self, store: &mut dyn Store, agent: &str, session: &str, on: bool) -> R<Vec<AgentEvent>> {
+        let row = self.session_for(store, agent, session, AgentAction::Watch)?;
+        self.hub.watch(session, agent, on);
+        if !on {
+            return Ok(vec![]);
+        }
+        let mut out = vec![AgentEvent::Session { session: row.summary() }];
+        out.extend(store.session_messages(session, 0, 10_000)?.into_iter().map(|message| AgentEvent::Message { session: session.into(), message }));
+        out.push(self.notes_event(store, session)?);
+        Ok(out)
+    }
+
+    /// A supervisor gives a session with the bot, in the queue or with an agent to `to` (who must
+    /// work its channel and have a free slot), or takes it over (`to` is themselves; their slots
+    /// do not limit them).
+    pub fn reassign(&self, store: &mut dyn Store, agent: &str, session: &str, to: &str, now_ms: u64) -> R<SessionRow> {
+        let row = self.session_for(store, agent, session, AgentAction::Reassign)?;
+        let target = self.config.agent(to).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?}")))?;
+        if !target.works(&row.channel) {
+            return Err(AppError::BadRequest(format!("{} does not work this channel", target.name)));
+        }
+        if !row.is_open() {
+            return Err(AppError::AgentWrite(AgentWriteError::NotOpen));
+        }
+        if row.agent.as_deref() == Some(to) {
+            return Err(AppError::BadRequest(format!("{} has this chat already", target.name)));
+        }
+        let load = store.agent_loads()?.into_iter().find(|(id, _)| id == to).map_or(0, |(_, n)| n);
+        if to != agent && load >= target.max_chats {
+            return Err(AppError::AgentFull(target.name.clone()));
+        }
+        let from = row.agent.clone();
+        if matches!(row.state, SessionState::Bot | SessionState::Waiting) {
+            store.queue_session(session, row.category.as_deref(), now_ms)?;
+            store.mark_session(session, &SessionMark::Queued, now_ms)?;
+        }
+        let moved = store.assign(session, to, from.as_deref()).map_err(AppError::from)?;
+        let moved = moved.ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
+        if let Some(from) = &from {
+            store.mark_session(session, &SessionMark::Transfer, now_ms)?;
+            let notice = format!("{}님에게 상담이 전달되었습니다. · You are now chatting with {}.", target.name, target.name);
+            let message = store.system_write(&moved.conversation, &Sender::System, &Body::Text { text: notice }, now_ms)?;
+            self.hub.to_visitors(&moved.conversation, &VisitorEvent::Message { message: message.clone() });
+            self.hub.to_agent(to, &AgentEvent::Message { session: session.into(), message });
+            self.hub.to_agent(from, &AgentEvent::Session { session: moved.summary() });
+        }
+        self.hub.to_visitors(&moved.conversation, &self.state_event(store, &moved)?);
+        store.mark_session(session, &SessionMark::Assigned, now_ms)?;
+        let event = AgentEvent::Session { session: moved.summary() };
+        for a in self.hub.online_agents() {
+            if self.config.agent(&a).is_some_and(|x| x.works(&moved.channel)) {
+                self.hub.to_agent(&a, &event);
+            }
+        }
+        let what = if to == agent { "took over".to_string() } else { format!("to {to}") };
+        self.audit(store, agent, "reassign", Some(&moved.channel), Some(session), &format!("{what} (was {})", from.as_deref().unwrap_or("queued")), now_ms)?;
+        Ok(moved)
+    }
+
+    /// The supervisor's live board over their channels.
+    pub fn board(&self, store: &mut dyn Store, agent: &str, now_ms: u64) -> R<AgentEvent> {
+        self.require(agent, Role::Supervisor)?;
+        let channels = self.channels_of(agent)?;
+        let open: Vec<SessionRow> = store.open_sessions()?.into_iter().filter(|s| channels.contains(&s.channel)).collect();
+        let mut queues: Vec<BoardQueue> = Vec::new();
+        for s in open.iter().filter(|s| s.state == SessionState::Queued) {
+            let wait = now_ms.saturating_sub(s.opened_ms);
+            match queues.iter_mut().find(|q| q.channel == s.channel && q.category == s.category) {
+                Some(q) => {
+                    q.waiting += 1;
+                    q.longest_wait_ms = q.longest_wait_ms.max(wait);
+                }
+                None => queues.push(BoardQueue { channel: s.channel.clone(), category: s.category.clone(), waiting: 1, longest_wait_ms: wait }),
+            }
+        }
+        queues.sort_by_key(|q| std::cmp::Reverse(q.longest_wait_ms));
+        let online = self.hub.online_agents();
+        let agents = self
+            .config
+            .agents
+            .iter()
+            .filter(|a| channels.iter().any(|c| a.works(c)))
+            .map(|a| {
+                let chats: Vec<String> =
+                    open.iter().filter(|s| s.state == SessionState::Assigned && s.agent.as_deref() == Some(&a.id)).map(|s| s.id.clone()).collect();
+                let status = if self.hub.is_available(&a.id) {
+                    "available"
+                } else if online.contains(&a.id) {
+                    "away"
+                } else {
+                    "offline"
+                };
+                BoardAgent {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    role: a.role.as_str().into(),
+                    status: status.into(),
+                    load: chats.len() as u32,
+                    max_chats: a.max_chats,
+                    chats,
+                }
+            })
+            .collect();
+        Ok(AgentEvent::Board { at_ms: now_ms, queues, agents, sessions: open.iter().map(SessionRow::summary).collect() })
+    }
+
+    /// Admin: everything about one user key, as JSON (the export is audited).
+    pub fn export_user(&self, store: &mut dyn Store, agent: &str, channel: &str, user_key: &str, now_ms: u64) -> R<serde_json::Value> {
+        self.require(agent, Role::Admin)?;
+        if !self.channels_of(agent)?.iter().any(|c| c == channel) {
+            return Err(AppError::NotFound);
+        }
+        self.audit(store, agent, "export", Some(channel), Some(user_key), "user data export", now_ms)?;
+        Ok(store.user_export(channel, user_key)?)
+    }
+
+    /// Admin: erases one user key; an open chat closes first and its sockets end. Counts stay.
+    pub fn erase_user(&self, store: &mut dyn Store, agent: &str, channel: &str, user_key: &str, now_ms: u64) -> R<EraseCounts> {
+        self.require(agent, Role::Admin)?;
+        if !self.channels_of(agent)?.iter().any(|c| c == channel) {
+            return Err(AppError::NotFound);
+        }
+        for s in store.history(channel, user_key, 1000)?.into_iter().filter(SessionRow::is_open) {
+            self.close(store, &s.id, CloseReason::VisitorLeft, now_ms)?;
+            self.hub.end_conversation(&s.conversation, &VisitorEvent::State { state: SessionState::Closed, queue_position: None, agent_name: None, reason: None });
+        }
+        let counts = store.user_erase(channel, user_key, now_ms)?;
+        let detail = format!("erased: {} sessions kept as counts, {} messages, {} attachments deleted", counts.sessions, counts.messages, counts.attachments);
+        self.audit(store, agent, "erase", Some(channel), Some(user_key), &detail, now_ms)?;
+        Ok(counts)
+    }
+
+    /// The visitor's wait estimate in seconds at queue `position`: the median wait of the
+    /// channel's last 20 assignments in the past two hours, times the position. `None` without
+    /// recent data.
+    pub fn wait_estimate(&self, store: &mut dyn Store, channel: &str, position: u32, now_ms: u64) -> R<Option<u32>> {
+        let mut waits = store.recent_waits(channel, now_ms.saturating_sub(2 * 3_600_000), 20)?;
+        if waits.is_empty() {
+            return Ok(None);
+        }
+        waits.sort_unstable();
+        let median = waits[(waits.len() - 1) / 2];
+        let secs = (median / 1000).max(30) * u64::from(position.max(1));
+        Ok(Some(secs.min(4 * 3600) as u32))
+    }
+}

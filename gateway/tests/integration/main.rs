@@ -15,3 +15,4 @@ mod restart;
 mod routing;
 mod sessions;
 mod uploads;
+mod webhooks;

@@ -55,6 +55,7 @@ struct RawRateLimit {
     per_minute: Option<i64>,
     burst: Option<i64>,
     address_messages_per_second: Option<i64>,
+    conversation_messages_per_second: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,6 +161,8 @@ pub struct Config {
     pub ping_secs: u64,
     /// Visitor messages per second from one address (all its conversations together).
     pub address_messages_per_second: u32,
+    /// Visitor messages per second in one conversation (six seconds' worth at once).
+    pub conversation_messages_per_second: u32,
     /// Bearer token `/metrics` requires; without one, only loopback peers may read it.
     pub metrics_token: Option<String>,
     /// Channels.
@@ -498,6 +501,8 @@ impl RawConfig {
         let rate = self.rate_limit.unwrap_or_default();
         let rate_per_minute = positive(&mut p, "rate_limit.per_minute", rate.per_minute, 60, 1_000_000) as u32;
         let rate_burst = positive(&mut p, "rate_limit.burst", rate.burst, 20, 1_000_000) as u32;
+        let conversation_messages_per_second =
+            positive(&mut p, "rate_limit.conversation_messages_per_second", rate.conversation_messages_per_second, 10, 100_000) as u32;
         let address_messages_per_second =
             positive(&mut p, "rate_limit.address_messages_per_second", rate.address_messages_per_second, 100, 10_000_000) as u32;
 
@@ -558,6 +563,7 @@ impl RawConfig {
             rate_per_minute,
             rate_burst,
             address_messages_per_second,
+            conversation_messages_per_second,
             ping_secs,
             metrics_token,
             channels,

@@ -242,10 +242,12 @@ impl Core {
         let body = self.check_body(store, body, Some(&conv.id), None)?;
         let now = now_ms / 1000;
         let open_now = channel.hours.as_ref().is_none_or(|h| h.is_open(now));
-        let (current, _) = store.conversation_state(&conv.id)?;
-        let has_open = current.as_ref().is_some_and(SessionRow::is_open);
-        if !has_open && !open_now && let Some(h) = channel.hours.as_ref().filter(|h| h.after_hours == AfterHours::Refuse) {
-            return Err(AppError::ClosedAfterHours(h.message.clone()));
+        // Only after hours does it matter whether a session is open (reading it costs a query per message).
+        if !open_now && let Some(h) = channel.hours.as_ref().filter(|h| h.after_hours == AfterHours::Refuse) {
+            let (current, _) = store.conversation_state(&conv.id)?;
+            if !current.as_ref().is_some_and(SessionRow::is_open) {
+                return Err(AppError::ClosedAfterHours(h.message.clone()));
+            }
         }
         let open_as = if (channel.bot.is_some() || self.config.counsel.bot(&channel.id).is_some()) && open_now { OpenAs::Bot } else { OpenAs::Queued(None) };
         let write = store.visitor_write(&conv.id, client_id, &body, &open_as, now_ms)?;

@@ -10,13 +10,14 @@ use tokio::sync::mpsc;
 /// Per-socket queue length.
 const QUEUE: usize = 512;
 
-/// What a visitor socket task receives.
+/// What a visitor socket task receives. Shared, not copied, per socket: a queue slot is a
+/// pointer, so an idle socket's queue costs bytes, and a fan-out clones nothing.
 #[derive(Debug)]
 pub enum VisitorOut {
     /// An event to send.
-    Event(VisitorEvent),
+    Event(Arc<VisitorEvent>),
     /// Send this event, then close the socket.
-    Last(VisitorEvent),
+    Last(Arc<VisitorEvent>),
 }
 
 struct VisitorConn {
@@ -192,6 +193,7 @@ impl Hub {
     fn to_visitors_now(&self, conversation: &str, event: &VisitorEvent) {
         let mut inner = self.lock();
         if let Some(list) = inner.visitors.get_mut(conversation) {
+            let event = Arc::new(event.clone());
             list.retain(|c| c.tx.try_send(VisitorOut::Event(event.clone())).is_ok());
         }
     }
@@ -208,7 +210,7 @@ impl Hub {
         if let Some(list) = inner.visitors.get_mut(conversation) {
             list.retain(|c| {
                 if c.handle == handle {
-                    let _ = c.tx.try_send(VisitorOut::Last(VisitorEvent::HandedOff));
+                    let _ = c.tx.try_send(VisitorOut::Last(Arc::new(VisitorEvent::HandedOff)));
                     false
                 } else {
                     true
@@ -227,7 +229,7 @@ impl Hub {
     fn end_conversation_now(&self, conversation: &str, last: &VisitorEvent) {
         if let Some(list) = self.lock().visitors.remove(conversation) {
             for c in list {
-                let _ = c.tx.try_send(VisitorOut::Last(last.clone()));
+                let _ = c.tx.try_send(VisitorOut::Last(Arc::new(last.clone())));
             }
         }
     }

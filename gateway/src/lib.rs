@@ -239,7 +239,10 @@ impl Limits {
         Limits {
             requests: KeyedLimiter::per_minute(config.rate_per_minute, config.rate_burst),
             upgrades: KeyedLimiter::per_minute(config.rate_per_minute.saturating_mul(2), config.rate_burst.saturating_mul(2)),
-            conversation_messages: KeyedLimiter::per_second(10, 60),
+            conversation_messages: KeyedLimiter::per_second(
+                config.conversation_messages_per_second,
+                config.conversation_messages_per_second.saturating_mul(6),
+            ),
             address_messages: KeyedLimiter::per_second(config.address_messages_per_second, config.address_messages_per_second.saturating_mul(3)),
             login_address: KeyedLimiter::per_minute(20, 20),
             login_agent: KeyedLimiter::per_minute(10, 10),

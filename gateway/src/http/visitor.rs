@@ -182,7 +182,7 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                     VisitorOut::Event(e) => (e, false),
                     VisitorOut::Last(e) => (e, true),
                 };
-                if let VisitorEvent::Message { message } = &event {
+                if let VisitorEvent::Message { message } = &*event {
                     if message.seq <= last_sent {
                         continue;
                     }
@@ -234,7 +234,7 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                         VisitorOut::Event(e) => (e, false),
                         VisitorOut::Last(e) => (e, true),
                     };
-                    if let VisitorEvent::Message { message } = &e {
+                    if let VisitorEvent::Message { message } = &*e {
                         if message.seq <= last_sent {
                             continue;
                         }

@@ -73,6 +73,19 @@ CREATE INDEX audit_log_at ON audit_log(at_ms);
 CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+"#, r#"
+CREATE TABLE api_keys(id TEXT PRIMARY KEY, channel TEXT NOT NULL, name TEXT NOT NULL, scopes TEXT NOT NULL,
+    agent TEXT, hash BYTEA NOT NULL, created_ms BIGINT NOT NULL, last_used_ms BIGINT, revoked_ms BIGINT);
+CREATE INDEX api_keys_channel ON api_keys(channel);
+CREATE TABLE webhook_endpoints(id TEXT PRIMARY KEY, channel TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL,
+    events TEXT NOT NULL, source TEXT NOT NULL, paused_ms BIGINT, paused_reason TEXT, created_ms BIGINT NOT NULL,
+    deleted BIGINT NOT NULL DEFAULT 0);
+CREATE TABLE webhook_deliveries(n BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, endpoint TEXT NOT NULL,
+    channel TEXT NOT NULL, session TEXT NOT NULL, event_type TEXT NOT NULL, payload TEXT NOT NULL,
+    status TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, next_ms BIGINT NOT NULL, last_status BIGINT,
+    last_error TEXT, created_ms BIGINT NOT NULL, done_ms BIGINT);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_ms);
+CREATE INDEX webhook_deliveries_line ON webhook_deliveries(endpoint, session, status, n);
 "#];
 
 /// The advisory lock key that serialises migrations across nodes.
@@ -126,6 +139,24 @@ fn message(r: &Row) -> StoreResult<ChatMessage> {
 
 fn ms(v: u64) -> i64 {
     v as i64
+}
+
+const KEY_COLUMNS: &str = "id, channel, name, scopes, agent, hash, created_ms, last_used_ms, revoked_ms";
+
+fn key_row(r: &Row) -> super::ApiKeyRow {
+    let scopes: String = r.get(3);
+    let hash: Vec<u8> = r.get(5);
+    super::ApiKeyRow {
+        id: r.get(0),
+        channel: r.get(1),
+        name: r.get(2),
+        scopes: scopes.split(',').filter_map(consult_sdk::counsel::Scope::parse).collect(),
+        agent: r.get(4),
+        hash: <[u8; 32]>::try_from(hash.as_slice()).unwrap_or([0; 32]),
+        created_ms: r.get::<_, i64>(6) as u64,
+        last_used_ms: r.get::<_, Option<i64>>(7).map(|v| v as u64),
+        revoked_ms: r.get::<_, Option<i64>>(8).map(|v| v as u64),
+    }
 }
 
 impl PostgresStore {
@@ -361,7 +392,7 @@ impl Store for PostgresStore {
         };
         let message = self.append(conversation, Some(&session.id), Some("visitor"), Some(client_id), &Sender::Visitor, body, now_ms)?;
         self.execute("UPDATE sessions SET last_visitor_ms = $2 WHERE id = $1", &[&session.id, &ms(now_ms)])?;
-        let session = self.session_by_id(&session.id)?.ok_or(StoreError::Commit("the session vanished".into()))?;
+        let session = SessionRow { last_seq: message.seq, last_ms: now_ms, last_visitor_ms: now_ms, preview: Some(preview_of(body)), ..session };
         Ok(VisitorWrite { message, duplicate: false, session, opened })
     }
 
@@ -754,6 +785,198 @@ impl Store for PostgresStore {
                 detail: r.get(6),
             })
             .collect())
+    }
+
+    fn api_key_put(&mut self, k: &super::ApiKeyRow) -> StoreResult<()> {
+        let scopes = k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+        self.execute(
+            "INSERT INTO api_keys(id, channel, name, scopes, agent, hash, created_ms, last_used_ms, revoked_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+            &[&k.id, &k.channel, &k.name, &scopes, &k.agent, &&k.hash[..], &ms(k.created_ms), &k.last_used_ms.map(ms), &k.revoked_ms.map(ms)],
+        )?;
+        Ok(())
+    }
+
+    fn api_key_get(&mut self, id: &str) -> StoreResult<Option<super::ApiKeyRow>> {
+        Ok(self.query_opt(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"), &[&id])?.map(|r| key_row(&r)))
+    }
+
+    fn api_keys(&mut self, channel: &str) -> StoreResult<Vec<super::ApiKeyRow>> {
+        Ok(self.query(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE channel = $1 ORDER BY created_ms DESC, id"), &[&channel])?.iter().map(key_row).collect())
+    }
+
+    fn api_key_revoke(&mut self, channel: &str, id: &str, now_ms: u64) -> StoreResult<bool> {
+        Ok(self.execute("UPDATE api_keys SET revoked_ms = $3 WHERE channel = $1 AND id = $2 AND revoked_ms IS NULL", &[&channel, &id, &ms(now_ms)])? > 0)
+    }
+
+    fn api_key_used(&mut self, id: &str, now_ms: u64) -> StoreResult<()> {
+        self.execute("UPDATE api_keys SET last_used_ms = $2 WHERE id = $1 AND (last_used_ms IS NULL OR last_used_ms < $2 - 60000)", &[&id, &ms(now_ms)])?;
+        Ok(())
+    }
+
+    fn counsel_sessions(&mut self, channel: &str, state: Option<SessionState>, after: Option<(u64, &str)>, limit: u32) -> StoreResult<Vec<SessionRow>> {
+        let (after_ms, after_id) = after.map_or((-1, ""), |(t, id)| (ms(t), id));
+        let state = state.map(state_str).unwrap_or("");
+        self.sessions(
+            "WHERE s.channel = $1 AND ($2 = '' OR s.state = $2) AND (s.opened_ms > $3 OR (s.opened_ms = $3 AND s.id > $4))
+             ORDER BY s.opened_ms, s.id LIMIT $5",
+            &[&channel, &state, &after_ms, &after_id, &i64::from(limit)],
+        )
+    }
+
+    fn bot_write(&mut self, session: &str, client_id: &str, body: &Body, now_ms: u64) -> StoreResult<Result<(SessionRow, ChatMessage, bool), AgentWriteError>> {
+        self.lock_session_conversation(session)?;
+        let Some(row) = self.session_by_id(session)? else { return Ok(Err(AgentWriteError::UnknownSession)) };
+        if let Some((message, _)) = self.existing_message(&row.conversation, "bot", client_id)? {
+            return Ok(Ok((row, message, true)));
+        }
+        if row.state != SessionState::Bot {
+            return Ok(Err(if row.is_open() { AgentWriteError::NotAssigned } else { AgentWriteError::NotOpen }));
+        }
+        let message = self.append(&row.conversation, Some(session), Some("bot"), Some(client_id), &Sender::Bot, body, now_ms)?;
+        Ok(Ok((row, message, false)))
+    }
+
+    fn webhook_endpoint_put(&mut self, e: &super::EndpointRow, now_ms: u64) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO webhook_endpoints(id, channel, url, secret, events, source, created_ms) VALUES ($1,$2,$3,$4,$5,$6,$7)
+             ON CONFLICT(id) DO UPDATE SET channel = excluded.channel, url = excluded.url, secret = excluded.secret,
+                events = excluded.events, source = excluded.source, deleted = 0",
+            &[&e.id, &e.channel, &e.url, &e.secret, &e.events.join(","), &e.source, &ms(now_ms)],
+        )?;
+        Ok(())
+    }
+
+    fn webhook_endpoints(&mut self, channel: Option<&str>) -> StoreResult<Vec<super::EndpointRow>> {
+        Ok(self
+            .query(
+                "SELECT e.id, e.channel, e.url, e.secret, e.events, e.source, e.paused_ms, e.paused_reason,
+                    (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint = e.id AND d.status = 'pending'),
+                    (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint = e.id AND d.status = 'failed')
+                 FROM webhook_endpoints e WHERE e.deleted = 0 AND ($1 = '' OR e.channel = $1) ORDER BY e.id",
+                &[&channel.unwrap_or("")],
+            )?
+            .iter()
+            .map(|r| {
+                let events: String = r.get(4);
+                super::EndpointRow {
+                    id: r.get(0),
+                    channel: r.get(1),
+                    url: r.get(2),
+                    secret: r.get(3),
+                    events: events.split(',').filter(|e| !e.is_empty()).map(Into::into).collect(),
+                    source: r.get(5),
+                    paused_ms: r.get::<_, Option<i64>>(6).map(|v| v as u64),
+                    paused_reason: r.get(7),
+                    pending: r.get::<_, i64>(8) as u64,
+                    failed: r.get::<_, i64>(9) as u64,
+                }
+            })
+            .collect())
+    }
+
+    fn webhook_endpoint_delete(&mut self, channel: &str, id: &str) -> StoreResult<bool> {
+        let n = self.execute("UPDATE webhook_endpoints SET deleted = 1 WHERE channel = $1 AND id = $2 AND deleted = 0", &[&channel, &id])?;
+        self.execute("DELETE FROM webhook_deliveries WHERE endpoint = $1 AND status = 'pending'", &[&id])?;
+        Ok(n > 0)
+    }
+
+    fn webhook_emit(&mut self, channel: &str, session: Option<&str>, event_type: &str, payload: &str, id_base: &str, now_ms: u64) -> StoreResult<u64> {
+        self.execute(
+            "INSERT INTO webhook_deliveries(id, endpoint, channel, session, event_type, payload, status, next_ms, created_ms)
+             SELECT $1 || '_' || e.id, e.id, $2, $3, $4, $5, 'pending', $6, $6 FROM webhook_endpoints e
+             WHERE e.channel = $2 AND e.deleted = 0 AND (e.events = '*' OR (',' || e.events || ',') LIKE ('%,' || $4 || ',%'))",
+            &[&id_base, &channel, &session.unwrap_or(""), &event_type, &payload, &ms(now_ms)],
+        )
+    }
+
+    fn webhook_due(&mut self, now_ms: u64, limit: u32) -> StoreResult<Vec<super::DueDelivery>> {
+        Ok(self
+            .query(
+                "SELECT d.n, d.id, d.endpoint, e.url, e.secret, d.payload, d.attempts, d.created_ms
+                 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint
+                 WHERE d.status = 'pending' AND d.next_ms <= $1 AND e.paused_ms IS NULL AND e.deleted = 0
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint = d.endpoint AND p.session = d.session
+                                   AND p.status = 'pending' AND p.n < d.n)
+                 ORDER BY d.n LIMIT $2",
+                &[&ms(now_ms), &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| super::DueDelivery {
+                n: r.get(0),
+                id: r.get(1),
+                endpoint: r.get(2),
+                url: r.get(3),
+                secret: r.get(4),
+                payload: r.get(5),
+                attempts: r.get::<_, i64>(6) as u32,
+                created_ms: r.get::<_, i64>(7) as u64,
+            })
+            .collect())
+    }
+
+    fn webhook_outcome(&mut self, n: i64, outcome: &super::DeliveryOutcome, now_ms: u64) -> StoreResult<()> {
+        use super::DeliveryOutcome;
+        match outcome {
+            DeliveryOutcome::Delivered => self.execute(
+                "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = NULL, last_error = NULL, done_ms = $2 WHERE n = $1 AND status = 'pending'",
+                &[&n, &ms(now_ms)],
+            )?,
+            DeliveryOutcome::Retry { next_ms, status, error } => self.execute(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, next_ms = $2, last_status = $3, last_error = $4 WHERE n = $1 AND status = 'pending'",
+                &[&n, &ms(*next_ms), &status.map(i64::from), error],
+            )?,
+            DeliveryOutcome::GiveUp { status, error } => self.execute(
+                "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, last_status = $3, last_error = $4, done_ms = $2 WHERE n = $1 AND status = 'pending'",
+                &[&n, &ms(now_ms), &status.map(i64::from), error],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn webhook_pause(&mut self, endpoint: &str, reason: &str, now_ms: u64) -> StoreResult<()> {
+        self.execute("UPDATE webhook_endpoints SET paused_ms = $2, paused_reason = $3 WHERE id = $1 AND paused_ms IS NULL", &[&endpoint, &ms(now_ms), &reason])?;
+        Ok(())
+    }
+
+    fn webhook_deliveries(&mut self, channel: &str, endpoint: &str, status: Option<&str>, limit: u32) -> StoreResult<Vec<consult_sdk::counsel::DeliveryInfo>> {
+        Ok(self
+            .query(
+                "SELECT id, event_type, session, status, attempts, last_status, last_error, created_ms, next_ms FROM webhook_deliveries
+                 WHERE channel = $1 AND endpoint = $2 AND ($3 = '' OR status = $3) ORDER BY n LIMIT $4",
+                &[&channel, &endpoint, &status.unwrap_or(""), &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                let session: String = r.get(2);
+                consult_sdk::counsel::DeliveryInfo {
+                    id: r.get(0),
+                    event_type: r.get(1),
+                    session: (!session.is_empty()).then_some(session),
+                    status: r.get(3),
+                    attempts: r.get::<_, i64>(4) as u32,
+                    last_status: r.get::<_, Option<i64>>(5).map(|v| v as u16),
+                    last_error: r.get(6),
+                    created_ms: r.get::<_, i64>(7) as u64,
+                    next_ms: r.get::<_, i64>(8) as u64,
+                }
+            })
+            .collect())
+    }
+
+    fn webhook_replay(&mut self, channel: &str, endpoint: &str, now_ms: u64) -> StoreResult<Option<u64>> {
+        let found = self.execute(
+            "UPDATE webhook_endpoints SET paused_ms = NULL, paused_reason = NULL WHERE channel = $1 AND id = $2 AND deleted = 0",
+            &[&channel, &endpoint],
+        )?;
+        if found == 0 {
+            return Ok(None);
+        }
+        let n = self.execute(
+            "UPDATE webhook_deliveries SET status = 'pending', next_ms = $2, created_ms = $2, done_ms = NULL WHERE endpoint = $1 AND status = 'failed'",
+            &[&endpoint, &ms(now_ms)],
+        )?;
+        self.execute("UPDATE webhook_deliveries SET next_ms = $2 WHERE endpoint = $1 AND status = 'pending' AND next_ms > $2", &[&endpoint, &ms(now_ms)])?;
+        Ok(Some(n))
     }
 
     fn user_export(&mut self, _channel: &str, _user_key: &str) -> StoreResult<serde_json::Value> {

@@ -346,8 +346,9 @@ impl Store for SqliteStore {
         };
         let message = append(&tx, conversation, Some(&session.id), Some("visitor"), Some(client_id), &Sender::Visitor, body, now_ms)?;
         tx.prepare_cached("UPDATE sessions SET last_visitor_ms = ?2 WHERE id = ?1")?.execute(params![session.id, now_ms as i64])?;
-        let session = session_by_id(&tx, &session.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         tx.commit()?;
+        // What the writes changed, without reading the row back.
+        let session = SessionRow { last_seq: message.seq, last_ms: now_ms, last_visitor_ms: now_ms, preview: Some(preview_of(body)), ..session };
         Ok(VisitorWrite { message, duplicate: false, session, opened })
     }
 

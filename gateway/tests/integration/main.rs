@@ -2,6 +2,7 @@
 //! Run with `cargo test -p consult-gateway --test integration`.
 
 mod assets;
+mod cluster;
 mod common;
 mod context;
 mod counsel;

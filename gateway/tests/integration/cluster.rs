@@ -1,0 +1,152 @@
+//! Three gateway nodes on one PostgreSQL database (a throwaway server from tests/pg-temp.sh):
+//! the rules hold across nodes and a chat works whichever node each side is on.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use consult_sdk::protocol::{AgentEvent, SessionState, VisitorEvent};
+
+use crate::common::*;
+
+/// The test process's PostgreSQL server, or `None` (the test says it skipped) where it can't run.
+fn server() -> Option<&'static str> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pg-temp.sh");
+        let dir = std::env::temp_dir().join(format!("consult-it-pg-{}", std::process::id()));
+        let port = (40_000 + std::process::id() % 20_000).to_string();
+        let pid = std::process::id().to_string();
+        let out = std::process::Command::new("sh").arg(script).arg("start").arg(&dir).args([&port, &pid]).output().ok()?;
+        if !out.status.success() {
+            eprintln!("PostgreSQL unavailable, cluster tests skipped: {}", String::from_utf8_lossy(&out.stderr));
+            return None;
+        }
+        Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    })
+    .as_deref()
+}
+
+/// A fresh database and three nodes on it.
+async fn cluster() -> Option<[Server; 3]> {
+    let url = server()?;
+    let name = format!("c{}", consult_gateway::identity::random_token(9).to_ascii_lowercase().replace(['-', '_'], "x"));
+    let admin = url.to_string();
+    let created = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls)?;
+        c.batch_execute(&format!("CREATE DATABASE {name}")).map(|()| name)
+    })
+    .join()
+    .unwrap()
+    .expect("creating the test database");
+    let db = format!("{}/{created}", url.rsplit_once('/').unwrap().0);
+    let toml = config_toml(std::path::Path::new(&db), 100_000);
+    Some([Server::start_toml(&toml).await, Server::start_toml(&toml).await, Server::start_toml(&toml).await])
+}
+
+/// Waits (up to 15 s) for a session assigned to `agent`, skipping the node's other events.
+async fn assigned(a: &mut Agent, agent: &str) -> consult_sdk::protocol::SessionSummary {
+    tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match a.next().await {
+                Some(AgentEvent::Session { session }) if session.agent.as_deref() == Some(agent) && session.state == SessionState::Assigned => {
+                    return session;
+                }
+                Some(_) => {}
+                None => continue,
+            }
+        }
+    })
+    .await
+    .expect("no assignment reached the agent's node")
+}
+
+#[tokio::test]
+async fn a_visitor_on_one_node_and_an_agent_on_another_chat() {
+    let Some([n1, n2, _n3]) = cluster().await else { return };
+    // Signed in on node 2; the sign-in lives in the shared database.
+    let mut agent = n2.agent("a1", "pw1").await;
+    agent.available().await;
+    // Presence reaches node 1 with the next heartbeat.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (handle, _) = n1.anon("shop").await;
+    let mut visitor = n1.visitor(&handle, 0).await;
+    visitor.say("v1", "hello from node 1").await;
+    let session = assigned(&mut agent, "a1").await;
+    agent.say(&session.id, "a1", "hello from node 2").await;
+    let reply = visitor
+        .until(|e| match e {
+            VisitorEvent::Message { message } if message.client_id.as_deref() == Some("a1") => Some(message.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reply.seq, 2, "stored once, in order after the visitor's message");
+    // The visitor's next message reaches the agent on the other node.
+    visitor.say("v2", "thanks").await;
+    let seen = tokio::time::timeout(Duration::from_secs(5), agent.until(|e| match e {
+        AgentEvent::Message { message, .. } if message.client_id.as_deref() == Some("v2") => Some(message.seq),
+        _ => None,
+    }))
+    .await
+    .expect("the visitor's message reached node 2");
+    assert_eq!(seen, 3);
+}
+
+#[tokio::test]
+async fn one_member_launching_on_three_nodes_gets_one_open_session() {
+    let Some(nodes) = cluster().await else { return };
+    let token = button_token("shop", Some("m-77"));
+    let req = consult_sdk::protocol::LaunchRequest { channel: "shop".into(), token: Some(token), ..Default::default() };
+    // 60 launches spread over the nodes, each followed at once by a first message.
+    let tries = (0..60).map(|i| {
+        let (node, req) = (&nodes[i % 3], req.clone());
+        async move {
+            let (handle, _) = node.launch_ok(&req).await;
+            let mut v = node.visitor(&handle, 0).await;
+            v.say(&format!("c{i}"), "hi").await;
+            v.until(|e| match e {
+                VisitorEvent::Ack { seq, .. } => Some(*seq),
+                VisitorEvent::Error { code, .. } => panic!("refused: {code}"),
+                _ => None,
+            })
+            .await
+        }
+    });
+    let mut seqs = futures_util::future::join_all(tries).await;
+    seqs.sort();
+    assert_eq!(seqs, (1..=60).collect::<Vec<_>>(), "every message once, gap-free across nodes");
+    let mut sup = nodes[1].agent("sup", "pw3").await;
+    let queue = sup
+        .until(|e| match e {
+            AgentEvent::Welcome { queue, .. } => Some(queue.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(queue.len(), 1, "one open session for the member: {queue:?}");
+}
+
+#[tokio::test]
+async fn a_queue_drained_by_three_nodes_never_puts_an_agent_over_max_chats() {
+    let Some(nodes) = cluster().await else { return };
+    // 12 visitors waiting, spread over the nodes.
+    let mut visitors = Vec::new();
+    for i in 0..12 {
+        let node = &nodes[i % 3];
+        let (handle, _) = node.anon("shop").await;
+        let mut v = node.visitor(&handle, 0).await;
+        v.say("c1", "waiting").await;
+        v.until(|e| matches!(e, VisitorEvent::Ack { .. }).then_some(())).await;
+        visitors.push(v);
+    }
+    // a1 (max_chats = 2) becomes available on node 3; every node routes its queue meanwhile.
+    let mut a1 = nodes[2].agent("a1", "pw1").await;
+    a1.available().await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let mut sup = nodes[0].agent("sup", "pw3").await;
+    let (queue, _) = sup
+        .until(|e| match e {
+            AgentEvent::Welcome { queue, chats, .. } => Some((queue.clone(), chats.clone())),
+            _ => None,
+        })
+        .await;
+    assert_eq!(queue.len(), 10, "exactly two of twelve were assigned (a1's limit), whatever node routed them");
+}

@@ -45,7 +45,11 @@ fn html_in_messages_is_inert_text() {
     assert_eq!(bubble.text_content().unwrap(), hostile);
     assert_eq!(bubble.child_element_count(), 0, "no element was parsed from the text");
     assert!(dom.log.query_selector("img, script, b").unwrap().is_none());
-    assert_eq!(dom.log.query_selector(".who").unwrap().unwrap().text_content().unwrap(), "<b>Minji</b>");
+    // The name, after the avatar's initial, is text too: "<" as the initial, then the whole name.
+    let who = dom.log.query_selector(".who").unwrap().unwrap();
+    assert_eq!(who.query_selector(".avatar").unwrap().unwrap().text_content().unwrap(), "<");
+    assert_eq!(who.text_content().unwrap(), "<<b>Minji</b>");
+    assert_eq!(who.query_selector("b").unwrap(), None, "no element was parsed from the name");
 }
 
 #[wasm_bindgen_test]

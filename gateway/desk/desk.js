@@ -175,6 +175,7 @@ function onEvent(e) {
     case "profile":
       desk.profile = { role: e.role, max_chats: e.max_chats };
       desk.withBot = new Map(e.with_bot.map((s) => [s.id, s]));
+      renderViews();
       renderAll();
       break;
     case "presence":
@@ -223,6 +224,12 @@ function onEvent(e) {
       break;
     case "error":
       onError(e);
+      break;
+    case "notes":
+      onNotes(e);
+      break;
+    case "board":
+      onBoard(e);
       break;
   }
 }

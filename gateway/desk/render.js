@@ -56,7 +56,7 @@ function activeCount() {
 }
 
 function atCapacity() {
-  return desk.profile && desk.profile.role !== "supervisor" && activeCount() >= desk.profile.max_chats;
+  return desk.profile && !isSup() && activeCount() >= desk.profile.max_chats;
 }
 
 // One list row: a button that opens the chat (Enter/Space from the keyboard) and, in the queue,
@@ -103,7 +103,7 @@ function renderTop() {
   c.classList.toggle("off", desk.conn !== "online");
   $("me").textContent = desk.me ? desk.me.name : "";
   if (desk.profile) {
-    const key = desk.profile.role === "supervisor" ? "capacity.sup" : "capacity";
+    const key = isSup() ? "capacity.sup" : "capacity";
     $("capacity").textContent = t(key, { n: activeCount(), max: desk.profile.max_chats });
     $("capacity").classList.toggle("full", !!atCapacity());
   }
@@ -156,7 +156,7 @@ function renderListsInner() {
   // The empty state sits beside the list, so the list holds only requests (and reads as empty).
   $("queue-empty").hidden = desk.queue.size > 0;
   $("queue-count").textContent = desk.queue.size;
-  const sup = desk.profile && desk.profile.role === "supervisor";
+  const sup = isSup();
   $("bot-box").hidden = !sup;
   if (sup) {
     $("with-bot").replaceChildren(...[...desk.withBot.values()].map((s) => sessionItem(s, () => viewReadOnly(s))));
@@ -218,7 +218,7 @@ function renderTabs() {
 }
 
 function canBlock(s) {
-  return !!s && (s.agent === desk.me.id || (desk.profile && desk.profile.role === "supervisor"));
+  return !!s && (s.agent === desk.me.id || isSup());
 }
 
 function renderPane() {
@@ -246,7 +246,7 @@ function renderPane() {
   const full = s.state === "queued" && atCapacity();
   why.hidden = !full && !desk.whyNot;
   why.textContent = full ? t("take.full", { n: activeCount(), max: desk.profile.max_chats }) : desk.whyNot || "";
-  const sup = desk.profile && desk.profile.role === "supervisor";
+  const sup = isSup();
   $("transfer").disabled = !online || !(s.state === "assigned" && (own || sup));
   $("close").disabled = !online || !(s.state !== "closed" && (own || sup));
   $("block").disabled = !online || !canBlock(s);
@@ -262,6 +262,7 @@ function renderPane() {
     : s.state === "queued" ? t("reply.take") : t("reply.other");
   renderInfo(s);
   renderTags(s);
+  renderNotes();
   renderMessages();
 }
 

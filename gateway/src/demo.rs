@@ -27,6 +27,7 @@ pub const DEMO_AGENTS: &[(&str, &str, &str, &[&str], &str)] = &[
     ("mina", "김민아 Mina", "mina-demo", &["orders", "delivery", "general"], "agent"),
     ("joon", "이준호 Joon", "joon-demo", &["refunds", "general"], "agent"),
     ("sora", "박소라 Sora", "sora-demo", &["orders", "delivery", "refunds", "general"], "supervisor"),
+    ("hana", "최하나 Hana", "hana-demo", &["general"], "admin"),
 ];
 
 /// Options of `consult demo`.
@@ -435,7 +436,7 @@ mod tests {
         let key = SecretKey::from_seed(DEMO_CHANNEL, "k1", [3; 32]).unwrap();
         let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &DemoKnobs::default());
         let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
-        assert_eq!(config.agents.len(), 3);
+        assert_eq!(config.agents.len(), DEMO_AGENTS.len());
         assert!(config.channels[0].hours.as_ref().unwrap().is_open(now_ms() / 1000), "demo must be open now");
         assert!(config.channels[0].guidance.contains("90"));
         assert!(config.channels[0].enabled);

@@ -238,7 +238,7 @@ impl Metric {
         match self {
             Metric::Sessions => "Sessions",
             Metric::BotShare => "Resolved by the bot (%)",
-            Metric::FirstReply => "Time to first agent reply (s): p50 / p90",
+            Metric::FirstReply => "Time to first agent reply (s)",
             Metric::HandleTime => "Handle time, mean (min)",
             Metric::Transfers => "Transfers",
             Metric::LeftWaiting => "Left while waiting",
@@ -275,16 +275,23 @@ fn num(v: f64) -> String {
 pub fn chart_svg(lines: &[ReportLine], metric: Metric) -> String {
     let lines: Vec<&ReportLine> = lines.iter().filter(|l| l.key != "total").collect();
     let series = metric.values(&empty_line()).len();
-    let (width, label_w, row_h, top) = (640.0_f64, 150.0_f64, if series == 2 { 30.0 } else { 22.0 }, 34.0);
+    let (width, label_w, row_h, top) = (560.0_f64, 130.0_f64, if series == 2 { 34.0 } else { 24.0 }, 36.0);
     let bar_w = width - label_w - 70.0;
     let max = lines.iter().flat_map(|l| metric.values(l)).flatten().fold(if metric == Metric::Csat { 5.0 } else { 0.0 }, f64::max);
     let height = top + row_h * lines.len().max(1) as f64 + 12.0;
     let colours = ["#2563eb", "#93c5fd"];
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"{}\" font-family=\"system-ui, sans-serif\" font-size=\"12\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"{}\" font-family=\"system-ui, sans-serif\" font-size=\"13\">",
         xml(metric.title())
     );
-    let _ = write!(svg, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/><text x=\"8\" y=\"20\" font-size=\"14\" font-weight=\"600\" fill=\"#111827\">{}</text>", xml(metric.title()));
+    let _ = write!(svg, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/><text x=\"8\" y=\"20\" font-size=\"15\" font-weight=\"600\" fill=\"#111827\">{}</text>", xml(metric.title()));
+    if series == 2 {
+        // Which bar is which: a key on the right of the title.
+        for (k, name) in ["p50", "p90"].iter().enumerate() {
+            let x = width - 110.0 + 52.0 * k as f64;
+            let _ = write!(svg, "<rect x=\"{x}\" y=\"10\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"19\" fill=\"#374151\">{name}</text>", colours[k], x + 14.0);
+        }
+    }
     if lines.is_empty() {
         let _ = write!(svg, "<text x=\"8\" y=\"{}\" fill=\"#6b7280\">No sessions in this period</text>", top + 14.0);
     }
@@ -355,7 +362,7 @@ mod tests {
     fn csv_defuses_formulas_and_quotes() {
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "say \"hi\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("x\"y,"), "\"x\"\"y,\"");
     }
 

@@ -458,6 +458,21 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
         }),
         on(app, &window, "online", |app, _| reconnect_now(app)),
     ];
+    let rate = app.borrow().dom.rate.clone();
+    listeners.push(on(app, &rate, "click", |app, e| {
+        let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+        if let Some(n) = target.get_attribute("data-score").and_then(|n| n.parse().ok()) {
+            dispatch(app, Msg::PickScore(n));
+        }
+        match target.get_attribute("data-act").as_deref() {
+            Some("send") => {
+                let comment = app.borrow().dom.rate_comment.value();
+                dispatch(app, Msg::Rate(comment));
+            }
+            Some("skip") => dispatch(app, Msg::SkipRating),
+            _ => {}
+        }
+    }));
     let submitter = app.clone();
     listeners.extend(crate::dom::enter_to_send(&input, move || {
         let text = submitter.borrow().dom.input.value();

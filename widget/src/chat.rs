@@ -121,6 +121,21 @@ pub enum Msg {
     Context(EntryPoint),
     /// Forget the visitor (logout).
     Shutdown,
+    /// A score (1–5) picked in the rating after a chat with an agent ended.
+    PickScore(u8),
+    /// Send the picked score with this (optional) comment.
+    Rate(String),
+    /// No rating this time.
+    SkipRating,
+}
+
+/// The satisfaction question after a chat with an agent ends: once per session, skippable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rating {
+    /// Not asked.
+    Off,
+    /// Asked; the score picked so far.
+    Ask(Option<u8>),
 }
 
 /// What [`update`] asks the outside to do.
@@ -218,6 +233,8 @@ pub struct State {
     /// The newest bot menu not answered yet (seq, options): the visitor's stored `choose` (a
     /// message with the option's label) marks its option, on reload as much as live.
     pub open_menu: Option<(u64, Vec<consult_sdk::protocol::MenuOption>)>,
+    /// The rating question.
+    pub rating: Rating,
     client_id_prefix: String,
     generation: u32,
     typing_sent: bool,
@@ -246,6 +263,7 @@ impl State {
             visitor_key,
             last_request: None,
             open_menu: None,
+            rating: Rating::Off,
             client_id_prefix,
             generation: 0,
             typing_sent: false,
@@ -377,6 +395,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if state.connected && state.can_leave() {
                 let outputs = state.session.transient(VisitorCommand::Leave);
                 session_outputs(state, outputs, &mut fx);
+                if state.conversation == SessionState::Assigned {
+                    state.rating = Rating::Ask(None);
+                }
                 state.conversation = SessionState::Closed;
                 state.queue_position = None;
                 state.agent_typing = false;
@@ -425,6 +446,28 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     session_outputs(state, outputs, &mut fx);
                 }
             }
+        }
+        Msg::PickScore(score) => {
+            if matches!(state.rating, Rating::Ask(_)) && (1..=5).contains(&score) {
+                state.rating = Rating::Ask(Some(score));
+                fx.push(Effect::Render);
+            }
+        }
+        Msg::Rate(comment) => {
+            let Rating::Ask(Some(score)) = state.rating else { return fx };
+            let comment = Some(comment.trim().to_string()).filter(|c| !c.is_empty());
+            let outputs = state.session.transient(VisitorCommand::Rate { score, comment });
+            session_outputs(state, outputs, &mut fx);
+            state.rating = Rating::Off;
+            let thanks = state.locale.strings().rate_thanks.to_string();
+            fx.push(Effect::ShowNote(thanks.clone()));
+            fx.push(Effect::Announce(thanks));
+            fx.push(Effect::Render);
+        }
+        Msg::SkipRating => {
+            state.rating = Rating::Off;
+            fx.push(Effect::Render);
+            fx.push(Effect::FocusComposer);
         }
         Msg::Shutdown => {
             fx.push(Effect::Disconnect);
@@ -586,6 +629,12 @@ fn on_event(state: &mut State, event: VisitorEvent, fx: &mut Vec<Effect>) {
             }
             if conversation == SessionState::Closed && state.conversation != SessionState::Closed {
                 fx.push(Effect::Announce(strings.chat_ended.to_string()));
+                // Asked once, after a chat an agent had; never after a block or a move to a phone.
+                if state.conversation == SessionState::Assigned && !matches!(reason, Some(CloseReason::Blocked | CloseReason::HandedOff)) {
+                    state.rating = Rating::Ask(None);
+                }
+            } else if conversation != SessionState::Closed {
+                state.rating = Rating::Off;
             }
             state.conversation = conversation;
             state.queue_position = queue_position;
@@ -1040,5 +1089,63 @@ mod tests {
         update(&mut s, Msg::Launch { request: request(), prefill: None });
         update(&mut s, Msg::Shutdown);
         assert!(update(&mut s, Msg::Launched(launch_response())).is_empty());
+    }
+
+    fn closed_by_agent() -> VisitorEvent {
+        VisitorEvent::State { state: SessionState::Closed, queue_position: None, agent_name: None, reason: Some(CloseReason::AgentClosed) }
+    }
+
+    fn assigned() -> VisitorEvent {
+        VisitorEvent::State { state: SessionState::Assigned, queue_position: None, agent_name: Some("Minji".into()), reason: None }
+    }
+
+    #[test]
+    fn a_chat_an_agent_had_asks_for_a_rating_once_and_sends_score_and_comment() {
+        let mut s = live();
+        update(&mut s, Msg::Socket(assigned()));
+        assert_eq!(s.rating, Rating::Off);
+        update(&mut s, Msg::Socket(closed_by_agent()));
+        assert_eq!(s.rating, Rating::Ask(None));
+        // Nothing goes out before a score is picked.
+        assert!(transmits(&update(&mut s, Msg::Rate("nice".into()))).is_empty());
+        update(&mut s, Msg::PickScore(9));
+        assert_eq!(s.rating, Rating::Ask(None), "scores are 1 to 5");
+        update(&mut s, Msg::PickScore(2));
+        update(&mut s, Msg::PickScore(4));
+        let fx = update(&mut s, Msg::Rate("  quick and kind ".into()));
+        assert_eq!(transmits(&fx), vec![VisitorCommand::Rate { score: 4, comment: Some("quick and kind".into()) }]);
+        assert!(fx.contains(&Effect::ShowNote(Locale::En.strings().rate_thanks.into())));
+        assert_eq!(s.rating, Rating::Off);
+        // Once: the same closed chat does not ask again.
+        update(&mut s, Msg::Socket(closed_by_agent()));
+        assert_eq!(s.rating, Rating::Off);
+    }
+
+    #[test]
+    fn the_rating_is_skippable_and_not_asked_after_a_bot_only_chat_a_block_or_a_handoff() {
+        let mut s = live();
+        update(&mut s, Msg::Socket(assigned()));
+        update(&mut s, Msg::Socket(closed_by_agent()));
+        let fx = update(&mut s, Msg::SkipRating);
+        assert_eq!(s.rating, Rating::Off);
+        assert!(transmits(&fx).is_empty());
+        // With the bot only: nobody to rate.
+        let mut bot = live();
+        update(&mut bot, Msg::Socket(VisitorEvent::State { state: SessionState::Bot, queue_position: None, agent_name: None, reason: None }));
+        update(&mut bot, Msg::Socket(closed_by_agent()));
+        assert_eq!(bot.rating, Rating::Off);
+        for reason in [CloseReason::Blocked, CloseReason::HandedOff] {
+            let mut b = live();
+            update(&mut b, Msg::Socket(assigned()));
+            update(&mut b, Msg::Socket(VisitorEvent::State { state: SessionState::Closed, queue_position: None, agent_name: None, reason: Some(reason) }));
+            assert_eq!(b.rating, Rating::Off, "{reason:?}");
+        }
+        // Ending the chat yourself asks too; writing again puts the question away.
+        let mut own = live();
+        update(&mut own, Msg::Socket(assigned()));
+        update(&mut own, Msg::Leave);
+        assert_eq!(own.rating, Rating::Ask(None));
+        update(&mut own, Msg::Socket(VisitorEvent::State { state: SessionState::Queued, queue_position: Some(1), agent_name: None, reason: None }));
+        assert_eq!(own.rating, Rating::Off);
     }
 }

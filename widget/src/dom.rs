@@ -50,6 +50,10 @@ pub struct Dom {
     send: HtmlElement,
     /// The live region.
     pub live: HtmlElement,
+    /// The rating question (score buttons carry `data-score`, the others `data-act`).
+    pub rate: HtmlElement,
+    /// The rating's comment field.
+    pub rate_comment: HtmlInputElement,
 }
 
 fn create(doc: &Document, tag: &str, class: &str) -> Result<HtmlElement, JsValue> {
@@ -153,8 +157,34 @@ impl Dom {
         live.set_attribute("aria-live", "polite")?;
         live.set_attribute("aria-atomic", "true")?;
 
+        let rate = create(doc, "section", "rate")?;
+        rate.set_hidden(true);
+        rate.set_attribute("aria-label", s.rate_prompt)?;
+        let prompt = create(doc, "p", "rate-q")?;
+        prompt.set_text_content(Some(s.rate_prompt));
+        let stars = create(doc, "div", "stars")?;
+        for n in 1..=5u8 {
+            let star = button(doc, "star", "\u{2605}")?;
+            let n = n.to_string();
+            star.set_attribute("data-score", &n)?;
+            star.set_attribute("aria-label", &format!("{n} / 5"))?;
+            stars.append_child(&star)?;
+        }
+        let rate_comment: HtmlInputElement = doc.create_element("input")?.unchecked_into();
+        rate_comment.set_class_name("rate-comment");
+        rate_comment.set_placeholder(s.rate_comment);
+        rate_comment.set_attribute("aria-label", s.rate_comment)?;
+        rate_comment.set_max_length(500);
+        let bar = create(doc, "div", "rate-bar")?;
+        let skip = button(doc, "rate-skip", s.rate_skip)?;
+        skip.set_attribute("data-act", "skip")?;
+        let submit = button(doc, "rate-send", s.rate_send)?;
+        submit.set_attribute("data-act", "send")?;
+        bar.append_with_node_2(&skip, &submit)?;
+        rate.append_with_node_4(&prompt, &stars, &rate_comment, &bar)?;
+
         root.append_with_node_4(&head, &banner, &log, &typing)?;
-        root.append_with_node_4(&qr, &handed_off, &composer, &live)?;
+        root.append_with_node_5(&rate, &qr, &handed_off, &composer, &live)?;
         container.append_child(&root)?;
 
         Ok(Dom {
@@ -178,6 +208,8 @@ impl Dom {
             file,
             send,
             live,
+            rate,
+            rate_comment,
         })
     }
 
@@ -461,6 +493,20 @@ impl Dom {
             self.qr_svg = svg;
         }
         self.qr_image.set_hidden(self.qr_svg.is_none());
+        let picked = match state.rating {
+            crate::chat::Rating::Ask(p) => p,
+            crate::chat::Rating::Off => None,
+        };
+        self.rate.set_hidden(state.rating == crate::chat::Rating::Off || handed_off);
+        let stars = self.rate.query_selector_all("[data-score]")?;
+        for i in 0..stars.length() {
+            if let Some(star) = stars.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                star.set_attribute("aria-pressed", if picked.is_some_and(|p| u32::from(p) > i) { "true" } else { "false" })?;
+            }
+        }
+        if let Some(send) = self.rate.query_selector("[data-act=send]")? {
+            send.toggle_attribute_with_force("disabled", picked.is_none())?;
+        }
         self.status.set_hidden(status.is_empty());
         if at_end {
             self.scroll_to_end();

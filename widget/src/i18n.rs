@@ -78,6 +78,7 @@ fn error_index(code: &str) -> Option<usize> {
         "empty_message" => 14,
         "message_too_long" => 15,
         "unsupported_version" => 16,
+        "already_rated" => 17,
         _ => return None,
     })
 }
@@ -85,7 +86,7 @@ fn error_index(code: &str) -> Option<usize> {
 /// `[Korean, English]`, in the order of [`Locale`]'s variants.
 const ERROR_GENERIC: [&str; 2] = ["문제가 생겼어요. 잠시 후 다시 시도해 주세요.", "Something went wrong. Please try again shortly."];
 
-static ERROR_TEXT: [[&str; 2]; 17] = [
+static ERROR_TEXT: [[&str; 2]; 18] = [
     ["파일이 너무 커요.", "That file is too large."],
     ["상담 링크가 올바르지 않아요. 상담 버튼을 다시 누르거나 QR 코드를 다시 스캔해 주세요.", "This chat link isn't valid. Press the chat button again or scan the QR code again."],
     ["상담 링크가 만료되었어요. 상담 버튼을 다시 누르거나, 컴퓨터에서 새 QR 코드를 받아 스캔해 주세요.", "This chat link has expired. Press the chat button again, or get a new QR code on your computer and scan it."],
@@ -103,6 +104,7 @@ static ERROR_TEXT: [[&str; 2]; 17] = [
     ["메시지를 입력해 주세요.", "Write a message first."],
     ["메시지는 1000자까지 보낼 수 있어요.", "Messages can be at most 1000 characters."],
     ["새 버전이 나왔어요. 페이지를 새로 고쳐 주세요.", "A new version is out. Please reload the page."],
+    ["이미 평가한 상담이에요.", "You have rated this chat already."],
 ];
 
 /// Every fixed UI string.
@@ -141,6 +143,11 @@ pub struct Strings {
     pub end_chat: &'static str,
     pub after_hours: &'static str,
     pub cannot_send: &'static str,
+    pub rate_prompt: &'static str,
+    pub rate_comment: &'static str,
+    pub rate_send: &'static str,
+    pub rate_skip: &'static str,
+    pub rate_thanks: &'static str,
 }
 
 impl Strings {
@@ -189,6 +196,11 @@ static KO: Strings = Strings {
     end_chat: "상담 종료",
     after_hours: "운영 시간 외",
     cannot_send: "보낼 수 없어요",
+    rate_prompt: "상담은 어떠셨나요? 별점을 골라 주세요.",
+    rate_comment: "더 하실 말씀이 있으면 적어 주세요 (선택)",
+    rate_send: "평가 보내기",
+    rate_skip: "건너뛰기",
+    rate_thanks: "평가해 주셔서 감사합니다.",
 };
 
 static EN: Strings = Strings {
@@ -225,6 +237,11 @@ static EN: Strings = Strings {
     end_chat: "End chat",
     after_hours: "We're closed",
     cannot_send: "Nothing can be sent",
+    rate_prompt: "How was this chat? Pick a score.",
+    rate_comment: "Anything to add? (optional)",
+    rate_send: "Send rating",
+    rate_skip: "Skip",
+    rate_thanks: "Thank you for your rating.",
 };
 
 #[cfg(test)]

@@ -778,6 +778,7 @@ impl ToJson for VisitorCommand {
             VisitorCommand::StartHandoff => w.str("type", "start_handoff"),
             VisitorCommand::Leave => w.str("type", "leave"),
             VisitorCommand::Context { declared } => w.str("type", "context").val("declared", declared),
+            VisitorCommand::Rate { score, comment } => w.str("type", "rate").u64("score", u64::from(*score)).opt_str("comment", comment),
         }
         .end();
     }
@@ -947,6 +948,8 @@ mod tests {
             VisitorCommand::Context { declared: EntryPoint::default() },
             VisitorCommand::Context { declared: entry() },
             VisitorCommand::Context { declared: EntryPoint { page: Some(TRICKY[2].into()), ..Default::default() } },
+            VisitorCommand::Rate { score: 5, comment: None },
+            VisitorCommand::Rate { score: 1, comment: Some(TRICKY[3].into()) },
         ];
         commands.extend(bodies().into_iter().map(|body| VisitorCommand::Send { client_id: "c9".into(), body }));
         commands

@@ -154,6 +154,7 @@ const DESK_FILES: &[(&str, &str)] = &[
     ("dialog.js", include_str!("../../desk/dialog.js")),
     ("notify.js", include_str!("../../desk/notify.js")),
     ("render.js", include_str!("../../desk/render.js")),
+    ("ops.js", include_str!("../../desk/ops.js")),
     ("desk.js", include_str!("../../desk/desk.js")),
     ("desk.css", include_str!("../../desk/desk.css")),
 ];

@@ -1,0 +1,352 @@
+// Consult agent desk: the supervisor's and admin's side. The live board (queues per category,
+// agents with status and load, chats in progress with their age; watch read-only, reassign, take
+// over), internal notes and the visitor's rating beside a chat, the reports page (server-drawn SVG
+// charts, the numbers as a table, CSV), and for admins the audit log and privacy requests.
+// Roles are checked by the gateway; this file only hides what a role cannot use.
+"use strict";
+
+Object.assign(DESK_STRINGS.ko, {
+  "view.chats": "상담", "view.board": "현황판", "view.reports": "리포트", "view.audit": "감사 로그",
+  "board.title": "실시간 현황", "board.waiting": "대기 중", "board.longest": "최장 대기", "board.available": "상담 가능 상담원",
+  "board.inprogress": "진행 중 상담", "board.queues": "카테고리별 대기열", "board.agents": "상담원", "board.chats": "진행 중인 상담",
+  "board.channel": "채널", "board.category": "카테고리", "board.count": "대기", "board.name": "이름", "board.status": "상태",
+  "board.load": "상담 수", "board.current": "현재 상담", "board.visitor": "고객", "board.state": "상태", "board.agent": "상담원",
+  "board.age": "경과", "board.actions": "작업", "board.watch": "보기", "board.takeover": "가져오기", "board.reassign": "배정",
+  "board.to": "배정할 상담원", "board.none": "없음", "board.noqueue": "대기 중인 고객이 없습니다.", "reports.utc": "날짜는 UTC 기준입니다.", "board.updated": "{t} 기준, 5초마다 갱신",
+  "status.available": "상담 가능", "status.away": "자리 비움", "status.offline": "오프라인",
+  "notes": "내부 메모", "notes.placeholder": "상담원끼리만 보는 메모 (고객에게 보이지 않음)", "notes.add": "메모 추가",
+  "notes.empty": "메모 없음", "rating": "고객 평가", "rating.none": "아직 평가 없음",
+  "reports.title": "리포트", "reports.by": "기준", "reports.from": "시작일", "reports.to": "종료일", "reports.apply": "보기",
+  "reports.csv": "CSV 내려받기", "by.day": "일별", "by.channel": "채널별", "by.entry": "진입점별", "by.category": "카테고리별", "by.agent": "상담원별",
+  "col.key": "구분", "col.sessions": "상담", "col.bot": "봇 해결", "col.p50": "첫 상담원 응답 p50", "col.p90": "첫 상담원 응답 p90",
+  "col.handle": "평균 처리", "col.transfers": "전달", "col.left": "대기 중 이탈", "col.csat": "만족도", "col.rate": "응답률",
+  "audit.title": "감사 로그", "audit.actor": "수행자", "audit.action": "작업", "audit.filter": "찾기", "audit.csv": "CSV 내려받기",
+  "audit.at": "시각", "audit.target": "대상", "audit.detail": "내용", "audit.channel": "채널",
+  "privacy.title": "개인정보 요청", "privacy.key": "user_key", "privacy.export": "JSON 내보내기", "privacy.erase": "삭제",
+  "privacy.confirm": "{k}의 메시지, 첨부, 접속 정보, 회원 정보, 메모가 모두 삭제됩니다. 통계 숫자만 남습니다. 되돌릴 수 없습니다.",
+  "privacy.done": "삭제 완료: 상담 {s}건(통계로만 유지), 메시지 {m}건, 첨부 {a}건",
+});
+Object.assign(DESK_STRINGS.en, {
+  "view.chats": "Chats", "view.board": "Live board", "view.reports": "Reports", "view.audit": "Audit log",
+  "board.title": "Live board", "board.waiting": "Waiting", "board.longest": "Longest wait", "board.available": "Agents available",
+  "board.inprogress": "Chats in progress", "board.queues": "Queue by category", "board.agents": "Agents", "board.chats": "Chats in progress",
+  "board.channel": "Channel", "board.category": "Category", "board.count": "Waiting", "board.name": "Name", "board.status": "Status",
+  "board.load": "Load", "board.current": "Current chats", "board.visitor": "Visitor", "board.state": "State", "board.agent": "Agent",
+  "board.age": "Age", "board.actions": "Actions", "board.watch": "Watch", "board.takeover": "Take over", "board.reassign": "Reassign",
+  "board.to": "Reassign to", "board.none": "None", "board.noqueue": "Nobody is waiting.", "reports.utc": "Days are UTC.", "board.updated": "As of {t}; refreshes every 5 s",
+  "status.available": "Available", "status.away": "Away", "status.offline": "Offline",
+  "notes": "Internal notes", "notes.placeholder": "For agents only; the visitor never sees it", "notes.add": "Add note",
+  "notes.empty": "No notes", "rating": "Visitor rating", "rating.none": "Not rated yet",
+  "reports.title": "Reports", "reports.by": "Group by", "reports.from": "From", "reports.to": "To", "reports.apply": "Show",
+  "reports.csv": "Download CSV", "by.day": "Day", "by.channel": "Channel", "by.entry": "Entry point", "by.category": "Category", "by.agent": "Agent",
+  "col.key": "Group", "col.sessions": "Sessions", "col.bot": "Bot resolved", "col.p50": "1st agent reply p50", "col.p90": "1st agent reply p90",
+  "col.handle": "Handle time", "col.transfers": "Transfers", "col.left": "Left waiting", "col.csat": "CSAT", "col.rate": "Response rate",
+  "audit.title": "Audit log", "audit.actor": "Actor", "audit.action": "Action", "audit.filter": "Filter", "audit.csv": "Download CSV",
+  "audit.at": "When", "audit.target": "Target", "audit.detail": "Detail", "audit.channel": "Channel",
+  "privacy.title": "Privacy request", "privacy.key": "user_key", "privacy.export": "Export JSON", "privacy.erase": "Erase",
+  "privacy.confirm": "Every message, attachment, handle, membership, tag and note of {k} will be deleted; only the counts stay for reports. This cannot be undone.",
+  "privacy.done": "Erased: {s} sessions kept as counts only, {m} messages and {a} attachments deleted",
+});
+
+const ops = { view: "chats", board: null, boardTimer: null, notes: new Map(), reportUrls: [] };
+
+function isSup() {
+  return !!desk.profile && (desk.profile.role === "supervisor" || desk.profile.role === "admin");
+}
+function isAdmin() {
+  return !!desk.profile && desk.profile.role === "admin";
+}
+
+function authFetch(path, init) {
+  return fetch(path, Object.assign({}, init, { headers: Object.assign({ authorization: "Bearer " + desk.token }, (init || {}).headers) }));
+}
+
+function dur(ms) {
+  if (ms === null || ms === undefined) return "–";
+  const s = Math.round(ms / 1000);
+  if (s < 60) return s + (DESK_LANG === "ko" ? "초" : "s");
+  const m = Math.floor(s / 60);
+  if (m < 60) return m + (DESK_LANG === "ko" ? "분 " : "m ") + (s % 60) + (DESK_LANG === "ko" ? "초" : "s");
+  return Math.floor(m / 60) + (DESK_LANG === "ko" ? "시간 " : "h ") + (m % 60) + (DESK_LANG === "ko" ? "분" : "m");
+}
+
+function table(head, rows, cls) {
+  const tbl = el("table", "grid " + (cls || ""));
+  const tr = el("tr");
+  for (const h of head) tr.append(el("th", "", h));
+  const thead = el("thead");
+  thead.append(tr);
+  const tbody = el("tbody");
+  for (const r of rows) {
+    const row = el("tr");
+    for (const c of r) {
+      const td = el("td");
+      if (c instanceof Node) td.append(c); else td.textContent = c === null || c === undefined ? "" : String(c);
+      row.append(td);
+    }
+    tbody.append(row);
+  }
+  tbl.append(thead, tbody);
+  return tbl;
+}
+
+// ---------- views ----------
+function renderViews() {
+  $("view-board").hidden = !isSup();
+  $("view-reports").hidden = !isSup();
+  $("view-audit").hidden = !isAdmin();
+  for (const v of ["chats", "board", "reports", "audit"]) $("view-" + v).setAttribute("aria-pressed", String(ops.view === v));
+  $("desk").classList.toggle("ops-view", ops.view !== "chats");
+  for (const v of ["board", "reports", "audit"]) $(v + "-view").hidden = ops.view !== v;
+}
+
+function showView(v) {
+  ops.view = v;
+  clearInterval(ops.boardTimer);
+  if (v === "board") {
+    send({ type: "board" });
+    ops.boardTimer = setInterval(() => send({ type: "board" }), 5000);
+  }
+  if (v === "reports") loadReports();
+  if (v === "audit") loadAudit();
+  renderViews();
+}
+for (const v of ["chats", "board", "reports", "audit"]) $("view-" + v).addEventListener("click", () => showView(v));
+
+// ---------- the live board ----------
+function tile(label, value, warn) {
+  const d = el("div", "tile" + (warn ? " warn" : ""));
+  d.append(el("div", "tile-value", value), el("div", "tile-label small muted", label));
+  return d;
+}
+
+function onBoard(e) {
+  ops.board = e;
+  for (const s of e.sessions) if (desk.chats.has(s.id)) desk.chats.set(s.id, s);
+  renderBoard();
+}
+
+function renderBoard() {
+  const e = ops.board;
+  const box = $("board-body");
+  if (!e) return;
+  const waiting = e.queues.reduce((n, q) => n + q.waiting, 0);
+  const longest = e.queues.reduce((m, q) => Math.max(m, q.longest_wait_ms), 0);
+  const avail = e.agents.filter((a) => a.status === "available").length;
+  const inProgress = e.sessions.filter((s) => s.state === "assigned").length;
+  const tiles = el("div", "tiles");
+  tiles.append(
+    tile(t("board.waiting"), waiting, waiting > 0),
+    tile(t("board.longest"), waiting ? dur(longest) : "–", longest > 120000),
+    tile(t("board.available"), avail + " / " + e.agents.length),
+    tile(t("board.inprogress"), inProgress),
+  );
+  const queues = e.queues.length ? table(
+    [t("board.channel"), t("board.category"), t("board.count"), t("board.longest")],
+    e.queues.map((q) => [q.channel, q.category || "—", q.waiting, el("span", q.longest_wait_ms > 120000 ? "age warn" : "age", dur(q.longest_wait_ms))]),
+  ) : el("p", "muted small", t("board.noqueue"));
+  const byId = new Map(e.sessions.map((s) => [s.id, s]));
+  const agents = table(
+    [t("board.name"), t("board.status"), t("board.load"), t("board.current")],
+    e.agents.map((a) => {
+      const st = el("span", "presence " + (a.status === "available" ? "on" : a.status === "away" ? "away" : "off"), t("status." + a.status));
+      const load = el("span", "load");
+      const bar = el("span", "load-bar" + (a.load >= a.max_chats ? " full" : ""));
+      bar.style.width = Math.min(100, Math.round((a.load / Math.max(1, a.max_chats)) * 100)) + "%";
+      load.append(el("span", "load-track"), a.load + " / " + a.max_chats);
+      load.firstChild.append(bar);
+      const chats = el("span", "small");
+      chats.textContent = a.chats.map((id) => (byId.get(id) ? who(byId.get(id)) : id)).join(", ") || "—";
+      return [el("strong", "", a.name + (a.role !== "agent" ? " · " + a.role : "")), st, load, chats];
+    }),
+  );
+  const others = desk.agents.length ? desk.agents : e.agents;
+  const chats = table(
+    [t("board.visitor"), t("board.channel"), t("board.state"), t("board.category"), t("board.agent"), t("board.age"), t("board.actions")],
+    e.sessions.map((s) => {
+      const acts = el("span", "acts");
+      const watch = el("button", "ghost small-btn", t("board.watch"));
+      watch.type = "button";
+      watch.dataset.watch = s.id;
+      watch.addEventListener("click", () => watchChat(s));
+      acts.append(watch);
+      {
+        const sel = el("select", "small");
+        sel.setAttribute("aria-label", t("board.to"));
+        sel.dataset.reassign = s.id;
+        sel.append(el("option", "", t("board.to") + "…"));
+        sel.firstChild.value = "";
+        for (const a of e.agents) if (a.id !== s.agent && a.id !== desk.me.id) {
+          const o = el("option", "", a.name + " (" + a.load + "/" + a.max_chats + ")");
+          o.value = a.id;
+          sel.append(o);
+        }
+        sel.addEventListener("change", () => { if (sel.value) send({ type: "reassign", session: s.id, to_agent: sel.value }); });
+        const take = el("button", "small-btn", t("board.takeover"));
+        take.type = "button";
+        take.dataset.takeover = s.id;
+        take.disabled = s.agent === desk.me.id;
+        take.addEventListener("click", () => send({ type: "reassign", session: s.id, to_agent: desk.me.id }));
+        acts.append(sel, take);
+      }
+      const age = e.at_ms - s.opened_ms;
+      const ageCell = el("span", age > 600000 ? "age warn" : "age", dur(age));
+      return [who(s), s.channel, stateLabel(s.state), s.category || "—", s.agent ? agentNameIn(others, s.agent) : "—", ageCell, acts];
+    }),
+    "chats-table",
+  );
+  const sec = (title, node) => {
+    const d = el("section", "board-sec");
+    d.append(el("h2", "", title), node);
+    return d;
+  };
+  box.replaceChildren(tiles, sec(t("board.queues"), queues), sec(t("board.agents"), agents), sec(t("board.chats"), chats));
+  $("board-updated").textContent = t("board.updated", { t: new Date(e.at_ms).toLocaleTimeString(locale()) });
+}
+
+function agentNameIn(list, id) {
+  const a = list.find((x) => x.id === id);
+  return a ? a.name : id;
+}
+
+function watchChat(s) {
+  desk.chats.set(s.id, s);
+  send({ type: "watch", session: s.id, on: true });
+  showView("chats");
+  openTab(s.id, true);
+}
+
+// ---------- notes and rating, beside the open chat ----------
+function onNotes(e) {
+  ops.notes.set(e.session, e);
+  if (e.session === desk.active) renderNotes();
+}
+
+function renderNotes() {
+  const s = desk.active && desk.chats.get(desk.active);
+  const box = $("notes-box");
+  box.hidden = !s;
+  if (!s) return;
+  const n = ops.notes.get(s.id);
+  const rating = $("rating-line");
+  if (n && n.rating) {
+    rating.replaceChildren(el("span", "stars-view", "★".repeat(n.rating.score) + "☆".repeat(5 - n.rating.score)), " " + n.rating.score + " / 5");
+    if (n.rating.comment) rating.append(el("q", "rating-comment", n.rating.comment));
+  } else {
+    rating.textContent = t("rating.none");
+  }
+  const list = $("notes-list");
+  list.replaceChildren(...(n && n.notes.length ? n.notes.map((x) => {
+    const li = el("li", "note");
+    li.append(el("div", "note-text", x.text), el("div", "small muted", x.agent_name + " · " + timeAgo(x.at_ms)));
+    return li;
+  }) : [el("li", "muted small", t("notes.empty"))]));
+  const canNote = mine(s) || isSup();
+  $("note-text").disabled = !canNote;
+  $("note-add").disabled = !canNote;
+}
+
+$("note-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const text = $("note-text").value.trim();
+  if (!text || !desk.active) return;
+  if (send({ type: "note", session: desk.active, text })) $("note-text").value = "";
+});
+
+// ---------- reports ----------
+const METRICS = ["sessions", "bot_share", "first_reply", "handle_time", "left_waiting", "csat", "csat_rate", "transfers"];
+
+function reportQuery() {
+  const q = new URLSearchParams({ by: $("r-by").value });
+  if ($("r-from").value) q.set("from", $("r-from").value);
+  if ($("r-to").value) q.set("to", $("r-to").value);
+  return q;
+}
+
+async function loadReports() {
+  if (!$("r-to").value) {
+    const day = (d) => new Date(Date.now() - d * 86400000).toISOString().slice(0, 10);
+    $("r-to").value = day(0);
+    $("r-from").value = day(6);
+  }
+  const q = reportQuery();
+  for (const u of ops.reportUrls) URL.revokeObjectURL(u);
+  ops.reportUrls = [];
+  $("r-error").textContent = "";
+  const r = await authFetch("/v1/reports?" + q);
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) { $("r-error").textContent = body.message || r.statusText; return; }
+  const charts = $("r-charts");
+  charts.replaceChildren();
+  for (const m of METRICS) {
+    const fig = el("figure", "chart");
+    const img = el("img");
+    img.alt = m;
+    img.dataset.metric = m;
+    fig.append(img);
+    charts.append(fig);
+    // Fetched with the token (never in a URL), shown as a blob: the SVG cannot run anything.
+    authFetch("/v1/reports/chart.svg?" + q + "&metric=" + m).then((x) => x.ok ? x.blob() : null).then((b) => {
+      if (!b) return;
+      const u = URL.createObjectURL(b);
+      ops.reportUrls.push(u);
+      img.src = u;
+    });
+  }
+  const pct = (x) => (x === null || x === undefined ? "–" : Math.round(x * 1000) / 10 + "%");
+  $("r-table").replaceChildren(table(
+    [t("col.key"), t("col.sessions"), t("col.bot"), t("col.p50"), t("col.p90"), t("col.handle"), t("col.transfers"), t("col.left"), t("col.csat"), t("col.rate")],
+    body.lines.map((l) => [l.key, l.sessions, pct(l.bot_resolved_share), dur(l.first_reply_p50_ms), dur(l.first_reply_p90_ms), dur(l.handle_time_avg_ms),
+      l.transfers, l.left_waiting, l.csat_avg === null ? "–" : l.csat_avg.toFixed(2) + " (" + l.csat_responses + ")", pct(l.csat_response_rate)]),
+    "report-table",
+  ));
+}
+
+async function download(path, name) {
+  const r = await authFetch(path);
+  if (!r.ok) { const b = await r.json().catch(() => ({})); throw new Error(b.message || r.statusText); }
+  const u = URL.createObjectURL(await r.blob());
+  const a = el("a");
+  a.href = u;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(u), 1000);
+}
+
+$("r-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadReports(); });
+$("r-csv").addEventListener("click", () => download("/v1/reports?" + reportQuery() + "&format=csv", "consult-report.csv").catch((e) => { $("r-error").textContent = e.message; }));
+
+// ---------- audit log and privacy (admins) ----------
+function auditQuery() {
+  const q = new URLSearchParams();
+  for (const [id, k] of [["a-actor", "actor"], ["a-action", "action"], ["a-from", "from"], ["a-to", "to"]]) if ($(id).value) q.set(k, $(id).value.trim());
+  return q;
+}
+
+async function loadAudit() {
+  $("a-error").textContent = "";
+  const r = await authFetch("/v1/admin/audit?" + auditQuery());
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) { $("a-error").textContent = body.message || r.statusText; return; }
+  $("a-table").replaceChildren(table(
+    [t("audit.at"), t("audit.actor"), t("audit.action"), t("audit.channel"), t("audit.target"), t("audit.detail")],
+    body.entries.map((e) => [new Date(e.at_ms).toLocaleString(locale()), e.actor, e.action, e.channel || "", e.target || "", e.detail]),
+  ));
+}
+
+$("a-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadAudit(); });
+$("a-csv").addEventListener("click", () => download("/v1/admin/audit?" + auditQuery() + "&format=csv", "consult-audit.csv").then(loadAudit).catch((e) => { $("a-error").textContent = e.message; }));
+$("p-export").addEventListener("click", () => {
+  const q = new URLSearchParams({ channel: $("p-channel").value.trim(), user_key: $("p-key").value.trim() });
+  download("/v1/admin/users/export?" + q, "consult-user.json").catch((e) => { $("p-result").textContent = e.message; });
+});
+$("p-erase").addEventListener("click", async () => {
+  const channel = $("p-channel").value.trim(), key = $("p-key").value.trim();
+  if (!channel || !key) return;
+  if (!(await confirmDialog(t("privacy.erase"), t("privacy.confirm", { k: key }), t("privacy.erase"), true))) return;
+  const r = await authFetch("/v1/admin/users/erase", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ channel, user_key: key }) });
+  const b = await r.json().catch(() => ({}));
+  $("p-result").textContent = r.ok ? t("privacy.done", { s: b.sessions, m: b.messages, a: b.attachments }) : b.message || r.statusText;
+});

@@ -13,3 +13,4 @@ mod network_drop;
 mod poster;
 mod strict_csp;
 mod switched_off;
+mod supervisor;

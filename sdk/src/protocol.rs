@@ -504,6 +504,12 @@ pub enum VisitorEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
     },
+    /// The expected wait while queued, from the channel's recent assignments (sent after a
+    /// `welcome` or `state` with a queue position, when there is recent data).
+    Wait {
+        /// About this many seconds.
+        secs: u32,
+    },
 }
 
 /// Entry point as agents see it: verified and declared never mixed.

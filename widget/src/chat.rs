@@ -235,6 +235,8 @@ pub struct State {
     pub open_menu: Option<(u64, Vec<consult_sdk::protocol::MenuOption>)>,
     /// The rating question.
     pub rating: Rating,
+    /// The expected wait while queued, seconds (from the gateway's recent data).
+    pub wait_secs: Option<u32>,
     client_id_prefix: String,
     generation: u32,
     typing_sent: bool,
@@ -264,6 +266,7 @@ impl State {
             last_request: None,
             open_menu: None,
             rating: Rating::Off,
+            wait_secs: None,
             client_id_prefix,
             generation: 0,
             typing_sent: false,
@@ -608,6 +611,9 @@ fn on_event(state: &mut State, event: VisitorEvent, fx: &mut Vec<Effect>) {
             state.connected = true;
             state.conversation = conversation;
             state.queue_position = queue_position;
+            if conversation != SessionState::Queued {
+                state.wait_secs = None;
+            }
             state.agent_name = agent_name;
             if state.handoff_requested && state.handoff.is_none() {
                 // Asked while offline: ask again now.
@@ -638,11 +644,18 @@ fn on_event(state: &mut State, event: VisitorEvent, fx: &mut Vec<Effect>) {
             }
             state.conversation = conversation;
             state.queue_position = queue_position;
+            if conversation != SessionState::Queued {
+                state.wait_secs = None;
+            }
             state.agent_name = agent_name;
             state.agent_typing = false;
             if reason == Some(CloseReason::Blocked) {
                 fx.push(Effect::Store(None));
             }
+            fx.push(Effect::Render);
+        }
+        VisitorEvent::Wait { secs } => {
+            state.wait_secs = (state.conversation == SessionState::Queued).then_some(secs);
             fx.push(Effect::Render);
         }
         VisitorEvent::Typing { active } => {
@@ -1147,5 +1160,20 @@ mod tests {
         assert_eq!(own.rating, Rating::Ask(None));
         update(&mut own, Msg::Socket(VisitorEvent::State { state: SessionState::Queued, queue_position: Some(1), agent_name: None, reason: None }));
         assert_eq!(own.rating, Rating::Off);
+    }
+
+    #[test]
+    fn a_queued_visitor_sees_the_estimated_wait_until_someone_takes_the_chat() {
+        let mut s = live();
+        update(&mut s, Msg::Socket(VisitorEvent::State { state: SessionState::Queued, queue_position: Some(2), agent_name: None, reason: None }));
+        update(&mut s, Msg::Socket(VisitorEvent::Wait { secs: 95 }));
+        assert_eq!(s.wait_secs, Some(95));
+        assert_eq!(Locale::En.strings().wait_about(95), "about 2 min wait");
+        assert_eq!(Locale::Ko.strings().wait_about(30), "예상 대기 약 1분");
+        update(&mut s, Msg::Socket(assigned()));
+        assert_eq!(s.wait_secs, None);
+        // A late estimate for a chat no longer queued is not shown.
+        update(&mut s, Msg::Socket(VisitorEvent::Wait { secs: 60 }));
+        assert_eq!(s.wait_secs, None);
     }
 }

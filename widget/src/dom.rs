@@ -445,10 +445,16 @@ impl Dom {
             (Phase::HandedOff, _, _) => s.handed_off.to_string(),
             (Phase::Live, false, _) | (Phase::Launching | Phase::AwaitingLaunch, _, _) => s.connecting.to_string(),
             (_, true, SessionState::Assigned) => state.agent_name.clone().unwrap_or_default(),
-            (_, true, SessionState::Queued) => match state.queue_position {
-                Some(n) => s.queue_position(n),
-                None => s.queued.to_string(),
-            },
+            (_, true, SessionState::Queued) => {
+                let place = match state.queue_position {
+                    Some(n) => s.queue_position(n),
+                    None => s.queued.to_string(),
+                };
+                match state.wait_secs {
+                    Some(w) => format!("{place} · {}", s.wait_about(w)),
+                    None => place,
+                }
+            }
             (_, true, SessionState::Closed) => s.chat_ended.to_string(),
             (_, true, SessionState::Bot) => s.bot.to_string(),
             (_, true, SessionState::Waiting) => s.waiting_for_first_message.to_string(),

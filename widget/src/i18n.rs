@@ -144,6 +144,8 @@ pub struct Strings {
     pub after_hours: &'static str,
     pub cannot_send: &'static str,
     pub rate_prompt: &'static str,
+    pub wait_before: &'static str,
+    pub wait_after: &'static str,
     pub rate_comment: &'static str,
     pub rate_send: &'static str,
     pub rate_skip: &'static str,
@@ -154,6 +156,11 @@ impl Strings {
     /// "You are number 3 in the queue."
     pub fn queue_position(&self, position: u32) -> String {
         format!("{}{position}{}", self.queue_position_before, self.queue_position_after)
+    }
+
+    /// "About 3 min wait." from seconds, rounded up to whole minutes.
+    pub fn wait_about(&self, secs: u32) -> String {
+        format!("{}{}{}", self.wait_before, secs.div_ceil(60).max(1), self.wait_after)
     }
 
     /// "Minji joined the chat."
@@ -197,6 +204,8 @@ static KO: Strings = Strings {
     after_hours: "운영 시간 외",
     cannot_send: "보낼 수 없어요",
     rate_prompt: "상담은 어떠셨나요? 별점을 골라 주세요.",
+    wait_before: "예상 대기 약 ",
+    wait_after: "분",
     rate_comment: "더 하실 말씀이 있으면 적어 주세요 (선택)",
     rate_send: "평가 보내기",
     rate_skip: "건너뛰기",
@@ -238,6 +247,8 @@ static EN: Strings = Strings {
     after_hours: "We're closed",
     cannot_send: "Nothing can be sent",
     rate_prompt: "How was this chat? Pick a score.",
+    wait_before: "about ",
+    wait_after: " min wait",
     rate_comment: "Anything to add? (optional)",
     rate_send: "Send rating",
     rate_skip: "Skip",

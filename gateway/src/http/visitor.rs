@@ -164,6 +164,9 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
     };
     let mut last_sent = after_seq;
     let mut ok = sink.send(text(&welcome)).await.is_ok();
+    if let Some(w) = wait_hint(&state, &conv, &welcome).await {
+        ok = ok && sink.send(text(&w)).await.is_ok();
+    }
     for message in gap {
         if !ok {
             break;
@@ -189,6 +192,9 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                     last_sent = message.seq;
                 }
                 ok = sink.send(text(&event)).await.is_ok();
+                if let Some(w) = wait_hint(&state, &conv, &event).await {
+                    ok = ok && sink.send(text(&w)).await.is_ok();
+                }
                 if last {
                     let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::POLICY, reason: "ended".into() }))).await;
                     break;
@@ -241,6 +247,9 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                         last_sent = message.seq;
                     }
                     ok = ok && sink.send(text(&e)).await.is_ok();
+                    if let Some(w) = wait_hint(&state, &conv, &e).await {
+                        ok = ok && sink.send(text(&w)).await.is_ok();
+                    }
                     ended |= last;
                 }
                 for r in replies {
@@ -254,6 +263,14 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
         }
     }
     state.core.hub.remove_visitor(&conv.id, conn_id);
+}
+
+/// The expected wait to send after an event that puts the visitor in the queue at a position.
+async fn wait_hint(state: &AppState, conv: &ConversationRef, event: &VisitorEvent) -> Option<VisitorEvent> {
+    let (VisitorEvent::Welcome { queue_position: Some(p), .. } | VisitorEvent::State { queue_position: Some(p), .. }) = event else { return None };
+    let (channel, position) = (conv.channel.clone(), *p);
+    let secs = state.run(move |core, store| core.wait_estimate(store, &channel, position, now_ms())).await.ok()??;
+    Some(VisitorEvent::Wait { secs })
 }
 
 /// Messages are limited per conversation (however many sockets or reconnects carry them) and

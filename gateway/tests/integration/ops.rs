@@ -464,3 +464,43 @@ async fn erasing_a_user_key_leaves_no_message_attachment_context_or_membership_a
     let (_, audit) = get(&s, &t, "/v1/admin/audit?action=erase").await;
     assert!(audit.contains("erased: 1 sessions"), "{audit}");
 }
+
+fn wait_of(events: &[VisitorEvent]) -> Option<u32> {
+    events.iter().find_map(|e| match e {
+        VisitorEvent::Wait { secs } => Some(*secs),
+        _ => None,
+    })
+}
+
+#[tokio::test]
+async fn queued_visitors_get_a_wait_estimate_only_from_recent_assignments() {
+    let (s, _) = ops_server().await;
+    // Nobody was ever assigned on this channel: no estimate, rather than a made-up one.
+    let (h1, _) = s.anon("shop").await;
+    let mut v1 = s.visitor(&h1, 0).await;
+    v1.say("c", "first").await;
+    let early = v1.drain(600).await;
+    assert!(early.iter().any(|e| matches!(e, VisitorEvent::State { queue_position: Some(1), .. })), "{early:?}");
+    assert_eq!(wait_of(&early), None);
+    // a1 (two slots) takes it and one more: two recent waits, both well under a minute.
+    let mut a1 = s.agent("a1", "pw1").await;
+    a1.available().await;
+    a1.assigned("a1").await;
+    let (h2, _) = s.anon("shop").await;
+    let mut v2 = s.visitor(&h2, 0).await;
+    v2.say("c", "second").await;
+    a1.assigned("a1").await;
+    // Now a1 is full: the next visitors queue, and hear about how long (30 s a place at least).
+    let (h3, _) = s.anon("shop").await;
+    let mut v3 = s.visitor(&h3, 0).await;
+    v3.say("c", "third").await;
+    assert_eq!(wait_of(&v3.drain(600).await), Some(30));
+    let (h4, _) = s.anon("shop").await;
+    let mut v4 = s.visitor(&h4, 0).await;
+    v4.say("c", "fourth").await;
+    assert_eq!(wait_of(&v4.drain(600).await), Some(60), "second in the queue: twice the wait");
+    // Reconnecting while queued: the welcome comes with it again.
+    drop(v4);
+    let mut again = s.visitor(&h4, 0).await;
+    assert_eq!(wait_of(&again.drain(600).await), Some(60));
+}

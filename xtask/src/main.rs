@@ -34,8 +34,9 @@ fn main() -> ExitCode {
         "bench" => bench(),
         "build" => ensure_wasm_tools().and_then(|()| build_widget()).and_then(|()| build_pkg()),
         "build-widget" => ensure_wasm_tools().and_then(|()| build_widget()),
+        "cluster" => cluster(),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|bench|build|build-widget>");
+            eprintln!("usage: cargo xtask <test|demo|bench|build|build-widget|cluster>");
             return ExitCode::from(2);
         }
     };
@@ -362,6 +363,66 @@ fn demo(args: &[String]) -> Result {
     ensure_wasm_tools()?;
     build_widget()?;
     run(cargo().args(["run", "-p", "consult-gateway", "--bin", "consult", "--", "demo"]).args(args))
+}
+
+/// A throwaway PostgreSQL (tests/pg-temp.sh) and three `consult serve` nodes on it, on
+/// 127.0.0.1:8091-8093, until Ctrl-C; everything stops with it.
+fn cluster() -> Result {
+    ensure_browser()?;
+    ensure_wasm_tools()?;
+    build_widget()?;
+    run(cargo().args(["build", "-p", "consult-gateway", "--bin", "consult"]))?;
+    let dir = env::temp_dir().join(format!("consult-cluster-{}", std::process::id()));
+    let script = root().join("gateway/tests/pg-temp.sh");
+    let me = std::process::id().to_string();
+    let url = output(Command::new("sh").arg(&script).arg("start").arg(dir.join("pg")).args(["8090", me.as_str()]))
+        .ok_or("starting PostgreSQL failed (see gateway/tests/pg-temp.sh)")?;
+    let url = url.trim().to_string();
+    let mut nodes = Vec::new();
+    for port in [8091, 8092, 8093] {
+        // Behind a load balancer every node has the balancer's address as public_url; here each
+        // node is reached directly, so each names itself.
+        let config = format!(
+            r#"[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+database = "{url}"
+assets_dir = "{assets}"
+
+[[channels]]
+id = "demo-shop"
+allowed_origins = ["http://127.0.0.1:8081", "http://localhost:8081"]
+guidance = "A three-node Consult cluster. Chats are kept for 90 days."
+# The example config's key: sign launch tokens with a key of your own (consult keygen).
+keys = {{ k1 = "ed25519:A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg" }}
+
+[[agents]]
+id = "mina"
+name = "Mina"
+password = "mina-demo"
+max_chats = 5
+"#,
+            assets = root().join("widget/dist").display()
+        );
+        let path = dir.join(format!("node-{port}.toml"));
+        std::fs::write(&path, config).map_err(|e| e.to_string())?;
+        let child = Command::new(root().join("target/debug/consult"))
+            .args(["serve", "--config"])
+            .arg(&path)
+            .spawn()
+            .map_err(|e| format!("starting a node: {e}"))?;
+        nodes.push(child);
+    }
+    eprintln!("\nconsult cluster on {url}:");
+    for port in [8091, 8092, 8093] {
+        eprintln!("  node  http://127.0.0.1:{port}/desk   (mina / mina-demo)");
+    }
+    eprintln!("Ctrl-C stops the nodes and the database.");
+    // The nodes die with this process's process group on Ctrl-C; the database follows it.
+    for mut n in nodes {
+        let _ = n.wait();
+    }
+    Ok(())
 }
 
 fn bench() -> Result {

@@ -40,6 +40,10 @@ async fn metrics(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     ] {
         text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
     }
+    let leader = u8::from(state.core.leader.load(std::sync::atomic::Ordering::SeqCst));
+    text.push_str(&format!(
+        "# HELP consult_timed_work_leader 1 on the node that runs the cluster's timed work (always 1 on a single node).\n# TYPE consult_timed_work_leader gauge\nconsult_timed_work_leader {leader}\n"
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

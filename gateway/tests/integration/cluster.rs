@@ -52,7 +52,7 @@ async fn assigned(a: &mut Agent, agent: &str) -> consult_sdk::protocol::SessionS
                     return session;
                 }
                 Some(_) => {}
-                None => continue,
+                None => panic!("the agent's socket closed or went quiet"),
             }
         }
     })
@@ -149,4 +149,99 @@ async fn a_queue_drained_by_three_nodes_never_puts_an_agent_over_max_chats() {
         })
         .await;
     assert_eq!(queue.len(), 10, "exactly two of twelve were assigned (a1's limit), whatever node routed them");
+}
+
+/// `consult serve` processes on one database, for the tests that kill a node.
+fn spawn_nodes(db: &str, n: usize) -> Vec<(std::process::Child, Server)> {
+    let dir = temp_dir("cluster-procs");
+    (0..n)
+        .map(|i| {
+            let toml = config_toml(std::path::Path::new(db), 100_000)
+                .replace("[server]", "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://consult.test\"");
+            let path = dir.join(format!("node{i}.toml"));
+            std::fs::write(&path, toml).unwrap();
+            let (child, addr) = crate::restart::spawn_gateway(&path);
+            (child, Server { addr: addr.parse().unwrap(), http: reqwest::Client::new() })
+        })
+        .collect()
+}
+
+async fn leader(s: &Server) -> Option<bool> {
+    let text = s.http.get(s.url("/metrics")).send().await.ok()?.text().await.ok()?;
+    text.lines().find_map(|l| l.strip_prefix("consult_timed_work_leader ")).map(|v| v == "1")
+}
+
+async fn fresh_db() -> Option<String> {
+    let url = server()?.to_string();
+    let name = format!("k{}", consult_gateway::identity::random_token(9).to_ascii_lowercase().replace(['-', '_'], "x"));
+    let created = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
+        c.batch_execute(&format!("CREATE DATABASE {name}")).map(|()| format!("{}/{name}", url.rsplit_once('/').unwrap().0))
+    });
+    Some(created.join().unwrap().expect("creating the test database"))
+}
+
+#[tokio::test]
+async fn kill_9_of_the_agents_node_loses_nothing_and_the_lease_moves() {
+    let Some(db) = fresh_db().await else { return };
+    let mut nodes = spawn_nodes(&db, 3);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut leaders = Vec::new();
+    for (_, s) in &nodes {
+        leaders.push(leader(s).await.unwrap());
+    }
+    assert_eq!(leaders.iter().filter(|l| **l).count(), 1, "one node holds the lease: {leaders:?}");
+
+    // The agent on node 2, the visitor on node 1; they chat.
+    let (_, token) = nodes[1].1.login("a1", "pw1").await;
+    let token = token.unwrap();
+    let mut agent = nodes[1].1.agent_with_token(&token).await.unwrap();
+    agent.available().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (handle, _) = nodes[0].1.anon("shop").await;
+    let mut visitor = nodes[0].1.visitor(&handle, 0).await;
+    visitor.say("v1", "one").await;
+    let session = assigned(&mut agent, "a1").await;
+    agent.say(&session.id, "a1", "two").await;
+    visitor.until(|e| matches!(e, VisitorEvent::Message { message } if message.seq == 2).then_some(())).await;
+    visitor.say("v2", "three").await;
+    visitor.until(|e| matches!(e, VisitorEvent::Ack { client_id, .. } if client_id == "v2").then_some(())).await;
+
+    // kill -9 the agent's node, and the lease holder if that is another one.
+    let lease_holder = leaders.iter().position(|l| *l).unwrap();
+    nodes[1].0.kill().unwrap();
+    nodes[1].0.wait().unwrap();
+    if lease_holder != 1 {
+        nodes[lease_holder].0.kill().unwrap();
+        nodes[lease_holder].0.wait().unwrap();
+    }
+    let survivor = (0..3).find(|i| *i != 1 && *i != lease_holder).unwrap();
+    // The agent reconnects to a surviving node: every stored message is there once, in order.
+    let mut again = nodes[survivor].1.agent_with_token(&token).await.unwrap();
+    again.cmd(&consult_sdk::protocol::AgentCommand::Open { session: session.id.clone(), after_seq: 0 }).await;
+    let mut seqs = Vec::new();
+    while let Some(e) = tokio::time::timeout(Duration::from_secs(2), again.next()).await.ok().flatten() {
+        if let AgentEvent::Message { message, .. } = e {
+            seqs.push((message.seq, message.client_id.clone()));
+        }
+    }
+    assert_eq!(
+        seqs,
+        vec![(1, Some("v1".into())), (2, Some("a1".into())), (3, Some("v2".into()))],
+        "every acknowledged message once, in order"
+    );
+    // The lease moves to a node still alive within a few seconds.
+    let mut moved = false;
+    for _ in 0..20 {
+        if leader(&nodes[survivor].1).await == Some(true) {
+            moved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(moved, "the lease did not move to the surviving node");
+    for (mut child, _) in nodes {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }

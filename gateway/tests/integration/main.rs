@@ -10,6 +10,7 @@ mod desk;
 mod handoff;
 mod hardening;
 mod launch;
+mod outside_bot;
 mod ops;
 mod proxy;
 mod restart;

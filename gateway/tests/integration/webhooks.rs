@@ -15,18 +15,18 @@ use crate::common::*;
 use crate::counsel::{api_key, call};
 use crate::restart::spawn_gateway;
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 #[derive(Clone, Debug)]
-struct Hit {
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: String,
+pub struct Hit {
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: String,
 }
 
 /// A receiver that answers 200 while `up`, 500 otherwise, and records every request.
-async fn receiver(up: Arc<AtomicBool>, hits: Arc<Mutex<Vec<Hit>>>) -> u16 {
+pub async fn receiver(up: Arc<AtomicBool>, hits: Arc<Mutex<Vec<Hit>>>) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -73,7 +73,7 @@ async fn receiver(up: Arc<AtomicBool>, hits: Arc<Mutex<Vec<Hit>>>) -> u16 {
     port
 }
 
-fn verify(h: &Hit) -> bool {
+pub fn verify(h: &Hit) -> bool {
     consult_sdk::webhooks::verify(&[SECRET], &h.id, &h.timestamp, &h.signature, h.body.as_bytes(), now(), 300).is_ok()
 }
 

@@ -1,0 +1,212 @@
+//! An outside bot before the agents: new sessions open with the bot, which hears of them by a
+//! signed webhook and answers over the Counsel API as sender `bot`, then hands over to the agents
+//! with a category; when the bot endpoint is down, the session falls back to the queue after
+//! `fallback_secs` and the visitor is told.
+
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use consult_sdk::protocol::{AgentEvent, Body, Sender, SessionState, VisitorEvent};
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::counsel::{api_key, call, start};
+use crate::webhooks::{Hit, SECRET, receiver, verify};
+
+fn bot_config(port: u16, fallback_secs: u64) -> String {
+    format!(
+        "[counsel]\nallow_private_targets = true\nretry_base_ms = 100\ntimeout_ms = 1000\n[[counsel.webhooks]]\nid = \"bot\"\nchannel = \"shop\"\nurl = \"http://127.0.0.1:{port}/bot\"\nsecret = \"{SECRET}\"\nevents = [\"*\"]\n[[counsel.bots]]\nchannel = \"shop\"\nfallback_secs = {fallback_secs}\n"
+    )
+}
+
+/// The bot: reads the receiver's verified deliveries (each delivery id once) and answers each
+/// visitor message over REST as the bot; "person" or "agent" hands over to `orders`.
+fn run_bot(s: &Server, key: String, hits: Arc<Mutex<Vec<Hit>>>, unverified: Arc<Mutex<u32>>) {
+    let s = Server { addr: s.addr, http: reqwest::Client::new() };
+    tokio::spawn(async move {
+        let (mut next, mut seen) = (0usize, HashSet::new());
+        loop {
+            let new: Vec<Hit> = hits.lock().unwrap()[next..].to_vec();
+            next += new.len();
+            for h in new {
+                if !verify(&h) {
+                    *unverified.lock().unwrap() += 1;
+                    continue;
+                }
+                if !seen.insert(h.id.clone()) {
+                    continue;
+                }
+                let v: Value = serde_json::from_str(&h.body).unwrap();
+                let m = &v["data"]["message"];
+                if v["type"] != "message.created" || m["sender"]["role"] != "visitor" {
+                    continue;
+                }
+                let id = v["data"]["session"].as_str().unwrap().to_string();
+                let text = m["body"]["text"].as_str().unwrap_or("").to_lowercase();
+                let seq = m["seq"].as_u64().unwrap();
+                let reply = |t: &str| json!({"client_id": format!("bot-{seq}"), "sender": "bot", "body": {"kind": "text", "text": t}});
+                let msgs = format!("/v1/counsel/sessions/{id}/messages");
+                if text.contains("person") || text.contains("agent") {
+                    call(&s, "POST", &msgs, Some(&key), Some(reply("Handing you to our order team."))).await;
+                    let (st, b) = call(&s, "POST", &format!("/v1/counsel/sessions/{id}/handover"), Some(&key), Some(json!({"category": "orders"}))).await;
+                    assert_eq!(st, 200, "handover: {b}");
+                } else {
+                    let (st, b) = call(&s, "POST", &msgs, Some(&key), Some(reply("Order 1234 has shipped; it arrives tomorrow."))).await;
+                    assert_eq!(st, 200, "bot reply: {b}");
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+}
+
+async fn bot_text(v: &mut Visitor) -> String {
+    v.until(|e| match e {
+        VisitorEvent::Message { message } if message.sender == Sender::Bot => match &message.body {
+            Body::Text { text } => Some(text.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
+    .await
+}
+
+async fn session_state(s: &Server, key: &str) -> (String, Value) {
+    let (st, b) = call(s, "GET", "/v1/counsel/sessions", Some(key), None).await;
+    assert_eq!(st, 200, "{b}");
+    let list = b["sessions"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{b}");
+    (list[0]["id"].as_str().unwrap().to_string(), list[0].clone())
+}
+
+#[tokio::test]
+async fn outside_bot_answers_over_rest_and_hands_over_to_an_agent_on_the_desk() {
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let port = receiver(Arc::new(AtomicBool::new(true)), hits.clone()).await;
+    let (s, cfg) = start("outside-bot", &bot_config(port, 2)).await;
+    let key = api_key(&cfg, "shop", "read,write", None);
+    let unverified = Arc::new(Mutex::new(0));
+    run_bot(&s, key.clone(), hits.clone(), unverified.clone());
+    let mut a1 = s.agent("a1", "pw1").await;
+    a1.available().await;
+
+    let (handle, _) = s.anon("shop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("v1", "Where is my order 1234?").await;
+    let state = v.until(|e| match e {
+        VisitorEvent::State { state, .. } => Some(*state),
+        _ => None,
+    })
+    .await;
+    assert_eq!(state, SessionState::Bot, "a new session opens with the outside bot");
+    assert_eq!(bot_text(&mut v).await, "Order 1234 has shipped; it arrives tomorrow.");
+    let (id, summary) = session_state(&s, &key).await;
+    assert_eq!(summary["state"], "bot");
+
+    // The bot answered: waiting past fallback_secs does not queue the session.
+    let quiet = v.drain(2600).await;
+    assert!(!quiet.iter().any(|e| matches!(e, VisitorEvent::State { .. })), "nothing changes while the bot answers: {quiet:?}");
+    assert_eq!(session_state(&s, &key).await.1["state"], "bot");
+    assert!(a1.drain(100).await.iter().all(|e| !matches!(e, AgentEvent::Session { session } if session.state == SessionState::Assigned)));
+
+    // Asking for a person: the bot says so and hands over to `orders`; a1 (skill orders) gets it.
+    v.say("v2", "Can I talk to a person?").await;
+    assert_eq!(bot_text(&mut v).await, "Handing you to our order team.");
+    let assigned = a1.assigned("a1").await;
+    assert_eq!(assigned.id, id);
+    assert_eq!(assigned.category.as_deref(), Some("orders"));
+    let agent_name = v.until(|e| match e {
+        VisitorEvent::State { state: SessionState::Assigned, agent_name, .. } => Some(agent_name.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(agent_name.as_deref(), Some("Agent One"));
+
+    // The agent replies from the desk; the bot may no longer write.
+    a1.say(&id, "d1", "Hi, Agent One here. Let me check order 1234.").await;
+    let reply = v.until(|e| match e {
+        VisitorEvent::Message { message } if matches!(message.sender, Sender::Agent { .. }) => Some(message.body.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reply, Body::Text { text: "Hi, Agent One here. Let me check order 1234.".into() });
+    let (st, b) = call(&s, "POST", &format!("/v1/counsel/sessions/{id}/messages"), Some(&key), Some(json!({"client_id": "late", "sender": "bot", "body": {"kind": "text", "text": "me again"}}))).await;
+    assert_eq!((st, b["code"].as_str()), (409, Some("not_with_bot")));
+    let (st, b) = call(&s, "POST", &format!("/v1/counsel/sessions/{id}/handover"), Some(&key), None).await;
+    assert_eq!((st, b["code"].as_str()), (409, Some("not_with_bot")));
+
+    // The bot heard the whole story by webhook: bot → queued (orders) → assigned (a1).
+    let mut changes = Vec::new();
+    for _ in 0..100 {
+        changes = hits
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| serde_json::from_str::<Value>(&h.body).unwrap())
+            .filter(|v| v["type"] == "session.state_changed")
+            .map(|v| (v["data"]["from"].as_str().unwrap().to_string(), v["data"]["to"].as_str().unwrap().to_string(), v["data"]["category"].clone(), v["data"]["agent"].clone()))
+            .collect::<Vec<_>>();
+        if changes.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        changes,
+        vec![
+            ("bot".to_string(), "queued".to_string(), json!("orders"), Value::Null),
+            ("queued".to_string(), "assigned".to_string(), json!("orders"), json!("a1")),
+        ]
+    );
+    assert_eq!(*unverified.lock().unwrap(), 0, "every delivery verified");
+    let (_, b) = call(&s, "GET", &format!("/v1/counsel/sessions/{id}/messages"), Some(&key), None).await;
+    let senders: Vec<&str> = b["messages"].as_array().unwrap().iter().map(|m| m["sender"]["role"].as_str().unwrap()).collect();
+    assert_eq!(senders, ["visitor", "bot", "visitor", "bot", "agent"], "{b}");
+}
+
+#[tokio::test]
+async fn a_down_bot_endpoint_falls_back_to_the_queue_and_the_visitor_is_told() {
+    // A port where nothing listens: every delivery to the bot fails.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (s, cfg) = start("bot-down", &bot_config(dead, 1)).await;
+    let key = api_key(&cfg, "shop", "read", None);
+    let mut a1 = s.agent("a1", "pw1").await;
+    a1.available().await;
+
+    let (handle, _) = s.anon("shop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("v1", "Hello, anyone?").await;
+    let seq = v.until(|e| match e {
+        VisitorEvent::Ack { seq, .. } => Some(*seq),
+        _ => None,
+    })
+    .await;
+    let (id, summary) = session_state(&s, &key).await;
+    assert_eq!(summary["state"], "bot", "first with the bot, until fallback_secs pass");
+
+    // The visitor is told, the session queues and the free agent gets it.
+    let told = bot_text(&mut v).await;
+    assert!(told.contains("Connecting you to an agent"), "{told}");
+    let assigned = a1.assigned("a1").await;
+    assert_eq!(assigned.id, id);
+    let (_, b) = call(&s, "GET", &format!("/v1/counsel/sessions/{id}/messages"), Some(&key), None).await;
+    let msgs = b["messages"].as_array().unwrap();
+    let at = |i: usize| msgs[i]["at_ms"].as_u64().unwrap();
+    assert_eq!(msgs[0]["seq"].as_u64(), Some(seq));
+    assert!(at(1) - at(0) >= 1000, "not before fallback_secs: {b}");
+    assert_eq!(msgs[1]["sender"]["role"], "bot");
+
+    a1.say(&id, "d1", "Sorry for the wait, how can I help?").await;
+    let reply = v.until(|e| match e {
+        VisitorEvent::Message { message } if matches!(message.sender, Sender::Agent { .. }) => Some(message.body.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reply, Body::Text { text: "Sorry for the wait, how can I help?".into() });
+    // The failing deliveries stay in the outbox, retried, for when the bot comes back.
+    let (st, b) = call(&s, "GET", "/v1/counsel/webhooks/bot/deliveries?status=pending", Some(&key), None).await;
+    assert_eq!(st, 200, "{b}");
+    assert!(!b["deliveries"].as_array().unwrap().is_empty(), "{b}");
+}

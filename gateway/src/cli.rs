@@ -140,7 +140,7 @@ pub fn keys_config_line(key_id: &str, public_base64url: &str) -> String {
 pub fn sign(args: SignArgs) -> anyhow::Result<()> {
     let key = read_secret(&args.key)?;
     let input = read_arg(&args.claims, "claims")?;
-    let input: ClaimsInput = serde_json::from_str(&input)
+    let input: consult_sdk::ClaimsDraft = serde_json::from_str(&input)
         .map_err(|e| anyhow!("claims JSON is invalid: {e} (fields: kind, channel, key_id, issued_at, expires_at, serial, entry, member)"))?;
     let claims = input.complete(&key, args.ttl, unix_now())?;
     let raw = key.sign_raw(&claims)?;
@@ -221,61 +221,6 @@ pub fn qr(args: QrArgs) -> anyhow::Result<()> {
 }
 
 /// Claims as a person writes them: everything the key or the clock can supply is optional.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClaimsInput {
-    #[serde(default)]
-    kind: Option<Kind>,
-    #[serde(default)]
-    channel: Option<String>,
-    #[serde(default)]
-    key_id: Option<String>,
-    #[serde(default)]
-    issued_at: Option<u64>,
-    #[serde(default)]
-    expires_at: Option<u64>,
-    #[serde(default)]
-    serial: Option<u64>,
-    #[serde(default)]
-    entry: EntryPoint,
-    #[serde(default)]
-    member: Option<Membership>,
-}
-
-impl ClaimsInput {
-    fn complete(self, key: &SecretKey, ttl: Option<u64>, now: u64) -> anyhow::Result<Claims> {
-        let kind = self.kind.unwrap_or(Kind::Button);
-        let issued_at = self.issued_at.unwrap_or(now);
-        let default_ttl = match kind {
-            Kind::Button if self.member.is_some() => MAX_TTL_MEMBER.min(600),
-            Kind::Button => MAX_TTL_BUTTON.min(600),
-            Kind::Printed => 365 * 24 * 3600,
-            Kind::Handoff => MAX_TTL_HANDOFF / 2,
-        };
-        let expires_at = match (self.expires_at, ttl) {
-            (Some(_), Some(_)) => bail!("give either expires_at in the claims or --ttl, not both"),
-            (Some(at), None) => at,
-            (None, ttl) => issued_at + ttl.unwrap_or(default_ttl),
-        };
-        let serial = match (self.serial, kind) {
-            (Some(s), _) => s,
-            // A sticker's serial only needs to be unique among a channel's posters, and every
-            // byte of a printed code costs QR area: keep it to 32 bits.
-            (None, Kind::Printed) => consult_sdk::random_serial()? >> 32,
-            (None, _) => consult_sdk::random_serial()?,
-        };
-        Ok(Claims {
-            kind,
-            channel: self.channel.unwrap_or_else(|| key.channel.clone()),
-            key_id: self.key_id.unwrap_or_else(|| key.key_id.clone()),
-            issued_at,
-            expires_at,
-            serial,
-            entry: self.entry,
-            member: self.member,
-        })
-    }
-}
 
 /// A public key file: the public part of a secret key file, or written by hand from config.
 #[derive(Deserialize)]

@@ -91,38 +91,15 @@ pub fn decode_token(token: &str) -> Result<JsValue, JsValue> {
     claims_to_js(&raw.claims)
 }
 
-/// Claims as a program writes them: what the key or the clock can supply may be left out, with the
-/// defaults `consult sign` documents (kind `button`, channel and key id from the key, issued now,
-/// expiring by kind, a random serial).
+/// The Node/browser side of [`crate::ClaimsDraft`]: the same defaults as `consult sign`.
 #[cfg(feature = "sign")]
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClaimsInput {
-    #[serde(default)]
-    kind: Option<Kind>,
-    #[serde(default)]
-    channel: Option<String>,
-    #[serde(default)]
-    key_id: Option<String>,
-    #[serde(default)]
-    issued_at: Option<u64>,
-    #[serde(default)]
-    expires_at: Option<u64>,
-    /// Never in the JSON: read apart by [`serial_from_js`] (JSON has no bigint, and a large
-    /// `number` is not exact). Named here so that errors list it among the fields.
-    #[serde(default, rename = "serial")]
-    _serial: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    entry: Option<crate::model::EntryPoint>,
-    #[serde(default)]
-    member: Option<crate::model::Membership>,
-}
+struct ClaimsInput;
 
 #[cfg(feature = "sign")]
 impl ClaimsInput {
     /// Through JSON and serde_json rather than serde-wasm-bindgen: serde-wasm-bindgen reads only
     /// the fields it knows, so a misspelt `memebr` would be signed away without a word.
-    fn from_js(value: &JsValue) -> Result<(ClaimsInput, Option<u64>), JsValue> {
+    fn from_js(value: &JsValue) -> Result<(crate::ClaimsDraft, Option<u64>), JsValue> {
         let invalid = |message: String| js_error("invalid_claims", format!("claims: {message}"));
         if !value.is_object() || js_sys::Array::is_array(value) {
             return Err(invalid("expected an object, e.g. { entry: { button: \"product-detail\" } }".into()));
@@ -139,7 +116,7 @@ impl ClaimsInput {
         }
         let text = js_sys::JSON::stringify(&object)
             .map_err(|e| invalid(e.dyn_ref::<js_sys::Error>().map(|e| e.message().into()).unwrap_or_default()))?;
-        let input: ClaimsInput = serde_json::from_str(&String::from(text)).map_err(|e| {
+        let input: crate::ClaimsDraft = serde_json::from_str(&String::from(text)).map_err(|e| {
             let message = e.to_string();
             // serde_json places the error in the JSON text, which the caller never wrote.
             invalid(message.rsplit_once(" at line ").map_or(message.clone(), |(m, _)| m.to_string()))
@@ -148,35 +125,9 @@ impl ClaimsInput {
         Ok((input, serial))
     }
 
-    fn complete(self, serial: Option<u64>, key: &crate::SecretKey) -> Result<Claims, JsValue> {
-        let kind = self.kind.unwrap_or(Kind::Button);
-        let issued_at = match self.issued_at {
-            Some(at) => at,
-            None => (js_sys::Date::now() / 1000.0) as u64,
-        };
-        let lifetime = match kind {
-            Kind::Button => 600,
-            Kind::Printed => 365 * 24 * 3600,
-            Kind::Handoff => crate::model::MAX_TTL_HANDOFF / 2,
-        };
-        let serial = match serial {
-            Some(serial) => serial,
-            None => {
-                let random = crate::random_serial().map_err(|e| js_error("invalid_key", e))?;
-                // Every byte of a printed code costs QR area: a sticker's serial keeps to 32 bits.
-                if kind == Kind::Printed { random >> 32 } else { random }
-            }
-        };
-        Ok(Claims {
-            kind,
-            channel: self.channel.unwrap_or_else(|| key.channel.clone()),
-            key_id: self.key_id.unwrap_or_else(|| key.key_id.clone()),
-            issued_at,
-            expires_at: self.expires_at.unwrap_or(issued_at + lifetime),
-            serial,
-            entry: self.entry.unwrap_or_default(),
-            member: self.member,
-        })
+    fn complete(draft: crate::ClaimsDraft, serial: Option<u64>, key: &crate::SecretKey) -> Result<Claims, JsValue> {
+        let now = (js_sys::Date::now() / 1000.0) as u64;
+        crate::ClaimsDraft { serial, ..draft }.complete(key, None, now).map_err(|e| js_error("invalid_claims", format!("claims: {e}")))
     }
 }
 
@@ -214,7 +165,7 @@ impl JsSecretKey {
     /// Signs claims (a plain object; omitted fields get `consult sign`'s defaults) into the text form.
     pub fn sign(&self, claims: JsValue) -> Result<String, JsValue> {
         let (input, serial) = ClaimsInput::from_js(&claims)?;
-        let claims = input.complete(serial, &self.0)?;
+        let claims = ClaimsInput::complete(input, serial, &self.0)?;
         self.0.sign(&claims).map_err(|e| js_error("invalid_claims", e))
     }
 
@@ -222,7 +173,7 @@ impl JsSecretKey {
     #[wasm_bindgen(js_name = signDigits)]
     pub fn sign_digits(&self, claims: JsValue) -> Result<String, JsValue> {
         let (input, serial) = ClaimsInput::from_js(&claims)?;
-        let claims = input.complete(serial, &self.0)?;
+        let claims = ClaimsInput::complete(input, serial, &self.0)?;
         self.0.sign_raw(&claims).map(|raw| raw.to_digits()).map_err(|e| js_error("invalid_claims", e))
     }
 }

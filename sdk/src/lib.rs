@@ -56,6 +56,9 @@ pub mod keys;
 #[cfg(feature = "qr")]
 pub mod qr;
 
+#[cfg(feature = "sign")]
+pub mod draft;
+
 #[cfg(feature = "js")]
 mod js_api;
 
@@ -68,6 +71,9 @@ pub use keys::{Algorithm, KeyError, KeySet, PublicKey, VerifyError};
 
 #[cfg(feature = "sign")]
 pub use keys::{SecretKey, SignError, random_serial};
+
+#[cfg(feature = "sign")]
+pub use draft::{ClaimsDraft, DraftError};
 
 #[cfg(feature = "qr")]
 pub use qr::{QrError, QrLevel, QrMatrix, qr_svg};

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
+use consult_sdk::counsel::AttachmentCreated;
 use consult_sdk::protocol::{MAX_FILE_BYTES, MAX_IMAGE_BYTES};
 use serde::{Deserialize, Serialize};
 
@@ -84,11 +85,8 @@ async fn upload(
     }
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let handle = headers.get("x-consult-session").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let (conversation, agent) = match (handle, bearer) {
-        (Some(handle), _) => {
-            let conv = crate::http::visitor::resolve_visitor(&state, handle).await?;
-            (Some(conv.id), None)
-        }
+    let (visitor, agent) = match (handle, bearer) {
+        (Some(handle), _) => (Some(crate::http::visitor::resolve_visitor(&state, handle).await?), None),
         (None, Some(token)) => (None, Some(super::agent::agent_for_token(&state, token).await?.ok_or(AppError::Unauthorized)?)),
         (None, None) => return Err(AppError::Unauthorized),
     };
@@ -103,14 +101,25 @@ async fn upload(
     }
     let attachment = Attachment {
         id: random_id("a"),
-        conversation,
+        conversation: visitor.as_ref().map(|c| c.id.clone()),
         agent,
         mime: mime.into(),
         name: clean_name(q.name.or_else(|| headers.get("x-file-name").and_then(|v| v.to_str().ok()).map(Into::into))),
         data: data.to_vec(),
     };
     let reply = Uploaded { attachment: attachment.id.clone(), mime: mime.into(), size: data.len() as u64, name: attachment.name.clone() };
-    state.db.call(move |s| s.put_attachment(&attachment, now_ms())).await?;
+    let event = AttachmentCreated { session: None, attachment: reply.attachment.clone(), mime: reply.mime.clone(), name: reply.name.clone(), size: reply.size };
+    // A visitor's upload reports `attachment.created` in the same job (one transaction) as its row.
+    state
+        .run(move |_, s| {
+            let now = now_ms();
+            s.put_attachment(&attachment, now)?;
+            match visitor {
+                Some(conv) => crate::counsel::attachment_created(s, &conv.channel, &conv.id, event, now),
+                None => Ok(()),
+            }
+        })
+        .await?;
     state.core.metrics.upload(data.len());
     Ok(Json(reply))
 }

@@ -228,3 +228,55 @@ print(" ".join(out))
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok refused", "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn a_visitor_upload_reports_attachment_created_with_its_open_session() {
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let port = receiver(Arc::new(AtomicBool::new(true)), hits.clone()).await;
+    let extra = format!(
+        "[counsel]\nallow_private_targets = true\nretry_base_ms = 100\n[[counsel.webhooks]]\nid = \"crm\"\nchannel = \"shop\"\nurl = \"http://127.0.0.1:{port}/hook\"\nsecret = \"{SECRET}\"\nevents = [\"attachment.created\"]\n"
+    );
+    let (s, cfg) = crate::counsel::start("attachment-created", &extra).await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let (handle, _) = s.anon("shop").await;
+    let upload = |body: Vec<u8>, name: &str| s.http.post(s.url(&format!("/v1/uploads?name={name}"))).header("x-consult-session", &handle).body(body).send();
+    let uploaded = |r: reqwest::Response| async move {
+        assert_eq!(r.status().as_u16(), 200);
+        r.json::<Value>().await.unwrap()["attachment"].as_str().unwrap().to_string()
+    };
+
+    // Before any session is open: the event has no session.
+    let first = uploaded(upload(png.clone(), "before.png").await.unwrap()).await;
+    // A refused upload (not an accepted type) reports nothing.
+    assert_eq!(upload(b"MZ\x90\0\x03".to_vec(), "x.exe").await.unwrap().status().as_u16(), 415);
+    // The visitor writes (the session opens), then uploads again.
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("v1", "here is the receipt").await;
+    v.until(|e| matches!(e, VisitorEvent::Ack { .. }).then_some(())).await;
+    let second = uploaded(upload(png.clone(), "receipt.png").await.unwrap()).await;
+    // A desk agent's upload is not a visitor's attachment: no event.
+    let (_, token) = s.login("a1", "pw1").await;
+    let r = s.http.post(s.url("/v1/uploads?name=agent.png")).bearer_auth(token.unwrap()).body(png.clone()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+
+    for _ in 0..100 {
+        if hits.lock().unwrap().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Time for a wrong third event to arrive.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events: Vec<Value> = hits.lock().unwrap().iter().filter(|h| verify(h)).map(|h| serde_json::from_str(&h.body).unwrap()).collect();
+    assert_eq!(events.len(), 2, "one event per accepted visitor upload: {events:?}");
+    assert!(events.iter().all(|e| e["type"] == "attachment.created" && e["channel"] == "shop"));
+    assert_eq!(events[0]["data"]["attachment"], first.as_str());
+    assert!(events[0]["data"].get("session").is_none(), "no session was open: {}", events[0]);
+    assert_eq!(events[0]["data"]["name"], "before.png");
+    assert_eq!(events[0]["data"]["mime"], "image/png");
+    assert_eq!(events[0]["data"]["size"], png.len());
+    assert_eq!(events[1]["data"]["attachment"], second.as_str());
+    let key = crate::counsel::api_key(&cfg, "shop", "read", None);
+    let (_, b) = call(&s, "GET", "/v1/counsel/sessions", Some(&key), None).await;
+    assert_eq!(events[1]["data"]["session"], b["sessions"][0]["id"], "the open session: {b}");
+}

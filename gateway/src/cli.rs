@@ -7,8 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, ValueEnum};
-use consult_sdk::model::{MAX_TTL_BUTTON, MAX_TTL_HANDOFF, MAX_TTL_MEMBER};
-use consult_sdk::{Claims, EntryPoint, KeySet, Kind, LaunchUrl, Membership, PublicKey, QrLevel, QrMatrix, SecretKey};
+use consult_sdk::{EntryPoint, KeySet, Kind, LaunchUrl, PublicKey, QrLevel, QrMatrix, SecretKey};
 use serde::Deserialize;
 
 /// Arguments of `consult keygen`.

@@ -86,7 +86,8 @@ impl Demo {
     /// `[("CONSULT_DEMO_HOURS", "closed")]` or `[("CONSULT_DEMO_ENABLED", "false")]` (see `consult demo --help`).
     pub async fn start_with(env: &[(&str, &str)]) -> Demo {
         let root = workspace();
-        let bin = std::env::var_os("CONSULT_BIN").map(PathBuf::from).unwrap_or_else(|| root.join("target/debug/consult"));
+        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        let bin = std::env::var_os("CONSULT_BIN").map(PathBuf::from).unwrap_or_else(|| target.join("debug/consult"));
         assert!(bin.is_file(), "{} is missing: build it with `cargo build -p consult-gateway --bin consult` (or run `cargo xtask test`)", bin.display());
         assert!(
             root.join("widget/dist/consult.js").is_file() && root.join("widget/dist/chat_bg.wasm").is_file(),

@@ -53,6 +53,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
 }
 
+/// Cargo's target directory (`CARGO_TARGET_DIR` when set).
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+}
+
 fn tools_dir() -> PathBuf {
     root().join(".tools")
 }
@@ -181,11 +186,11 @@ fn build_widget() -> Result {
     run(Command::new(wasm_bindgen())
         .args(["--target", "web", "--no-typescript", "--out-name", "chat", "--out-dir"])
         .arg(&dist)
-        .arg(root.join("target/wasm32-unknown-unknown/wasm-size/consult_widget.wasm")))?;
+        .arg(target_dir().join("wasm32-unknown-unknown/wasm-size/consult_widget.wasm")))?;
     // Also shortens wasm-bindgen's hashed import and export names (~4 KB gzip); the glue is
     // rewritten to match from the mapping wasm-opt prints.
     let map = optimise_with(&dist.join("chat_bg.wasm"), "-Oz", &["--minify-imports-and-exports-and-modules"])?;
-    let map_file = root.join("target/widget-rename.json");
+    let map_file = target_dir().join("widget-rename.json");
     std::fs::write(&map_file, map).map_err(|e| e.to_string())?;
     run(Command::new("node").arg("widget/build/rename.mjs").arg(dist.join("chat.js")).arg(&map_file))?;
     for dir in ["widget/static", "widget/launcher"] {
@@ -254,7 +259,7 @@ fn build_pkg() -> Result {
         "--features",
         "js,sign,qr",
     ]))?;
-    let wasm = root.join("target/wasm32-unknown-unknown/wasm-fast/consult_sdk.wasm");
+    let wasm = target_dir().join("wasm32-unknown-unknown/wasm-fast/consult_sdk.wasm");
     // Built afresh: whatever sits in pkg/sdk goes into the tarball.
     let _ = std::fs::remove_dir_all(root.join("pkg/sdk"));
     for (target, dir) in [("nodejs", "pkg/sdk/node"), ("web", "pkg/sdk/web")] {
@@ -406,7 +411,7 @@ max_chats = 5
         );
         let path = dir.join(format!("node-{port}.toml"));
         std::fs::write(&path, config).map_err(|e| e.to_string())?;
-        let child = Command::new(root().join("target/debug/consult"))
+        let child = Command::new(target_dir().join("debug/consult"))
             .args(["serve", "--config"])
             .arg(&path)
             .spawn()
@@ -439,8 +444,8 @@ fn bench() -> Result {
     // nothing), one load generator (gateway/benches/load): launches/s, idle sessions held and RSS
     // per session, latency at 100 / 1,000 / 5,000 msg/s and the saturation rate. Every figure is
     // also written to target/bench/gateway.json.
-    std::fs::create_dir_all(root().join("target/bench")).map_err(|e| e.to_string())?;
-    let json = root().join("target/bench/gateway.json");
+    std::fs::create_dir_all(target_dir().join("bench")).map_err(|e| e.to_string())?;
+    let json = target_dir().join("bench/gateway.json");
     run(cargo().args(["bench", "-p", "consult-gateway", "--bench", "relay", "--profile", "native", "--", "--json"]).arg(json))?;
     // Widget: bytes before the button, time to a clickable button, chat app size (headless Chromium).
     run(cargo().args(["build", "-p", "consult-gateway", "--bin", "consult"]))?;

@@ -138,7 +138,8 @@ impl Core {
         if row.agent.as_deref() == Some(to) {
             return Err(AppError::BadRequest(format!("{} has this chat already", target.name)));
         }
-        let load = store.agent_loads()?.into_iter().find(|(id, _)| id == to).map_or(0, |(_, n)| n);
+        // Counted under the agent's lock, as take and transfer do, so two nodes never overfill them.
+        let load = store.agent_load_locked(to)?;
         if to != agent && load >= target.max_chats {
             return Err(AppError::AgentFull(target.name.clone()));
         }
@@ -147,24 +148,16 @@ impl Core {
             store.queue_session(session, row.category.as_deref(), now_ms)?;
             store.mark_session(session, &SessionMark::Queued, now_ms)?;
         }
-        let moved = store.assign(session, to, from.as_deref()).map_err(AppError::from)?;
-        let moved = moved.ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
+        let moved = store.assign(session, to, from.as_deref())?.ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
+        crate::counsel::state_changed(store, &moved, row.state, now_ms)?;
         if let Some(from) = &from {
             store.mark_session(session, &SessionMark::Transfer, now_ms)?;
             let notice = format!("{}님에게 상담이 전달되었습니다. · You are now chatting with {}.", target.name, target.name);
-            let message = store.system_write(&moved.conversation, &Sender::System, &Body::Text { text: notice }, now_ms)?;
-            self.hub.to_visitors(&moved.conversation, &VisitorEvent::Message { message: message.clone() });
-            self.hub.to_agent(to, &AgentEvent::Message { session: session.into(), message });
+            self.system(store, &moved.conversation, Sender::System, Body::Text { text: notice }, now_ms)?;
+            // The previous agent drops it from their chats.
             self.hub.to_agent(from, &AgentEvent::Session { session: moved.summary() });
         }
-        self.hub.to_visitors(&moved.conversation, &self.state_event(store, &moved)?);
-        store.mark_session(session, &SessionMark::Assigned, now_ms)?;
-        let event = AgentEvent::Session { session: moved.summary() };
-        for a in self.hub.online_agents() {
-            if self.config.agent(&a).is_some_and(|x| x.works(&moved.channel)) {
-                self.hub.to_agent(&a, &event);
-            }
-        }
+        self.announce_assignment(store, &moved)?;
         let what = if to == agent { "took over".to_string() } else { format!("to {to}") };
         self.audit(store, agent, "reassign", Some(&moved.channel), Some(session), &format!("{what} (was {})", from.as_deref().unwrap_or("queued")), now_ms)?;
         Ok(moved)

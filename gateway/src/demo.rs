@@ -112,8 +112,19 @@ impl DemoKnobs {
     }
 }
 
-/// The demo configuration as TOML, so it goes through the same validation as a real file.
-pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, knobs: &DemoKnobs) -> String {
+/// The example integration `examples/order-bot` beside the demo: where it listens and the
+/// secret its webhook endpoint signs with.
+#[derive(Debug, Clone)]
+pub struct OrderBot {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// `whsec_…`.
+    pub secret: String,
+}
+
+/// The demo configuration as TOML, so it goes through the same validation as a real file. With
+/// the order bot: a webhook endpoint of the demo channel to it, private targets allowed.
+pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, knobs: &DemoKnobs, order_bot: Option<&OrderBot>) -> String {
     let DemoKnobs { inactivity_secs, hours_closed, enabled } = knobs;
     let day = if *hours_closed { "closed" } else { "00:00-24:00" };
     let agents: String = DEMO_AGENTS
@@ -123,6 +134,12 @@ pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, kno
             format!("[[agents]]\nid = {id:?}\nname = {name:?}\npassword = {pw:?}\nskills = [{skills}]\nmax_chats = 3\nrole = {role:?}\n\n")
         })
         .collect();
+    let counsel = order_bot.map_or_else(String::new, |b| {
+        format!(
+            "\n[counsel]\nallow_private_targets = true\nretry_base_ms = 500\n\n[[counsel.webhooks]]\nid = \"order-bot\"\nchannel = \"{DEMO_CHANNEL}\"\nurl = \"http://127.0.0.1:{}/webhook\"\nsecret = \"{}\"\nevents = [\"message.created\"]\n",
+            b.port, b.secret
+        )
+    });
     format!(
         r#"[server]
 database = {database:?}
@@ -199,8 +216,61 @@ text = "주문하신 상품은 내일 도착 예정입니다. · Your order is d
 [[canned]]
 shortcut = "/thanks"
 text = "이용해 주셔서 감사합니다. 좋은 하루 보내세요! · Thank you, have a nice day!"
-"#
+{counsel}"#
     )
+}
+
+/// The order bot's script and a `python3` on PATH to run it, or why it is skipped.
+fn order_bot_program() -> Result<(PathBuf, PathBuf), String> {
+    let script = [PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/order-bot/order_bot.py"), PathBuf::from("examples/order-bot/order_bot.py")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or("examples/order-bot/order_bot.py not found")?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let python = std::env::split_paths(&path).map(|d| d.join("python3")).find(|p| p.is_file()).ok_or("python3 is not on PATH")?;
+    Ok((python, script))
+}
+
+/// The example's process, ended with the demo.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A read/write API key of the demo channel for this run (the earlier runs' revoked): for the
+/// order bot and the README's curl lines.
+async fn demo_api_key(state: &AppState) -> anyhow::Result<String> {
+    let now = now_ms();
+    let (row, secret) = crate::apikeys::mint(DEMO_CHANNEL, "demo", vec![consult_sdk::counsel::Scope::Read, consult_sdk::counsel::Scope::Write], None, now);
+    state
+        .db
+        .call(move |s| {
+            for old in s.api_keys(DEMO_CHANNEL)?.into_iter().filter(|k| k.name == "demo" && k.revoked_ms.is_none()) {
+                s.api_key_revoke(DEMO_CHANNEL, &old.id, now)?;
+            }
+            s.api_key_put(&row)
+        })
+        .await
+        .context("storing the demo API key")?;
+    Ok(secret)
+}
+
+/// The order bot, answering through the API with `key`.
+fn start_order_bot(bot: &OrderBot, python: &FsPath, script: &FsPath, gateway: &str, key: &str) -> anyhow::Result<Child> {
+    let child = std::process::Command::new(python)
+        .arg(script)
+        .env("CONSULT_URL", gateway)
+        .env("CONSULT_API_KEY", key)
+        .env("CONSULT_WEBHOOK_SECRET", &bot.secret)
+        .env("ORDER_BOT_PORT", bot.port.to_string())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", script.display()))?;
+    Ok(Child(child))
 }
 
 fn load_or_create_key(data: &FsPath) -> anyhow::Result<SecretKey> {
@@ -225,7 +295,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let site_port = site_listener.local_addr()?.port();
     let port = gateway_listener.local_addr()?.port();
     let knobs = DemoKnobs::from_env()?;
-    let toml = demo_config_toml(&key.public_key().to_base64url(), site_port, &args.data.join("consult.db"), &knobs);
+    let order_bot = order_bot_program().map(|(python, script)| {
+        use base64::Engine as _;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(8090, |a| a.port());
+        let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(crate::identity::random_bytes::<24>()));
+        (OrderBot { port, secret }, python, script)
+    });
+    let toml = demo_config_toml(&key.public_key().to_base64url(), site_port, &args.data.join("consult.db"), &knobs, order_bot.as_ref().ok().map(|(b, _, _)| b));
     let config = Config::from_toml(&toml).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))?;
     let state = AppState::new(config).context("opening the demo database")?;
     let gateway = format!("http://127.0.0.1:{port}");
@@ -240,6 +316,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("  agent       {id} / {pw}   ({name}, {role})");
     }
     println!("  data        {}", args.data.display());
+    let api_key = demo_api_key(&state).await?;
+    println!("  api key     {api_key}   (read,write on {DEMO_CHANNEL}; new each run)");
+    let _order_bot = match &order_bot {
+        Ok((bot, python, script)) => {
+            let child = start_order_bot(bot, python, script, &gateway, &api_key)?;
+            println!("  order bot   examples/order-bot on http://127.0.0.1:{}/webhook (webhook endpoint order-bot)", bot.port);
+            Some(child)
+        }
+        Err(why) => {
+            println!("  order bot   skipped: {why}");
+            None
+        }
+    };
 
     let site_app = site_router(demo);
     tokio::spawn(async move {
@@ -434,9 +523,16 @@ mod tests {
     #[test]
     fn demo_config_passes_validation() {
         let key = SecretKey::from_seed(DEMO_CHANNEL, "k1", [3; 32]).unwrap();
-        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &DemoKnobs::default());
+        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &DemoKnobs::default(), None);
         let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
         assert_eq!(config.agents.len(), DEMO_AGENTS.len());
+        assert!(config.counsel.webhooks.is_empty() && !config.counsel.allow_private_targets, "no order bot, no endpoint");
+        let bot = OrderBot { port: 8090, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into() };
+        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &DemoKnobs::default(), Some(&bot));
+        let with_bot = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+        assert!(with_bot.counsel.allow_private_targets);
+        let hook = &with_bot.counsel.webhooks[0];
+        assert_eq!((hook.channel.as_str(), hook.url.as_str(), hook.secret.as_str()), (DEMO_CHANNEL, "http://127.0.0.1:8090/webhook", bot.secret.as_str()));
         assert!(config.channels[0].hours.as_ref().unwrap().is_open(now_ms() / 1000), "demo must be open now");
         assert!(config.channels[0].guidance.contains("90"));
         assert!(config.channels[0].enabled);
@@ -454,7 +550,7 @@ mod tests {
         assert!(DemoKnobs::from_vars(vars(&[("CONSULT_DEMO_ENABLED", "off-ish")])).is_err());
 
         let key = SecretKey::from_seed(DEMO_CHANNEL, "k1", [3; 32]).unwrap();
-        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &knobs);
+        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &knobs, None);
         let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
         let channel = &config.channels[0];
         assert!(!channel.enabled);

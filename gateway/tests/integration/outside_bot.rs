@@ -210,3 +210,79 @@ async fn a_down_bot_endpoint_falls_back_to_the_queue_and_the_visitor_is_told() {
     assert_eq!(st, 200, "{b}");
     assert!(!b["deliveries"].as_array().unwrap().is_empty(), "{b}");
 }
+
+/// A free port in 9800-9899 (the range these tests may use for fixed ports).
+fn free_port() -> u16 {
+    (9800..9900).find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()).expect("a free port in 9800-9899")
+}
+
+#[tokio::test]
+async fn the_example_order_bot_answers_a_visitor_and_hands_over_to_orders() {
+    let port = free_port();
+    // `shop`: the example is the only bot (below, `botshop`: the built-in menu runs too, as in the demo).
+    let (s, cfg) = start("order-bot-example", &bot_config(port, 30)).await;
+    let menu_key = api_key(&cfg, "botshop", "read,write", None);
+    let key = api_key(&cfg, "shop", "read,write", None);
+    let _bot = spawn_example(&s, &key, port);
+
+    let mut a1 = s.agent("a1", "pw1").await;
+    a1.available().await;
+    let (handle, _) = s.anon("shop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("v1", "Hi, where is my order 1234?").await;
+    let answer = bot_text(&mut v).await;
+    assert_eq!(answer, "Order 1234 is shipped; it arrives tomorrow. Type 'agent' to talk to our orders team.");
+    v.say("v2", "agent please").await;
+    assert!(bot_text(&mut v).await.starts_with("Connecting you to our orders team."));
+    let assigned = a1.assigned("a1").await;
+    assert_eq!(assigned.category.as_deref(), Some("orders"));
+    a1.say(&assigned.id, "d1", "Agent One here.").await;
+    v.until(|e| matches!(e, VisitorEvent::Message { message } if matches!(message.sender, Sender::Agent { .. })).then_some(())).await;
+    drop(v);
+
+    // Beside the built-in menu (the demo's setup) it answers an order question too: one key
+    // per channel, so run a second example for botshop's key.
+    let port2 = free_port();
+    let _bot2 = spawn_example(&s, &menu_key, port2);
+    let (_, b) = call(&s, "POST", "/v1/counsel/webhooks", Some(&api_key(&cfg, "botshop", "admin", None)), Some(json!({"url": format!("http://127.0.0.1:{port2}/webhook"), "events": ["message.created"], "secret": SECRET}))).await;
+    assert!(b["endpoint"]["id"].is_string(), "{b}");
+    let (handle, _) = s.anon("botshop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("m1", "where is order 5678?").await;
+    assert_eq!(bot_text(&mut v).await, "Order 5678 is being packed; it ships today. Type 'agent' to talk to our orders team.");
+
+    // A forged webhook is refused by the example.
+    let r = s.http.post(format!("http://127.0.0.1:{port}/webhook")).header("webhook-id", "msg_x").header("webhook-timestamp", now().to_string()).header("webhook-signature", "v1,AAAA").body("{}").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}
+
+/// `examples/order-bot` on `port`, answering with `key`, once it says it listens.
+fn spawn_example(s: &Server, key: &str, port: u16) -> KillOnDrop {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/order-bot/order_bot.py");
+    let mut bot = KillOnDrop(std::process::Command::new("python3")
+        .arg(&script)
+        .env("CONSULT_URL", s.url(""))
+        .env("CONSULT_API_KEY", key)
+        .env("CONSULT_WEBHOOK_SECRET", SECRET)
+        .env("ORDER_BOT_PORT", port.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs the example"));
+    let mut out = std::io::BufReader::new(bot.0.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert!(line.contains(&format!("listening on http://127.0.0.1:{port}/webhook")), "{line}");
+    // Keep reading its log so its prints never hit a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    bot
+}
+
+/// The example's process, ended however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

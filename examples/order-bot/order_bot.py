@@ -18,6 +18,13 @@ ORDERS = {"1234": "shipped; it arrives tomorrow", "5678": "being packed; it ship
 PERSON = ("agent", "person", "human", "상담원", "사람")
 
 
+def log(line):
+    try:
+        print(f"order-bot: {line}", flush=True)
+    except OSError:  # nobody reads our output any more
+        pass
+
+
 def verify(headers, body):
     """True when one of the webhook-signature entries matches and the timestamp is fresh."""
     msg_id, ts, sigs = headers.get("webhook-id", ""), headers.get("webhook-timestamp", ""), headers.get("webhook-signature", "")
@@ -52,11 +59,11 @@ def handle(event, delivery_id):
         status, _ = reply("Connecting you to our orders team. · 주문 담당 상담원에게 연결해 드릴게요.")
         if status == 200:
             status, _ = api("POST", f"/v1/counsel/sessions/{session}/handover", {"category": "orders"})
-        print(f"order-bot: {session} handover -> {status}", flush=True)
+        log(f"{session} handover -> {status}")
     elif number:
         state = ORDERS.get(number.group(), "being prepared")
         status, _ = reply(f"Order {number.group()} is {state}. Type 'agent' to talk to our orders team.")
-        print(f"order-bot: {session} order {number.group()} -> {status}", flush=True)
+        log(f"{session} order {number.group()} -> {status}")
 
 
 jobs = queue.Queue()  # one worker: replies go out in the order the webhooks came
@@ -68,7 +75,7 @@ def worker():
         try:
             handle(event, delivery_id)
         except Exception as e:  # keep serving; the gateway falls back to the queue if we stay silent
-            print(f"order-bot: {e!r}", flush=True)
+            log(repr(e))
 
 
 class Hook(BaseHTTPRequestHandler):

@@ -23,7 +23,8 @@ fn bot_config(port: u16, fallback_secs: u64) -> String {
 
 /// The bot: reads the receiver's verified deliveries (each delivery id once) and answers each
 /// visitor message over REST as the bot; "person" or "agent" hands over to `orders`.
-fn run_bot(s: &Server, key: String, hits: Arc<Mutex<Vec<Hit>>>, unverified: Arc<Mutex<u32>>) {
+/// It hears everything but stays silent while `answering` is false.
+fn run_bot(s: &Server, key: String, hits: Arc<Mutex<Vec<Hit>>>, unverified: Arc<Mutex<u32>>, answering: Arc<AtomicBool>) {
     let s = Server { addr: s.addr, http: reqwest::Client::new() };
     tokio::spawn(async move {
         let (mut next, mut seen) = (0usize, HashSet::new());
@@ -40,7 +41,7 @@ fn run_bot(s: &Server, key: String, hits: Arc<Mutex<Vec<Hit>>>, unverified: Arc<
                 }
                 let v: Value = serde_json::from_str(&h.body).unwrap();
                 let m = &v["data"]["message"];
-                if v["type"] != "message.created" || m["sender"]["role"] != "visitor" {
+                if v["type"] != "message.created" || m["sender"]["role"] != "visitor" || !answering.load(std::sync::atomic::Ordering::SeqCst) {
                     continue;
                 }
                 let id = v["data"]["session"].as_str().unwrap().to_string();
@@ -88,7 +89,7 @@ async fn outside_bot_answers_over_rest_and_hands_over_to_an_agent_on_the_desk() 
     let (s, cfg) = start("outside-bot", &bot_config(port, 2)).await;
     let key = api_key(&cfg, "shop", "read,write", None);
     let unverified = Arc::new(Mutex::new(0));
-    run_bot(&s, key.clone(), hits.clone(), unverified.clone());
+    run_bot(&s, key.clone(), hits.clone(), unverified.clone(), Arc::new(AtomicBool::new(true)));
     let mut a1 = s.agent("a1", "pw1").await;
     a1.available().await;
 
@@ -209,6 +210,31 @@ async fn a_down_bot_endpoint_falls_back_to_the_queue_and_the_visitor_is_told() {
     let (st, b) = call(&s, "GET", "/v1/counsel/webhooks/bot/deliveries?status=pending", Some(&key), None).await;
     assert_eq!(st, 200, "{b}");
     assert!(!b["deliveries"].as_array().unwrap().is_empty(), "{b}");
+}
+
+#[tokio::test]
+async fn a_bot_that_answered_once_then_went_silent_still_falls_back() {
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let port = receiver(Arc::new(AtomicBool::new(true)), hits.clone()).await;
+    let (s, cfg) = start("bot-silent", &bot_config(port, 1)).await;
+    let key = api_key(&cfg, "shop", "read,write", None);
+    let answering = Arc::new(AtomicBool::new(true));
+    run_bot(&s, key.clone(), hits, Arc::new(Mutex::new(0)), answering.clone());
+    let mut a1 = s.agent("a1", "pw1").await;
+    a1.available().await;
+    let (handle, _) = s.anon("shop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("v1", "order 1234?").await;
+    assert!(bot_text(&mut v).await.starts_with("Order 1234 has shipped"));
+    // Answered: past fallback_secs it is still with the bot.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(session_state(&s, &key).await.1["state"], "bot");
+    // The bot stops answering; the visitor's next message falls back after fallback_secs.
+    answering.store(false, std::sync::atomic::Ordering::SeqCst);
+    v.say("v2", "hello? still there?").await;
+    assert!(bot_text(&mut v).await.contains("Connecting you to an agent"));
+    let (id, _) = session_state(&s, &key).await;
+    assert_eq!(a1.assigned("a1").await.id, id);
 }
 
 /// A free port in 9800-9899 (the range these tests may use for fixed ports).

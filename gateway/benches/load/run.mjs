@@ -208,6 +208,7 @@ log_format = "json"
 per_minute = 1000000
 burst = 1000000
 address_messages_per_second = 10000000
+conversation_messages_per_second = 100000
 
 [[channels]]
 id = "bench"

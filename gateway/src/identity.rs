@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::Argon2;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -76,10 +76,75 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub fn password_matches(expected: &Password, given: &str) -> bool {
     match expected {
         Password::Plain(p) => constant_time_eq(p.as_bytes(), given.as_bytes()),
-        Password::Hash(phc) => match PasswordHash::new(phc) {
-            Ok(hash) => Argon2::default().verify_password(given.as_bytes(), &hash).is_ok(),
-            Err(_) => false,
-        },
+        Password::Hash(phc) => PasswordHash::new(phc).is_ok_and(|hash| verify_reusing_memory(&hash, given.as_bytes())),
+    }
+}
+
+thread_local! {
+    /// argon2's working memory, kept by each thread that checks passwords: a check allocates
+    /// nothing, so a thread's footprint stays one buffer however many checks it runs.
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn verify_reusing_memory(hash: &PasswordHash<'_>, given: &[u8]) -> bool {
+    let (Ok(params), Some(expected), Some(salt)) = (argon2::Params::try_from(hash), hash.hash, hash.salt) else { return false };
+    let Ok(algorithm) = argon2::Algorithm::try_from(hash.algorithm) else { return false };
+    let version = hash.version.and_then(|v| argon2::Version::try_from(v).ok()).unwrap_or_default();
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    let hashed = ARGON2_MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::default());
+        }
+        argon.hash_password_into_with_memory(given, salt, &mut out, &mut memory[..blocks]).is_ok()
+    });
+    hashed && constant_time_eq(&out, expected.as_bytes())
+}
+
+/// A few threads of their own for password checks. Each argon2id check holds its memory
+/// (~19 MiB at default parameters) while it runs; on their own threads, at most one check per
+/// thread runs and the allocator keeps at most one arena's worth per thread, where tokio's
+/// blocking pool would spread them over as many threads (and retained arenas) as there were
+/// sign-ins at once.
+pub struct PasswordChecks {
+    jobs: std::sync::mpsc::SyncSender<Box<dyn FnOnce() + Send>>,
+    slots: tokio::sync::Semaphore,
+}
+
+impl PasswordChecks {
+    /// `threads` checkers.
+    pub fn new(threads: usize) -> PasswordChecks {
+        let threads = threads.max(1);
+        let (jobs, rx) = std::sync::mpsc::sync_channel::<Box<dyn FnOnce() + Send>>(threads);
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("consult-password-{i}"))
+                .spawn(move || loop {
+                    let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                })
+                .expect("spawning a password-check thread");
+        }
+        PasswordChecks { jobs, slots: tokio::sync::Semaphore::new(threads) }
+    }
+
+    /// Checks `given` against `expected` on a checker thread, waiting at most `wait` for a free
+    /// one; `None` when none came free in time (the caller answers `busy`).
+    pub async fn check(&self, expected: Password, given: String, wait: std::time::Duration) -> Option<bool> {
+        let _slot = tokio::time::timeout(wait, self.slots.acquire()).await.ok()?.ok()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Never blocks: a slot is held, so fewer jobs than threads are queued.
+        self.jobs.send(Box::new(move || { let _ = tx.send(password_matches(&expected, &given)); })).ok()?;
+        Some(rx.await.unwrap_or(false))
     }
 }
 

@@ -226,7 +226,7 @@ pub struct Limits {
     pub login_agent: KeyedLimiter<String>,
     /// Password checks running now: each argon2id check holds ~19 MiB, so they are capped at the
     /// number of cores and the rest are refused at once instead of queueing memory.
-    pub password_checks: tokio::sync::Semaphore,
+    pub password_checks: identity::PasswordChecks,
     /// At most one log line per address per minute for refusals.
     log_refusals: KeyedLimiter<IpAddr>,
     /// Failed Counsel API authentication, per key id and per address.
@@ -246,7 +246,7 @@ impl Limits {
             address_messages: KeyedLimiter::per_second(config.address_messages_per_second, config.address_messages_per_second.saturating_mul(3)),
             login_address: KeyedLimiter::per_minute(20, 20),
             login_agent: KeyedLimiter::per_minute(10, 10),
-            password_checks: tokio::sync::Semaphore::new(cores),
+            password_checks: identity::PasswordChecks::new(cores),
             log_refusals: KeyedLimiter::per_minute(1, 1),
             api_auth: apikeys::AuthLimits::default(),
         }

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use super::visitor::ping_timing;
 use crate::core::AgentAction;
 use crate::error::AppError;
-use crate::identity::{password_matches, random_token};
+use crate::identity::random_token;
 use crate::{AppState, now_ms};
 
 /// Routes of this module.
@@ -74,16 +74,15 @@ async fn login(
         }
         return Err(AppError::RateLimited(wait));
     }
-    // Each argon2id check holds its memory (~19 MiB at default parameters) while it runs:
-    // at most one per core at once, the rest refused quickly instead of piling up.
-    let Ok(Ok(_permit)) = tokio::time::timeout(CHECK_WAIT, state.limits.password_checks.acquire()).await else {
-        return Err(AppError::Busy);
-    };
     // Unknown ids cost the same check as known ones, so timing tells nothing about which exist.
     let expected = state.config().agent(&req.agent_id).map(|a| a.password.clone()).unwrap_or_else(|| state.decoy_password().clone());
     let known = state.config().agent(&req.agent_id).is_some();
-    let given = req.password;
-    let ok = tokio::task::spawn_blocking(move || password_matches(&expected, &given)).await.unwrap_or(false) && known;
+    // At most one check per core at once (each holds ~19 MiB); the rest are refused quickly
+    // instead of piling up memory.
+    let Some(matched) = state.limits.password_checks.check(expected, req.password, CHECK_WAIT).await else {
+        return Err(AppError::Busy);
+    };
+    let ok = matched && known;
     let agent = state.config().agent(&req.agent_id).filter(|_| ok);
     let Some(agent) = agent else {
         if state.limits.should_log(client) {

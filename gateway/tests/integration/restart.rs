@@ -145,8 +145,9 @@ async fn kill_9_during_a_batched_flood_loses_no_acknowledged_message() {
         handles.push(s.anon("shop").await.0);
     }
     // Each visitor pipelines its 60 sends (its burst) without waiting, then collects acks.
+    let seen = std::sync::atomic::AtomicUsize::new(0);
     let floods = handles.iter().map(|handle| {
-        let s = &s;
+        let (s, seen) = (&s, &seen);
         async move {
             let mut v = s.visitor(handle, 0).await;
             for i in 0..60 {
@@ -156,14 +157,18 @@ async fn kill_9_during_a_batched_flood_loses_no_acknowledged_message() {
             while let Some(Ok(frame)) = v.ws.next().await {
                 if let Ok(VisitorEvent::Ack { client_id, seq }) = serde_json::from_str::<VisitorEvent>(frame.to_text().unwrap_or("")) {
                     acked.push((client_id, seq));
+                    seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
             }
             let _ = v.ws.close(None).await;
             acked
         }
     });
+    // Killed mid-flood: once some sends are acknowledged, however fast the machine is.
     let kill = async {
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        while seen.load(std::sync::atomic::Ordering::SeqCst) < 100 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
         child.kill().unwrap();
         child.wait().unwrap();
     };

@@ -54,6 +54,8 @@ pub struct Hub {
     inner: Arc<Mutex<Inner>>,
     /// Other gateway nodes, when this one is part of a cluster (see [`crate::cluster`]).
     peers: Arc<std::sync::OnceLock<Arc<dyn Peers>>>,
+    /// Set once the node is stopping: sockets are told to reconnect (elsewhere), not signed out.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What a node tells the other nodes, and what it hears from them.
@@ -150,6 +152,20 @@ impl Hub {
         if let Some(now) = outbox::defer(Box::new(move || f(&hub))) {
             now();
         }
+    }
+
+    /// The node is stopping: every socket's queue ends, so each socket closes with 1012 (service
+    /// restart) and its client reconnects — to another node behind a load balancer.
+    pub fn stop(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut inner = self.lock();
+        inner.visitors.clear();
+        inner.agents.clear();
+    }
+
+    /// True once [`Hub::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Joins a cluster: from now on every publish also goes to the other nodes.

@@ -283,9 +283,43 @@ pub fn app(state: AppState) -> Router {
 /// # Errors
 /// I/O errors of the listener.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    serve_until(listener, state, std::future::pending()).await
+}
+
+/// Serves until `stop` resolves, then stops gracefully: no new connections, every socket told
+/// to reconnect (close 1012), in-flight requests finished (each acknowledged write is already
+/// committed), and at most 10 s for stragglers.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     spawn_ticker(state.clone());
     webhooks::spawn_worker(state.clone());
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).await
+    let hub = state.core.hub.clone();
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        stop.await;
+        tracing::info!("stopping: no new connections; sockets told to reconnect");
+        hub.stop();
+        let _ = stopped_tx.send(());
+    };
+    let server = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(signal);
+    let server = std::pin::pin!(server.into_future());
+    let mut stopped_rx = stopped_rx;
+    tokio::select! {
+        done = server => done,
+        _ = async {
+            let _ = (&mut stopped_rx).await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        } => {
+            tracing::warn!("stopping: connections still open after 10 s; closing them");
+            Ok(())
+        }
+    }
 }
 
 /// Inactivity closes, quiet notices, routing when the desk opens, retention purges.

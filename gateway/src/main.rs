@@ -78,8 +78,24 @@ fn serve(path: PathBuf) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
         tracing::info!(addr = %listener.local_addr()?, "consult gateway listening");
         println!("consult serve: gateway http://{}", listener.local_addr()?);
-        consult_gateway::serve(listener, state).await.context("serving")
+        consult_gateway::serve_until(listener, state, terminated()).await.context("serving")
     })
+}
+
+/// SIGTERM (a service manager, a cluster rolling a node) or Ctrl-C.
+async fn terminated() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 /// Every socket is a file: take the hard limit as the soft one, and say what we got.

@@ -244,7 +244,12 @@ async fn run(state: AppState, socket: WebSocket) {
             event = rx.recv() => {
                 // The hub dropped this socket's queue: signed out, or too far behind.
                 let Some(event) = event else {
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::POLICY, reason: "signed out".into() }))).await;
+                    let close = if state.core.hub.is_stopping() {
+                        CloseFrame { code: close_code::RESTART, reason: "restarting; reconnect".into() }
+                    } else {
+                        CloseFrame { code: close_code::POLICY, reason: "signed out".into() }
+                    };
+                    let _ = sink.send(Message::Close(Some(close))).await;
                     break;
                 };
                 ok = sink.send(text(&event)).await.is_ok();

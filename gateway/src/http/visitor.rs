@@ -180,7 +180,12 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
     while ok {
         tokio::select! {
             out = rx.recv() => {
-                let Some(out) = out else { break };
+                let Some(out) = out else {
+                    if state.core.hub.is_stopping() {
+                        let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::RESTART, reason: "restarting; reconnect".into() }))).await;
+                    }
+                    break;
+                };
                 let (event, last) = match out {
                     VisitorOut::Event(e) => (e, false),
                     VisitorOut::Last(e) => (e, true),

@@ -197,3 +197,53 @@ async fn kill_9_during_a_batched_flood_loses_no_acknowledged_message() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// SIGTERM (a node being rolled): the node stops accepting, tells its sockets to reconnect with
+/// 1012, and exits cleanly; what was acknowledged is there when it (or another node) comes back.
+#[tokio::test]
+async fn sigterm_tells_sockets_to_reconnect_and_exits_cleanly() {
+    let dir = temp_dir("sigterm");
+    let toml = config_toml(&dir.join("c.db"), 1000).replace("[server]", "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://consult.test\"");
+    let config = dir.join("consult.toml");
+    std::fs::write(&config, toml).unwrap();
+    let (mut child, addr) = spawn_gateway(&config);
+    let s = Server { addr: addr.parse().unwrap(), http: reqwest::Client::new() };
+    let (handle, _) = s.anon("shop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("before", "sent before the restart").await;
+    v.until(|e| matches!(e, VisitorEvent::Ack { .. }).then_some(())).await;
+    let mut agent = s.agent("a1", "pw1").await;
+    agent.next().await.unwrap();
+
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert_eq!(close_code(&mut v.ws).await, Some(1012), "the visitor is told to reconnect");
+    assert_eq!(close_code(&mut agent.ws).await, Some(1012), "the desk is told to reconnect, not signed out");
+    let exited = (0..120).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        child.try_wait().unwrap()
+    });
+    assert!(exited.is_some_and(|s| s.success()), "the node exits cleanly: {exited:?}");
+
+    let (mut child, addr) = spawn_gateway(&config);
+    let s = Server { addr: addr.parse().unwrap(), http: reqwest::Client::new() };
+    let mut v = s.visitor(&handle, 0).await;
+    let stored = v.messages(500).await;
+    assert_eq!(stored.iter().filter_map(|m| m.client_id.as_deref()).collect::<Vec<_>>(), vec!["before"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The code of the next close frame (skipping other frames), within 5 s.
+async fn close_code(ws: &mut WsStream) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}

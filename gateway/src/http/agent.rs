@@ -154,9 +154,8 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if let Err(wait) = state.limits.upgrades.check(&state.client_ip(peer, &headers)) {
-        state.core.metrics.rate_limited();
-        return AppError::RateLimited(wait).into_response();
+    if let Err(e) = super::visitor::limit_upgrade(&state, state.client_ip(peer, &headers)) {
+        return e.into_response();
     }
     // The desk lives on the gateway's own origin.
     if let Some(o) = headers.get("origin").and_then(|v| v.to_str().ok())

@@ -77,6 +77,17 @@ pub fn lean(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.read_buffer_size(4 * 1024).write_buffer_size(0).max_write_buffer_size(4 * 1024 * 1024).max_message_size(MAX_READ).max_frame_size(MAX_READ)
 }
 
+/// Upgrades are limited per address (both sockets): reconnecting must not reset any other limit.
+///
+/// # Errors
+/// [`AppError::RateLimited`], counted.
+pub fn limit_upgrade(state: &AppState, client: IpAddr) -> Result<(), AppError> {
+    state.limits.upgrades.check(&client).map_err(|wait| {
+        state.core.metrics.rate_limited();
+        AppError::RateLimited(wait)
+    })
+}
+
 async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -84,9 +95,8 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let client = state.client_ip(peer, &headers);
-    if let Err(wait) = state.limits.upgrades.check(&client) {
-        state.core.metrics.rate_limited();
-        return AppError::RateLimited(wait).into_response();
+    if let Err(e) = limit_upgrade(&state, client) {
+        return e.into_response();
     }
     let base = state.own_origin(&headers).unwrap_or_else(|| "http://localhost".into());
     lean(ws).on_upgrade(move |socket| async move {

@@ -579,7 +579,13 @@ impl Test {
         b.goto(&format!("{}/desk", self.demo.gateway)).await;
         // The desk speaks one language, the agent's choice; these agents choose English on the
         // sign-in form (the browser itself is Korean), which the flows' desk checks read.
-        b.js("const s = document.querySelector('#login .lang-select'); s.value = 'en'; s.dispatchEvent(new Event('change')); return true", vec![]).await;
+        // Chosen until the desk shows English: on a loaded machine the navigation can return before
+        // the desk's deferred scripts listen for the change.
+        b.wait_js(
+            "the desk to switch to English",
+            "(() => { const s = document.querySelector('#login .lang-select'); if (!s) return false; s.value = 'en'; s.dispatchEvent(new Event('change')); return document.documentElement.lang === 'en' && localStorage.getItem('consult.desk.lang') === 'en'; })()",
+        )
+        .await;
         b.find("#login-id").await.send_keys(id).await.expect("type agent id");
         b.find("#login-pw").await.send_keys(password).await.expect("type password");
         b.find("#login-form button[type=submit]").await.click().await.expect("sign in");

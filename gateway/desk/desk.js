@@ -16,6 +16,8 @@ const desk = {
   messages: new Map(), // session id -> Map(seq -> message)
   tags: new Map(), // session id -> [tag]
   unread: new Map(),
+  receipts: new Map(), // session id -> { visitor_delivered_seq, visitor_read_seq, agent_read_seq }
+  readSent: new Map(), // session id -> highest seq this desk reported read
   quiet: new Set(),
   tabs: [],
   active: null,
@@ -231,8 +233,23 @@ function onEvent(e) {
     case "board":
       onBoard(e);
       break;
+    case "receipts":
+      desk.receipts.set(e.session, e.receipts);
+      if (e.session === desk.active) renderMessages();
+      break;
   }
 }
+
+// The visitor sees "read" once the assignee has the chat in view: active tab, desk visible.
+function reportRead() {
+  const id = desk.active;
+  const s = id && desk.chats.get(id);
+  if (!s || !mine(s) || document.hidden) return;
+  const seq = lastSeq(id);
+  const known = Math.max(desk.readSent.get(id) || 0, (desk.receipts.get(id) || {}).agent_read_seq || 0);
+  if (seq > known && send({ type: "read", session: id, seq })) desk.readSent.set(id, seq);
+}
+document.addEventListener("visibilitychange", reportRead);
 
 function errorText(e) {
   const max = desk.profile ? desk.profile.max_chats : "";
@@ -300,7 +317,10 @@ function onMessage(session, m) {
     if (session !== desk.active) desk.unread.set(session, (desk.unread.get(session) || 0) + 1);
     if (live) notifier.alert(t("notify.message", { who: who(chat) }), previewOf(m.body), "m-" + session, () => openTab(session, true));
   }
-  if (session === desk.active) renderMessages();
+  if (session === desk.active) {
+    renderMessages();
+    reportRead();
+  }
   renderLists();
   renderTabs();
 }
@@ -328,6 +348,7 @@ function openTab(id, focus) {
     if (s) send({ type: "history", user_key: s.user_key });
   }
   renderAll();
+  if (focus) reportRead();
 }
 
 function closeTab(id) {

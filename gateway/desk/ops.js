@@ -21,6 +21,8 @@ Object.assign(DESK_STRINGS.ko, {
   "col.key": "구분", "col.sessions": "상담", "col.bot": "봇 해결", "col.p50": "첫 상담원 응답 p50", "col.p90": "첫 상담원 응답 p90",
   "col.handle": "평균 처리", "col.transfers": "전달", "col.left": "대기 중 이탈", "col.csat": "만족도", "col.rate": "응답률",
   "audit.title": "감사 로그", "audit.actor": "수행자", "audit.action": "작업", "audit.filter": "찾기", "audit.csv": "CSV 내려받기",
+  "channels.title": "채널", "channels.on": "상담 받는 중", "channels.off": "꺼짐: 버튼이 숨겨지고 새 상담을 받지 않아요",
+  "channels.turn_off": "끄기", "channels.turn_on": "켜기", "channels.confirm_off": "{name} 채널을 끌까요? 모든 상담 버튼이 숨겨지고 새 상담을 받지 않아요. 진행 중인 상담은 계속돼요.",
   "audit.at": "시각", "audit.target": "대상", "audit.detail": "내용", "audit.channel": "채널",
   "privacy.title": "개인정보 요청", "privacy.key": "user_key", "privacy.export": "JSON 내보내기", "privacy.erase": "삭제",
   "privacy.confirm": "{k}의 메시지, 첨부, 접속 정보, 회원 정보, 메모가 모두 삭제됩니다. 통계 숫자만 남습니다. 되돌릴 수 없습니다.",
@@ -42,6 +44,8 @@ Object.assign(DESK_STRINGS.en, {
   "col.key": "Group", "col.sessions": "Sessions", "col.bot": "Bot resolved", "col.p50": "1st agent reply p50", "col.p90": "1st agent reply p90",
   "col.handle": "Handle time", "col.transfers": "Transfers", "col.left": "Left waiting", "col.csat": "CSAT", "col.rate": "Response rate",
   "audit.title": "Audit log", "audit.actor": "Actor", "audit.action": "Action", "audit.filter": "Filter", "audit.csv": "Download CSV",
+  "channels.title": "Channels", "channels.on": "Taking chats", "channels.off": "Off: buttons hidden, no new chats",
+  "channels.turn_off": "Switch off", "channels.turn_on": "Switch on", "channels.confirm_off": "Switch {name} off? Every consult button hides and no new chat starts. Chats already open go on.",
   "audit.at": "When", "audit.target": "Target", "audit.detail": "Detail", "audit.channel": "Channel",
   "privacy.title": "Privacy request", "privacy.key": "user_key", "privacy.export": "Export JSON", "privacy.erase": "Erase",
   "privacy.confirm": "Every message, attachment, handle, membership, tag and note of {k} will be deleted; only the counts stay for reports. This cannot be undone.",
@@ -108,7 +112,7 @@ function showView(v) {
     ops.boardTimer = setInterval(() => send({ type: "board" }), 5000);
   }
   if (v === "reports") loadReports();
-  if (v === "audit") loadAudit();
+  if (v === "audit") { loadChannels(); loadAudit(); }
   renderViews();
 }
 for (const v of ["chats", "board", "reports", "audit"]) $("view-" + v).addEventListener("click", () => showView(v));
@@ -323,6 +327,29 @@ function auditQuery() {
   const q = new URLSearchParams();
   for (const [id, k] of [["a-actor", "actor"], ["a-action", "action"], ["a-from", "from"], ["a-to", "to"]]) if ($(id).value) q.set(k, $(id).value.trim());
   return q;
+}
+
+async function loadChannels() {
+  $("ch-error").textContent = "";
+  const r = await authFetch("/v1/admin/channels");
+  const list = await r.json().catch(() => []);
+  if (!r.ok) { $("ch-error").textContent = list.message || r.statusText; return; }
+  $("ch-list").replaceChildren(...list.map((c) => {
+    const li = el("li", "ch " + (c.status.enabled ? "on" : "off"));
+    const state = el("span", "ch-state", c.status.enabled ? t("channels.on") : t("channels.off"));
+    const button = el("button", c.status.enabled ? "danger" : "", c.status.enabled ? t("channels.turn_off") : t("channels.turn_on"));
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      const enabled = !c.status.enabled;
+      if (!enabled && !(await confirmDialog(t("channels.turn_off"), t("channels.confirm_off", { name: c.name }), t("channels.turn_off"), true))) return;
+      const s = await authFetch("/v1/admin/channels/" + encodeURIComponent(c.id), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ enabled }) });
+      if (!s.ok) { const b = await s.json().catch(() => ({})); $("ch-error").textContent = b.message || s.statusText; return; }
+      loadChannels();
+      loadAudit();
+    });
+    li.append(el("strong", "", c.name), el("span", "small", "#" + c.id), state, button);
+    return li;
+  }));
 }
 
 async function loadAudit() {

@@ -362,6 +362,14 @@ function renderMessages() {
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   const list = [...(desk.messages.get(id) || new Map()).values()].sort((a, b) => a.seq - b.seq);
   const items = list.map(messageItem);
+  // "Read" or "Delivered" under the agents' latest reply only, as messengers do.
+  const r = desk.receipts.get(id);
+  const last = list.map((m, i) => [m, i]).filter(([m]) => m.sender.role === "agent").pop();
+  if (r && last) {
+    const [m, i] = last;
+    const status = m.seq <= r.visitor_read_seq ? t("receipt.read") : m.seq <= r.visitor_delivered_seq ? t("receipt.delivered") : "";
+    if (status) items[i].append(el("div", "receipt", status));
+  }
   for (const [, p] of desk.pending) {
     if (p.session !== id) continue;
     const li = el("li", "msg agent pending");

@@ -39,6 +39,8 @@ pub struct Core {
     pub metrics: Arc<Metrics>,
     /// True on the node that runs the once-per-cluster timed work (always, on a single node).
     pub leader: Arc<std::sync::atomic::AtomicBool>,
+    /// Channels switched on or off at runtime (see [`crate::switches`]).
+    pub switches: Arc<crate::switches::ChannelSwitches>,
 }
 
 type R<T> = Result<T, AppError>;
@@ -504,6 +506,8 @@ impl Core {
 
     /// Periodic work: inactivity closes, quiet notices, queue moves when the desk opens.
     pub fn tick(&self, store: &mut dyn Store, now_ms: u64, quiet_sent: &mut HashMap<String, u64>) -> R<()> {
+        // Every node: a switch another node (or a restart) stored.
+        self.switches.replace(store.channel_switches()?);
         // Once per cluster: only the node holding the lease closes and times out.
         if self.leader.load(std::sync::atomic::Ordering::SeqCst) {
             self.bot_fallback(store, now_ms)?;

@@ -30,8 +30,10 @@ pub mod hub;
 pub mod identity;
 pub mod metrics;
 pub mod ratelimit;
+pub mod receipts;
 pub mod store;
 pub mod supervise;
+pub mod switches;
 pub mod webhooks;
 pub mod reports;
 
@@ -107,7 +109,7 @@ impl AppState {
     pub fn with_db(config: Config, db: Db) -> AppState {
         let limits = Limits::new(&config);
         let leader = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()), leader };
+        let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()), leader, switches: Arc::default() };
         AppState(Arc::new(Inner { core, db, limits, assets: Default::default(), secrets: Mutex::default(), decoy: Default::default() }))
     }
 
@@ -297,6 +299,10 @@ pub async fn serve_until(
     state: AppState,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Stored channel switches before the first request: a restart keeps a channel off.
+    if let Err(e) = state.run(|core, store| Ok(core.switches.replace(store.channel_switches()?))).await {
+        tracing::warn!(error = %e, "channel switches not read; the configuration's `enabled` holds until the next tick");
+    }
     spawn_ticker(state.clone());
     webhooks::spawn_worker(state.clone());
     let hub = state.core.hub.clone();

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Body, ChatMessage, CloseReason, SessionState, SessionSummary};
+use crate::protocol::{Body, ChatMessage, CloseReason, Receipts, SessionState, SessionSummary};
 
 /// What an API key may do. `read`: sessions, messages, deliveries; `write`: replies and session
 /// actions; `admin`: keys and webhook endpoints.
@@ -121,6 +121,8 @@ pub struct SessionDetail {
     /// Why it closed, once closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<CloseReason>,
+    /// Send results: how far the visitor has received and read the conversation.
+    pub receipts: Receipts,
 }
 
 /// A page of a session's messages after a `seq`.
@@ -131,6 +133,30 @@ pub struct MessagePage {
     pub messages: Vec<ChatMessage>,
     /// True when more messages follow the last one here: ask again with its `seq` as `after`.
     pub more: bool,
+    /// Send results for these messages: a reply with `seq <= receipts.visitor_read_seq` was read,
+    /// one with `seq <= receipts.visitor_delivered_seq` reached the visitor's socket,
+    /// any other is stored and waits for the visitor to come back.
+    pub receipts: Receipts,
+}
+
+/// `POST /v1/counsel/channel` body: switch the key's channel on or off. While off, every button
+/// hides and new launches are refused; chats already open go on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSwitch {
+    /// On (true) or off.
+    pub enabled: bool,
+}
+
+/// `POST /v1/counsel/sessions/{id}/read` body: the outside system has read the visitor's
+/// messages up to `seq` (the visitor sees "read").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    /// Highest read `seq` (higher than the conversation's last is taken as the last).
+    pub seq: u64,
 }
 
 /// Whom a reply is written as.
@@ -331,7 +357,7 @@ pub struct ReplayResult {
 
 /// Every webhook event type.
 pub const EVENT_TYPES: &[&str] =
-    &["session.opened", "message.created", "session.state_changed", "session.page_changed", "attachment.created"];
+    &["session.opened", "message.created", "message.status", "session.state_changed", "session.page_changed", "attachment.created"];
 
 /// A webhook delivery's body (Standard Webhooks layout: `type`, `timestamp`, `data`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,6 +383,9 @@ pub enum WebhookEvent {
     /// A message was stored (visitor, agent, bot or system).
     #[serde(rename = "message.created")]
     MessageCreated(MessageCreated),
+    /// Send results moved on: replies reached the visitor's socket or were read.
+    #[serde(rename = "message.status")]
+    MessageStatus(MessageStatus),
     /// bot → queued → assigned → closed (with reason); assigned → assigned on a transfer.
     #[serde(rename = "session.state_changed")]
     StateChanged(StateChanged),
@@ -374,6 +403,7 @@ impl WebhookEvent {
         match self {
             WebhookEvent::SessionOpened(_) => "session.opened",
             WebhookEvent::MessageCreated(_) => "message.created",
+            WebhookEvent::MessageStatus(_) => "message.status",
             WebhookEvent::StateChanged(_) => "session.state_changed",
             WebhookEvent::PageChanged(_) => "session.page_changed",
             WebhookEvent::AttachmentCreated(_) => "attachment.created",
@@ -399,6 +429,18 @@ pub struct MessageCreated {
     pub user_key: String,
     /// The message.
     pub message: ChatMessage,
+}
+
+/// `message.status` data: the conversation's marks after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageStatus {
+    /// Session id.
+    pub session: String,
+    /// User key.
+    pub user_key: String,
+    /// Delivered and read marks (`seq`).
+    pub receipts: Receipts,
 }
 
 /// `session.state_changed` data.

@@ -85,8 +85,20 @@ pub struct ChannelInfo {
     pub status: ChannelStatus,
 }
 
+/// `GET /v1/admin/channels`: one of the admin's channels and its status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSummary {
+    /// Channel id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Switched on or off, open by its hours.
+    pub status: ChannelStatus,
+}
+
 /// `GET /v1/channels/{id}/status`: what buttons need to decide whether and how to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelStatus {
     /// False when the service is switched off: every button hides.
     pub enabled: bool,
@@ -334,6 +346,20 @@ pub struct ChatMessage {
     pub at_ms: u64,
 }
 
+/// How far each side has got with a conversation's messages (`seq` marks; they only rise).
+/// A message with `seq <= visitor_read_seq` was read by the visitor; one with
+/// `seq <= visitor_delivered_seq` reached the visitor's socket; below both, it is only stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Receipts {
+    /// Highest `seq` written to one of the visitor's sockets.
+    pub visitor_delivered_seq: u64,
+    /// Highest `seq` the visitor's chat showed with the chat open and in view.
+    pub visitor_read_seq: u64,
+    /// Highest `seq` the assigned agent (or the system answering over the API) has read.
+    pub agent_read_seq: u64,
+}
+
 /// Lifecycle of a consult session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -509,6 +535,11 @@ pub enum VisitorEvent {
     Wait {
         /// About this many seconds.
         secs: u32,
+    },
+    /// The agents have read the conversation up to `seq` (the visitor's messages show "read").
+    Read {
+        /// Highest read `seq`.
+        seq: u64,
     },
 }
 
@@ -687,6 +718,14 @@ pub enum AgentCommand {
     },
     /// Supervisor: the live board; answered with [`AgentEvent::Board`].
     Board,
+    /// The assignee has read the session's messages up to `seq` (sent while the chat is in view);
+    /// the visitor sees "read" under their messages.
+    Read {
+        /// Session id.
+        session: String,
+        /// Highest seen `seq`.
+        seq: u64,
+    },
 }
 
 /// Gateway → agent.
@@ -811,6 +850,14 @@ pub enum AgentEvent {
         agents: Vec<BoardAgent>,
         /// Open sessions (with the bot, queued, assigned), oldest first.
         sessions: Vec<SessionSummary>,
+    },
+    /// How far the visitor (and the agents) have got with a session's messages: the agent's
+    /// replies show "delivered" and then "read".
+    Receipts {
+        /// Session id.
+        session: String,
+        /// The marks now.
+        receipts: Receipts,
     },
 }
 

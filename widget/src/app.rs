@@ -263,6 +263,7 @@ fn apply(app: &Shared, effect: Effect) {
                     Ok(())
                 }
                 Effect::MarkChosen { menu_seq, option } => a.dom.mark_chosen_in(menu_seq, &option),
+                Effect::MarkRead(seq) => a.dom.mark_read(seq, strings.read),
                 _ => Ok(()),
             };
             if let Err(e) = result {

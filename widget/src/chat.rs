@@ -182,6 +182,8 @@ pub enum Effect {
     FocusComposer,
     /// Remove every message from the view.
     ClearMessages,
+    /// "Read" under the visitor's last message at or before this seq (and nowhere else).
+    MarkRead(u64),
     /// Show this option of the menu message `menu_seq` as the visitor's answer (others inert).
     MarkChosen {
         /// The menu message's seq.
@@ -237,6 +239,8 @@ pub struct State {
     pub rating: Rating,
     /// The expected wait while queued, seconds (from the gateway's recent data).
     pub wait_secs: Option<u32>,
+    /// Highest seq the agents have read.
+    pub agent_read_seq: u64,
     client_id_prefix: String,
     generation: u32,
     typing_sent: bool,
@@ -267,6 +271,7 @@ impl State {
             open_menu: None,
             rating: Rating::Off,
             wait_secs: None,
+            agent_read_seq: 0,
             client_id_prefix,
             generation: 0,
             typing_sent: false,
@@ -653,6 +658,12 @@ fn on_event(state: &mut State, event: VisitorEvent, fx: &mut Vec<Effect>) {
                 fx.push(Effect::Store(None));
             }
             fx.push(Effect::Render);
+        }
+        VisitorEvent::Read { seq } => {
+            if seq > state.agent_read_seq {
+                state.agent_read_seq = seq;
+                fx.push(Effect::MarkRead(seq));
+            }
         }
         VisitorEvent::Wait { secs } => {
             state.wait_secs = (state.conversation == SessionState::Queued).then_some(secs);
@@ -1160,6 +1171,16 @@ mod tests {
         assert_eq!(own.rating, Rating::Ask(None));
         update(&mut own, Msg::Socket(VisitorEvent::State { state: SessionState::Queued, queue_position: Some(1), agent_name: None, reason: None }));
         assert_eq!(own.rating, Rating::Off);
+    }
+
+    #[test]
+    fn the_agents_read_mark_moves_forward_only() {
+        let mut s = live();
+        assert_eq!(update(&mut s, Msg::Socket(VisitorEvent::Read { seq: 4 })), vec![Effect::MarkRead(4)]);
+        assert!(update(&mut s, Msg::Socket(VisitorEvent::Read { seq: 3 })).is_empty(), "an older mark moves nothing");
+        assert!(update(&mut s, Msg::Socket(VisitorEvent::Read { seq: 4 })).is_empty());
+        assert_eq!(update(&mut s, Msg::Socket(VisitorEvent::Read { seq: 9 })), vec![Effect::MarkRead(9)]);
+        assert_eq!(s.agent_read_seq, 9);
     }
 
     #[test]

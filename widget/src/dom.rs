@@ -263,6 +263,27 @@ impl Dom {
         Ok(())
     }
 
+    /// "Read" under the visitor's last message at or before `seq`; the earlier mark goes.
+    ///
+    /// # Errors
+    /// A DOM exception.
+    pub fn mark_read(&self, seq: u64, label: &str) -> Result<(), JsValue> {
+        if let Some(old) = self.log.query_selector(".read")? {
+            old.remove();
+        }
+        let mine = self.log.query_selector_all("li.mine[data-seq]")?;
+        for i in (0..mine.length()).rev() {
+            let Some(li) = mine.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else { continue };
+            if li.get_attribute("data-seq").and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s <= seq) {
+                let mark = create(&self.doc, "span", "read")?;
+                mark.set_text_content(Some(label));
+                li.append_child(&mark)?;
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Inserts a stored message in order: before any pending bubble, replacing its own.
     ///
     /// # Errors

@@ -751,6 +751,7 @@ impl FromJson for VisitorEvent {
             "handoff" => VisitorEvent::Handoff { url: j.string("url")?, svg: j.string("svg")?, expires_at: j.u64("expires_at")? },
             "handed_off" => VisitorEvent::HandedOff,
             "wait" => VisitorEvent::Wait { secs: j.u32("secs")? },
+            "read" => VisitorEvent::Read { seq: j.u64("seq")? },
             "error" => VisitorEvent::Error {
                 code: j.string("code")?,
                 message: j.string("message")?,
@@ -918,7 +919,7 @@ mod tests {
     fn visitor_events() -> Vec<VisitorEvent> {
         let states = [SessionState::Waiting, SessionState::Bot, SessionState::Queued, SessionState::Assigned, SessionState::Closed];
         let reasons = [CloseReason::VisitorLeft, CloseReason::Inactivity, CloseReason::AgentClosed, CloseReason::HandedOff, CloseReason::Blocked];
-        let mut events = vec![VisitorEvent::Wait { secs: 30 }, VisitorEvent::Wait { secs: u32::MAX }];
+        let mut events = vec![VisitorEvent::Wait { secs: 30 }, VisitorEvent::Wait { secs: u32::MAX }, VisitorEvent::Read { seq: 0 }, VisitorEvent::Read { seq: u64::MAX >> 11 }];
         for (i, state) in states.into_iter().enumerate() {
             events.push(VisitorEvent::Welcome { state, queue_position: None, agent_name: None, last_seq: 0 });
             events.push(VisitorEvent::Welcome { state, queue_position: Some(i as u32 + 1), agent_name: Some("지민".into()), last_seq: 99 });

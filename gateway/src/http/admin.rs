@@ -7,7 +7,9 @@
 //! - `GET /v1/admin/audit?[actor=…][&action=…][&channel=…][&from=…][&to=…][&format=csv]` (admins)
 //! - `GET /v1/admin/users/export?channel=…&user_key=…`, `POST /v1/admin/users/erase` `{channel, user_key}` (admins)
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use consult_sdk::counsel::ChannelSwitch;
+use consult_sdk::protocol::{ChannelStatus, ChannelSummary};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,6 +31,27 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/audit", get(audit))
         .route("/v1/admin/users/export", get(export_user))
         .route("/v1/admin/users/erase", post(erase_user))
+        .route("/v1/admin/channels", get(channels))
+        .route("/v1/admin/channels/{id}", post(switch_channel))
+}
+
+/// The admin's channels with their status.
+async fn channels(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ChannelSummary>>, AppError> {
+    let agent = signed_in(&state, &headers, Role::Admin).await?;
+    let mine = state.core.channels_of(&agent)?;
+    let now = now_ms() / 1000;
+    let list = state.config().channels.iter().filter(|c| mine.contains(&c.id));
+    Ok(Json(list.map(|c| ChannelSummary { id: c.id.clone(), name: c.name.clone(), status: state.core.channel_status(c, now) }).collect()))
+}
+
+/// Switch one of the admin's channels on or off (body `{"enabled": bool}`).
+async fn switch_channel(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<ChannelStatus>, AppError> {
+    let agent = signed_in(&state, &headers, Role::Admin).await?;
+    if !state.core.channels_of(&agent)?.contains(&id) {
+        return Err(AppError::NotFound);
+    }
+    let req: ChannelSwitch = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{enabled}}: {e}")))?;
+    Ok(Json(state.run(move |core, s| core.switch_channel(s, &id, req.enabled, &agent, now_ms())).await?))
 }
 
 /// The signed-in agent with at least this role.

@@ -314,6 +314,7 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
                 out.extend(messages.into_iter().map(|message| AgentEvent::Message { session: session.clone(), message }));
                 out.push(core.tags(store, &me, &session)?);
                 out.push(core.notes_event(store, &session)?);
+                out.push(AgentEvent::Receipts { session: session.clone(), receipts: store.receipts(&row.conversation)? });
                 Ok(out)
             })
             .await
@@ -380,6 +381,9 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
             .await
             .map_err(|e| (e, None)),
         AgentCommand::Board => state.run(move |core, store| Ok(vec![core.board(store, &me, now)?])).await.map_err(|e| (e, None)),
+        AgentCommand::Read { session, seq } => {
+            state.run(move |core, store| core.agent_read(store, &me, &session, seq).map(|_| vec![])).await.map_err(|e| (e, None))
+        }
     };
     match result {
         Ok(events) => events,

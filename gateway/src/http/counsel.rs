@@ -11,11 +11,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use consult_sdk::counsel::{
-    ActionResult, ApiKeyInfo, ApiKeyList, AssignRequest, BlockRequest, CreateApiKey, CreateWebhook, CreatedApiKey, CreatedWebhook,
-    DeliveryList, HandoverRequest, MessagePage, ReplayResult, Scope, SendAs, SendMessage, SendResult, SessionDetail, SessionPage,
+    ActionResult, ApiKeyInfo, ApiKeyList, AssignRequest, BlockRequest, ChannelSwitch, CreateApiKey, CreateWebhook, CreatedApiKey, CreatedWebhook,
+    DeliveryList, HandoverRequest, MessagePage, ReadRequest, ReplayResult, Scope, SendAs, SendMessage, SendResult, SessionDetail, SessionPage,
     UnblockRequest, UploadResult, WebhookEndpoint, WebhookList, WebhookPayload, codes,
 };
-use consult_sdk::protocol::{ErrorBody, MAX_FILE_BYTES, MAX_IMAGE_BYTES, SessionState};
+use consult_sdk::protocol::{ChannelStatus, ErrorBody, MAX_FILE_BYTES, MAX_IMAGE_BYTES, Receipts, SessionState};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -54,6 +54,8 @@ pub fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_session))
         .routes(routes!(user_sessions))
         .routes(routes!(list_messages, send_message))
+        .routes(routes!(read))
+        .routes(routes!(channel_status, switch_channel))
         .routes(routes!(take))
         .routes(routes!(assign))
         .routes(routes!(transfer))
@@ -110,8 +112,8 @@ fn owner(c: &Caller) -> String {
     c.key.agent.clone().unwrap_or_else(|| format!("api:{}", c.key.id))
 }
 
-fn detail(row: &crate::store::SessionRow) -> SessionDetail {
-    SessionDetail { session: row.summary(), close_reason: row.close_reason }
+fn detail(row: &crate::store::SessionRow, receipts: Receipts) -> SessionDetail {
+    SessionDetail { session: row.summary(), close_reason: row.close_reason, receipts }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -165,8 +167,14 @@ async fn list_sessions(State(state): State<AppState>, ConnectInfo(peer): Connect
 async fn get_session(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path(id): Path<String>) -> Res<SessionDetail> {
     let c = caller(&state, peer, &headers, Scope::Read).await?;
     let channel = c.channel().to_string();
-    let row = state.run(move |core, s| core.channel_session(s, &channel, &id)).await?;
-    Ok(Json(detail(&row)))
+    let (row, receipts) = state
+        .run(move |core, s| {
+            let row = core.channel_session(s, &channel, &id)?;
+            let receipts = s.receipts(&row.conversation)?;
+            Ok((row, receipts))
+        })
+        .await?;
+    Ok(Json(detail(&row, receipts)))
 }
 
 /// A user's sessions in this channel, newest first.
@@ -204,15 +212,27 @@ async fn list_messages(
         l => limit(l)?,
     };
     let (channel, after) = (c.channel().to_string(), q.after.unwrap_or(0));
-    let mut messages = state
+    let (mut messages, receipts) = state
         .run(move |core, s| {
-            core.channel_session(s, &channel, &id)?;
-            Ok(s.session_messages(&id, after, n + 1)?)
+            let row = core.channel_session(s, &channel, &id)?;
+            Ok((s.session_messages(&id, after, n + 1)?, s.receipts(&row.conversation)?))
         })
         .await?;
     let more = messages.len() > n as usize;
     messages.truncate(n as usize);
-    Ok(Json(MessagePage { messages, more }))
+    Ok(Json(MessagePage { messages, more, receipts }))
+}
+
+/// Mark the visitor's messages read up to `seq` (the visitor sees "read"): an agent key as the
+/// session's assignee, a key without an agent for any session of its channel. Answers with the
+/// send results now.
+#[utoipa::path(post, path = "/v1/counsel/sessions/{id}/read", tag = "messages", params(("id" = String, Path, description = "Session id")), request_body = ReadRequest, security(("api_key" = [])),
+    responses((status = 200, body = Receipts), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn read(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Res<Receipts> {
+    let c = caller(&state, peer, &headers, Scope::Write).await?;
+    let req: ReadRequest = json(&body, "ReadRequest {seq}")?;
+    let (channel, actor) = (c.channel().to_string(), actor(&c));
+    Ok(Json(state.run(move |core, s| core.api_read(s, &channel, &actor, &id, req.seq)).await?))
 }
 
 /// Reply as the key's agent (an open session assigned to that agent) or as the bot (an open
@@ -306,6 +326,27 @@ async fn block(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
     let (channel, actor, now) = (c.channel().to_string(), actor(&c), now_ms());
     let row = state.run(move |core, s| core.api_block(s, &channel, &actor, &id, req.days, &req.reason, now)).await?;
     Ok(Json(ActionResult { session: row.summary() }))
+}
+
+/// The key's channel now: switched on or off, open by its hours, when it opens next.
+#[utoipa::path(get, path = "/v1/counsel/channel", tag = "channel", security(("api_key" = [])),
+    responses((status = 200, body = ChannelStatus), (status = 401, body = ErrorBody)))]
+async fn channel_status(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Res<ChannelStatus> {
+    let c = caller(&state, peer, &headers, Scope::Read).await?;
+    let channel = state.config().channel(c.channel()).ok_or_else(|| AppError::UnknownChannel(c.channel().into()))?;
+    Ok(Json(state.core.channel_status(channel, now_ms() / 1000)))
+}
+
+/// Switch the key's channel on or off (`admin` scope): off hides every button and refuses new
+/// launches on every node within a second; open chats go on. Stored, so it outlives restarts,
+/// and it wins over the configuration file's `enabled`.
+#[utoipa::path(post, path = "/v1/counsel/channel", tag = "channel", request_body = ChannelSwitch, security(("api_key" = [])),
+    responses((status = 200, body = ChannelStatus), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn switch_channel(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> Res<ChannelStatus> {
+    let c = caller(&state, peer, &headers, Scope::Admin).await?;
+    let req: ChannelSwitch = json(&body, "ChannelSwitch {enabled}")?;
+    let (channel, by, now) = (c.channel().to_string(), format!("api:{}", c.key.id), now_ms());
+    Ok(Json(state.run(move |core, s| core.switch_channel(s, &channel, req.enabled, &by, now)).await?))
 }
 
 /// Lift a user key's blocks on this channel.

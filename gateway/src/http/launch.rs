@@ -28,11 +28,12 @@ pub fn router() -> Router<AppState> {
         .route("/v1/channels/{id}/status", get(status).options(preflight))
 }
 
-/// The channel's status at `now` (Unix seconds).
-pub fn channel_status(channel: &Channel, now: u64) -> ChannelStatus {
+/// The channel's status at `now` (Unix seconds); `enabled` is its switch (see
+/// [`crate::core::Core::channel_status`]).
+pub fn channel_status(channel: &Channel, enabled: bool, now: u64) -> ChannelStatus {
     let open_now = channel.hours.as_ref().is_none_or(|h| h.is_open(now));
     ChannelStatus {
-        enabled: channel.enabled,
+        enabled,
         open_now,
         next_opening: channel.hours.as_ref().and_then(|h| h.next_opening(now)),
         after_hours_message: channel.hours.as_ref().filter(|_| !open_now).map(|h| h.message.clone()),
@@ -70,7 +71,7 @@ async fn status(State(state): State<AppState>, Path(id): Path<String>, headers: 
     };
     let origin = origin_of(&headers);
     let allowed = origin.as_deref().filter(|o| channel.allowed_origins.iter().any(|a| a == o));
-    let mut r = with_cors(Json(channel_status(channel, now_ms() / 1000)).into_response(), allowed);
+    let mut r = with_cors(Json(state.core.channel_status(channel, now_ms() / 1000)).into_response(), allowed);
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
@@ -131,7 +132,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap, channel: &Channel, host_o
 
 fn channel_or_err<'a>(state: &'a AppState, id: &str) -> Result<&'a Channel, AppError> {
     let channel = state.config().channel(id).ok_or_else(|| AppError::UnknownChannel(id.into()))?;
-    if !channel.enabled {
+    if !state.core.channel_enabled(channel) {
         return Err(AppError::ChannelDisabled);
     }
     Ok(channel)
@@ -208,8 +209,9 @@ async fn do_launch(state: &AppState, headers: &HeaderMap, req: LaunchRequest) ->
     ))
 }
 
+/// What a launch tells the chat about its channel (only ever launched while switched on).
 fn channel_info(channel: &Channel, now: u64) -> ChannelInfo {
-    ChannelInfo { id: channel.id.clone(), name: channel.name.clone(), guidance: channel.guidance.clone(), status: channel_status(channel, now) }
+    ChannelInfo { id: channel.id.clone(), name: channel.name.clone(), guidance: channel.guidance.clone(), status: channel_status(channel, true, now) }
 }
 
 /// The phone takes over the desktop's conversation: single use, bound to the desktop handle.

@@ -16,7 +16,7 @@ use futures_util::{SinkExt, StreamExt};
 
 use crate::error::AppError;
 use crate::hub::VisitorOut;
-use crate::store::ConversationRef;
+use crate::store::{ConversationRef, ReceiptMark};
 use crate::{AppState, HANDOFF_KEY_ID, now_ms};
 
 /// Largest frame a visitor may send.
@@ -165,14 +165,16 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
             let (id, rx) = core.hub.add_visitor(&c, &h);
             let welcome = core.welcome(store, &c)?;
             let gap = store.messages_after(&c, after_seq, 100_000)?;
-            Ok((id, rx, welcome, gap))
+            let agent_read = store.receipts(&c)?.agent_read_seq;
+            Ok((id, rx, welcome, gap, agent_read))
         })
         .await;
-    let (conn_id, mut rx, welcome, gap) = match start {
+    let (conn_id, mut rx, welcome, gap, agent_read) = match start {
         Ok(s) => s,
         Err(e) => return refuse(&mut sink, &e, close_code::ERROR).await,
     };
     let mut last_sent = after_seq;
+    let mut progress = Progress::default();
     let mut ok = sink.send(text(&welcome)).await.is_ok();
     if let Some(w) = wait_hint(&state, &conv, &welcome).await {
         ok = ok && sink.send(text(&w)).await.is_ok();
@@ -182,13 +184,21 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
             break;
         }
         last_sent = message.seq;
+        progress.sent(&message);
         ok = sink.send(text(&VisitorEvent::Message { message })).await.is_ok();
+    }
+    if agent_read > 0 {
+        ok = ok && sink.send(text(&VisitorEvent::Read { seq: agent_read })).await.is_ok();
     }
     let (ping_every, silent_limit) = ping_timing(&state);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut heard = tokio::time::Instant::now();
     while ok {
+        let flush_at = progress.flush_at();
         tokio::select! {
+            () = sleep_until_or_never(flush_at) => {
+                progress.flush(&state, &conv).await;
+            }
             out = rx.recv() => {
                 let Some(out) = out else {
                     if state.core.hub.is_stopping() {
@@ -205,6 +215,7 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                         continue;
                     }
                     last_sent = message.seq;
+                    progress.sent(message);
                 }
                 ok = sink.send(text(&event)).await.is_ok();
                 if let Some(w) = wait_hint(&state, &conv, &event).await {
@@ -242,6 +253,12 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                     _ => continue,
                 };
                 let replies = match cmd {
+                    // Reads are answered locally unless they move the mark past what this socket
+                    // reported, and never past what it was sent: a flood of them costs no storage.
+                    Ok(VisitorCommand::Read { seq }) => {
+                        progress.read(&state, &conv, seq.min(last_sent)).await;
+                        vec![]
+                    }
                     Ok(cmd) => match limit_message(&state, &conv, client, &cmd) {
                         Err(e) => vec![error_event(&e, client_id_of(&cmd))],
                         Ok(()) => command(&state, &conv, &handle, &base, cmd).await,
@@ -260,6 +277,7 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                             continue;
                         }
                         last_sent = message.seq;
+                        progress.sent(message);
                     }
                     ok = ok && sink.send(text(&e)).await.is_ok();
                     if let Some(w) = wait_hint(&state, &conv, &e).await {
@@ -278,6 +296,60 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
         }
     }
     state.core.hub.remove_visitor(&conv.id, conn_id);
+    progress.flush(&state, &conv).await;
+}
+
+/// What one visitor socket has written and been told was read, reported to storage coalesced:
+/// at most one delivered mark per [`DELIVERED_EVERY`], never for the visitor's own messages.
+#[derive(Default)]
+struct Progress {
+    reply_sent: u64,
+    delivered_reported: u64,
+    read_reported: u64,
+    due: Option<tokio::time::Instant>,
+}
+
+/// How long a delivered mark may wait to be stored, so a burst of replies costs one write.
+const DELIVERED_EVERY: Duration = Duration::from_millis(300);
+
+impl Progress {
+    fn sent(&mut self, message: &ChatMessage) {
+        if message.sender != Sender::Visitor && message.seq > self.reply_sent {
+            self.reply_sent = message.seq;
+            self.due.get_or_insert_with(|| tokio::time::Instant::now() + DELIVERED_EVERY);
+        }
+    }
+
+    fn flush_at(&self) -> Option<tokio::time::Instant> {
+        self.due
+    }
+
+    async fn flush(&mut self, state: &AppState, conv: &ConversationRef) {
+        self.due = None;
+        let seq = self.reply_sent;
+        if seq <= self.delivered_reported.max(self.read_reported) {
+            return;
+        }
+        self.delivered_reported = seq;
+        let c = conv.clone();
+        let _ = state.run(move |core, store| core.visitor_progress(store, &c, ReceiptMark::VisitorDelivered, seq, now_ms())).await;
+    }
+
+    async fn read(&mut self, state: &AppState, conv: &ConversationRef, seq: u64) {
+        if seq <= self.read_reported {
+            return;
+        }
+        self.read_reported = seq;
+        let c = conv.clone();
+        let _ = state.run(move |core, store| core.visitor_progress(store, &c, ReceiptMark::VisitorRead, seq, now_ms())).await;
+    }
+}
+
+async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The expected wait to send after an event that puts the visitor in the queue at a position.
@@ -349,6 +421,7 @@ async fn command(state: &AppState, conv: &ConversationRef, handle: &str, base: &
                 .await;
             vec![]
         }
+        // Handled on the socket (see `Progress`).
         VisitorCommand::Read { .. } => vec![],
         VisitorCommand::Context { declared } => {
             match state.run(move |core, store| core.visitor_context(store, &c, &declared)).await {

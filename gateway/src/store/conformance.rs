@@ -144,6 +144,39 @@ pub fn retention_forgets_personal_data(s: &mut dyn Store) {
     assert_eq!(w2.session.context, LaunchContext::default());
 }
 
+/// Receipt marks only rise, never past the last message; a visitor's read is also a delivery.
+pub fn receipts_only_rise_and_stop_at_the_last_message(s: &mut dyn Store) {
+    use super::ReceiptMark::*;
+    let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+    let conv = s.resolve_handle(&h, 1).unwrap().unwrap().id;
+    assert_eq!(s.raise_receipt(&conv, VisitorRead, 5).unwrap(), None, "nothing to read yet");
+    for i in 0..3 {
+        s.visitor_write(&conv, &format!("c{i}"), &text("hi"), &OpenAs::Bot, 2).unwrap();
+    }
+    let r = s.raise_receipt(&conv, VisitorDelivered, 2).unwrap().unwrap();
+    assert_eq!((r.visitor_delivered_seq, r.visitor_read_seq, r.agent_read_seq), (2, 0, 0));
+    assert_eq!(s.raise_receipt(&conv, VisitorDelivered, 1).unwrap(), None, "marks never go back");
+    assert_eq!(s.raise_receipt(&conv, VisitorDelivered, 2).unwrap(), None, "the same mark is no change");
+    let r = s.raise_receipt(&conv, VisitorRead, 99).unwrap().unwrap();
+    assert_eq!((r.visitor_delivered_seq, r.visitor_read_seq), (3, 3), "capped at the last seq; read implies delivered");
+    let r = s.raise_receipt(&conv, AgentRead, u64::MAX).unwrap().unwrap();
+    assert_eq!(r.agent_read_seq, 3);
+    assert_eq!(s.receipts(&conv).unwrap(), r);
+    assert_eq!(s.receipts("c_nope").unwrap(), Default::default());
+    assert_eq!(s.raise_receipt("c_nope", AgentRead, 1).unwrap(), None);
+}
+
+/// A channel's runtime switch is stored, changed in place and listed.
+pub fn channel_switches_are_stored_and_changed_in_place(s: &mut dyn Store) {
+    assert!(s.channel_switches().unwrap().is_empty());
+    s.set_channel_enabled("shop", false, "admin", 1).unwrap();
+    s.set_channel_enabled("brief", true, "api:k1", 2).unwrap();
+    s.set_channel_enabled("shop", true, "admin", 3).unwrap();
+    let mut all = s.channel_switches().unwrap();
+    all.sort();
+    assert_eq!(all, vec![("brief".to_string(), true), ("shop".to_string(), true)]);
+}
+
 /// Runs every conformance test against a store made by `$make` (an `Option<Box<dyn Store>>`;
 /// `None` skips, for a database that is not available here, saying so).
 macro_rules! conformance_suite {
@@ -155,7 +188,9 @@ macro_rules! conformance_suite {
             assignment_happens_once_and_loads_count,
             handoffs_are_single_use,
             handles_expire_blocks_tokens_and_secrets,
-            retention_forgets_personal_data);
+            retention_forgets_personal_data,
+            receipts_only_rise_and_stop_at_the_last_message,
+            channel_switches_are_stored_and_changed_in_place);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -29,6 +29,17 @@ pub use records::{AuditEntry, AuditFilter, EraseCounts, ReportRow, SessionMark};
 pub use sqlite::SqliteStore;
 pub use counsel_rows::{ApiKeyRow, DeliveryOutcome, DueDelivery, EndpointRow};
 
+/// Which of a conversation's receipt marks moves (see [`consult_sdk::protocol::Receipts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptMark {
+    /// Messages written to one of the visitor's sockets.
+    VisitorDelivered,
+    /// Messages the visitor's open chat showed.
+    VisitorRead,
+    /// Messages the agent side read.
+    AgentRead,
+}
+
 /// A storage failure; the cause is logged, never shown to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -417,6 +428,19 @@ pub trait Store: Send {
     fn webhook_replay(&mut self, _channel: &str, _endpoint: &str, _now_ms: u64) -> StoreResult<Option<u64>> {
         Err(StoreError::UnsupportedDatabase("webhook_replay: not in this store yet".into()))
     }
+
+    /// Raises one of a conversation's receipt marks to `seq`, capped at its last message (a
+    /// visitor's read also raises their delivered mark). `None` when nothing rose.
+    fn raise_receipt(&mut self, conversation: &str, mark: ReceiptMark, seq: u64) -> StoreResult<Option<consult_sdk::protocol::Receipts>>;
+
+    /// A conversation's receipt marks (all 0 for an unknown one).
+    fn receipts(&mut self, conversation: &str) -> StoreResult<consult_sdk::protocol::Receipts>;
+
+    /// Stores a channel's runtime switch (see [`crate::switches`]).
+    fn set_channel_enabled(&mut self, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()>;
+
+    /// Every stored channel switch.
+    fn channel_switches(&mut self) -> StoreResult<Vec<(String, bool)>>;
 }
 
 /// Most jobs committed in one transaction (one fsync).

@@ -86,6 +86,10 @@ CREATE TABLE webhook_deliveries(n BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE
     last_error TEXT, created_ms BIGINT NOT NULL, done_ms BIGINT);
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_ms);
 CREATE INDEX webhook_deliveries_line ON webhook_deliveries(endpoint, session, status, n);
+"#, r#"
+CREATE TABLE channel_switches(channel TEXT PRIMARY KEY, enabled BOOLEAN NOT NULL, by_actor TEXT NOT NULL, at_ms BIGINT NOT NULL);
+ALTER TABLE conversations ADD COLUMN visitor_delivered_seq BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN visitor_read_seq BIGINT NOT NULL DEFAULT 0, ADD COLUMN agent_read_seq BIGINT NOT NULL DEFAULT 0;
 "#];
 
 /// The advisory lock key that serialises migrations across nodes.
@@ -279,6 +283,14 @@ impl PostgresStore {
         Ok(self
             .query_opt("SELECT id, channel, user_key FROM conversations WHERE id = $1", &[&id])?
             .map(|r| ConversationRef { id: r.get(0), channel: r.get(1), user_key: r.get(2) }))
+    }
+}
+
+fn receipts_of(r: &Row) -> consult_sdk::protocol::Receipts {
+    consult_sdk::protocol::Receipts {
+        visitor_delivered_seq: r.get::<_, i64>(0) as u64,
+        visitor_read_seq: r.get::<_, i64>(1) as u64,
+        agent_read_seq: r.get::<_, i64>(2) as u64,
     }
 }
 
@@ -821,6 +833,39 @@ impl Store for PostgresStore {
              ORDER BY s.opened_ms, s.id LIMIT $5",
             &[&channel, &state, &after_ms, &after_id, &i64::from(limit)],
         )
+    }
+
+    fn raise_receipt(&mut self, conversation: &str, mark: super::ReceiptMark, seq: u64) -> StoreResult<Option<consult_sdk::protocol::Receipts>> {
+        use super::ReceiptMark::*;
+        let sql = match mark {
+            VisitorDelivered => "UPDATE conversations SET visitor_delivered_seq = LEAST($2, last_seq) \
+                WHERE id = $1 AND visitor_delivered_seq < LEAST($2, last_seq) RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
+            VisitorRead => "UPDATE conversations SET visitor_read_seq = LEAST($2, last_seq), \
+                visitor_delivered_seq = GREATEST(visitor_delivered_seq, LEAST($2, last_seq)) \
+                WHERE id = $1 AND visitor_read_seq < LEAST($2, last_seq) RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
+            AgentRead => "UPDATE conversations SET agent_read_seq = LEAST($2, last_seq) \
+                WHERE id = $1 AND agent_read_seq < LEAST($2, last_seq) RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
+        };
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        Ok(self.query_opt(sql, &[&conversation, &seq])?.map(|r| receipts_of(&r)))
+    }
+
+    fn set_channel_enabled(&mut self, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO channel_switches(channel, enabled, by_actor, at_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT(channel) DO UPDATE SET enabled = excluded.enabled, by_actor = excluded.by_actor, at_ms = excluded.at_ms",
+            &[&channel, &enabled, &by, &ms(now_ms)],
+        )?;
+        Ok(())
+    }
+
+    fn channel_switches(&mut self) -> StoreResult<Vec<(String, bool)>> {
+        Ok(self.query("SELECT channel, enabled FROM channel_switches", &[])?.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn receipts(&mut self, conversation: &str) -> StoreResult<consult_sdk::protocol::Receipts> {
+        let row = self.query_opt("SELECT visitor_delivered_seq, visitor_read_seq, agent_read_seq FROM conversations WHERE id = $1", &[&conversation])?;
+        Ok(row.map(|r| receipts_of(&r)).unwrap_or_default())
     }
 
     fn bot_write(&mut self, session: &str, client_id: &str, body: &Body, now_ms: u64) -> StoreResult<Result<(SessionRow, ChatMessage, bool), AgentWriteError>> {

@@ -51,7 +51,7 @@ ALTER TABLE sessions ADD COLUMN current_page TEXT;
 "#, r#"
 CREATE TABLE session_tags(session TEXT NOT NULL, pos INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(session, pos)) WITHOUT ROWID;
 CREATE INDEX session_tags_tag ON session_tags(tag);
-"#, super::sqlite_ops::MIGRATION, super::sqlite_counsel::MIGRATION];
+"#, super::sqlite_ops::MIGRATION, super::sqlite_counsel::MIGRATION, super::sqlite_counsel::RECEIPTS_AND_SWITCHES_MIGRATION];
 
 /// SQLite behind [`Store`].
 pub struct SqliteStore {
@@ -728,6 +728,22 @@ impl Store for SqliteStore {
 
     fn counsel_sessions(&mut self, channel: &str, state: Option<SessionState>, after: Option<(u64, &str)>, limit: u32) -> StoreResult<Vec<SessionRow>> {
         super::sqlite_counsel::counsel_sessions(&self.conn, channel, state, after, limit)
+    }
+
+    fn raise_receipt(&mut self, conversation: &str, mark: super::ReceiptMark, seq: u64) -> StoreResult<Option<consult_sdk::protocol::Receipts>> {
+        super::sqlite_counsel::raise_receipt(&self.conn, conversation, mark, seq)
+    }
+
+    fn receipts(&mut self, conversation: &str) -> StoreResult<consult_sdk::protocol::Receipts> {
+        super::sqlite_counsel::receipts(&self.conn, conversation)
+    }
+
+    fn set_channel_enabled(&mut self, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()> {
+        super::sqlite_counsel::set_channel_enabled(&self.conn, channel, enabled, by, now_ms)
+    }
+
+    fn channel_switches(&mut self) -> StoreResult<Vec<(String, bool)>> {
+        super::sqlite_counsel::channel_switches(&self.conn)
     }
 
     fn bot_write(&mut self, session: &str, client_id: &str, body: &Body, now_ms: u64) -> StoreResult<Result<(SessionRow, ChatMessage, bool), AgentWriteError>> {

@@ -3,7 +3,7 @@
 //! store can take the same statements with `$n` placeholders.
 
 use consult_sdk::counsel::{DeliveryInfo, Scope};
-use consult_sdk::protocol::{Body, ChatMessage, SessionState, Sender};
+use consult_sdk::protocol::{Body, ChatMessage, Receipts, SessionState, Sender};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::counsel_rows::{ApiKeyRow, DeliveryOutcome, DueDelivery, EndpointRow};
@@ -25,6 +25,68 @@ CREATE TABLE webhook_deliveries(n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_ms);
 CREATE INDEX webhook_deliveries_line ON webhook_deliveries(endpoint, session, status, n);
 "#;
+
+/// Send results (how far each side has got with a conversation, see `Receipts`) and the
+/// channels switched on or off at runtime.
+pub const RECEIPTS_AND_SWITCHES_MIGRATION: &str = r#"
+CREATE TABLE channel_switches(channel TEXT PRIMARY KEY, enabled INTEGER NOT NULL, by_actor TEXT NOT NULL, at_ms INTEGER NOT NULL);
+ALTER TABLE conversations ADD COLUMN visitor_delivered_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN visitor_read_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN agent_read_seq INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// The statement that raises `mark` to `?2` (capped at `last_seq`) in conversation `?1`; it
+/// returns the three marks, or no row when nothing rose. Plain SQL with `?n` for both stores.
+pub(super) fn raise_receipt_sql(mark: super::ReceiptMark) -> &'static str {
+    use super::ReceiptMark::*;
+    match mark {
+        VisitorDelivered => "UPDATE conversations SET visitor_delivered_seq = CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
+            WHERE id = ?1 AND visitor_delivered_seq < CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
+            RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
+        VisitorRead => "UPDATE conversations SET visitor_read_seq = CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END, \
+            visitor_delivered_seq = CASE WHEN visitor_delivered_seq > (CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END) \
+                THEN visitor_delivered_seq ELSE (CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END) END \
+            WHERE id = ?1 AND visitor_read_seq < CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
+            RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
+        AgentRead => "UPDATE conversations SET agent_read_seq = CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
+            WHERE id = ?1 AND agent_read_seq < CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
+            RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
+    }
+}
+
+pub(super) const RECEIPTS_SQL: &str = "SELECT visitor_delivered_seq, visitor_read_seq, agent_read_seq FROM conversations WHERE id = ?1";
+
+pub(super) fn raise_receipt(conn: &Connection, conversation: &str, mark: super::ReceiptMark, seq: u64) -> StoreResult<Option<Receipts>> {
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    Ok(conn.prepare_cached(raise_receipt_sql(mark))?.query_row(params![conversation, seq], receipts_row).optional()?)
+}
+
+pub(super) fn receipts(conn: &Connection, conversation: &str) -> StoreResult<Receipts> {
+    Ok(conn.prepare_cached(RECEIPTS_SQL)?.query_row([conversation], receipts_row).optional()?.unwrap_or_default())
+}
+
+pub(super) fn set_channel_enabled(conn: &Connection, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO channel_switches(channel, enabled, by_actor, at_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(channel) DO UPDATE SET enabled = excluded.enabled, by_actor = excluded.by_actor, at_ms = excluded.at_ms",
+    )?
+    .execute(params![channel, i64::from(enabled), by, now_ms as i64])?;
+    Ok(())
+}
+
+pub(super) fn channel_switches(conn: &Connection) -> StoreResult<Vec<(String, bool)>> {
+    let mut stmt = conn.prepare_cached("SELECT channel, enabled FROM channel_switches")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? != 0)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn receipts_row(r: &Row<'_>) -> rusqlite::Result<Receipts> {
+    Ok(Receipts {
+        visitor_delivered_seq: r.get::<_, i64>(0)? as u64,
+        visitor_read_seq: r.get::<_, i64>(1)? as u64,
+        agent_read_seq: r.get::<_, i64>(2)? as u64,
+    })
+}
 
 fn scopes_str(scopes: &[Scope]) -> String {
     scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")

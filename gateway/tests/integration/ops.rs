@@ -10,6 +10,17 @@ use serde_json::Value;
 
 use crate::common::*;
 
+/// An admin of "shop" only (`adm`, password `pw5`).
+pub const SHOP_ADMIN: &str = r#"
+[[agents]]
+id = "adm"
+name = "Admin Shop"
+password = "pw5"
+role = "admin"
+max_chats = 2
+channels = ["shop"]
+"#;
+
 /// The test configuration plus a supervisor and an admin of "shop" only.
 fn ops_toml(db: &Path) -> String {
     config_toml(db, 1000)
@@ -21,15 +32,7 @@ password = "pw4"
 role = "supervisor"
 max_chats = 2
 channels = ["shop"]
-
-[[agents]]
-id = "adm"
-name = "Admin Shop"
-password = "pw5"
-role = "admin"
-max_chats = 2
-channels = ["shop"]
-"#
+"# + SHOP_ADMIN
 }
 
 async fn ops_server() -> (Server, PathBuf) {

@@ -49,6 +49,13 @@ fn product_button_opens_a_room_and_the_desk_sees_a_verified_member() {
 
         // And the visitor sees who joined.
         v.b.wait_js("the agent's name in the chat header", "document.querySelector('#consult .status').textContent.includes('Mina')").await;
+
+        // Send results both ways: the agent has the chat in view, so the visitor's last message
+        // shows "read"; the visitor's open panel shows the reply, so the desk says "Read" under it.
+        v.b.wait_js("'read' under the visitor's last message", "document.querySelectorAll('#consult .log > li.mine .read').length === 1").await;
+        agent.reply("네, 3세트 모두 포장해 드릴게요").await;
+        v.wait_message("agent", "모두 포장해").await;
+        agent.b.wait_js("'Read' under the reply", "[...document.querySelectorAll('#messages > li.agent .receipt')].some(r => r.textContent === 'Read')").await;
         v.b.snap("panel").await;
     });
 }

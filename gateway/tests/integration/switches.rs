@@ -1,0 +1,89 @@
+//! Switching a channel off and on at runtime, over the Counsel API and from the desk's admin
+//! view: buttons see it at once, launches are refused while off, open chats go on, the switch is
+//! audited and outlives a restart (it wins over the configuration file's `enabled`).
+
+use consult_sdk::protocol::VisitorEvent;
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::counsel::{api_key, call, start};
+use crate::ops::SHOP_ADMIN;
+
+async fn status(s: &Server) -> Value {
+    s.http.get(s.url("/v1/channels/shop/status")).send().await.unwrap().json().await.unwrap()
+}
+
+async fn admin_post(s: &Server, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = s.http.post(s.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_channel_switched_off_refuses_launches_keeps_open_chats_and_stays_off_after_a_restart() {
+    let (s, config) = start("switches", SHOP_ADMIN).await;
+    let admin_key = api_key(&config, "shop", "admin", None);
+    let write_key = api_key(&config, "shop", "read,write", None);
+    assert_eq!(status(&s).await["enabled"], true);
+
+    // A chat already open before the switch.
+    let (handle, _) = s.anon("shop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("v1", "before the switch").await;
+    v.until(|e| matches!(e, VisitorEvent::Ack { .. }).then_some(())).await;
+
+    // Only an admin key may switch; the body is checked.
+    let (st, b) = call(&s, "POST", "/v1/counsel/channel", Some(&write_key), Some(json!({"enabled": false}))).await;
+    assert_eq!((st, b["code"].as_str()), (403, Some("missing_scope")));
+    let (st, b) = call(&s, "POST", "/v1/counsel/channel", Some(&admin_key), Some(json!({"enabled": "no"}))).await;
+    assert_eq!((st, b["code"].as_str()), (400, Some("bad_request")));
+    assert_eq!(status(&s).await["enabled"], true, "refused switches change nothing");
+
+    let (st, b) = call(&s, "POST", "/v1/counsel/channel", Some(&admin_key), Some(json!({"enabled": false}))).await;
+    assert_eq!((st, &b["enabled"]), (200, &json!(false)), "{b}");
+    assert_eq!(status(&s).await["enabled"], false, "buttons hide at once");
+    let (_, b) = call(&s, "GET", "/v1/counsel/channel", Some(&write_key), None).await;
+    assert_eq!(b["enabled"], false);
+    let (code, b) = s.launch(&consult_sdk::protocol::LaunchRequest { channel: "shop".into(), ..Default::default() }).await;
+    assert_eq!((code, b["code"].as_str()), (403, Some("channel_disabled")), "{b}");
+    // Another channel is untouched.
+    let (code, _) = s.launch(&consult_sdk::protocol::LaunchRequest { channel: "brief".into(), ..Default::default() }).await;
+    assert_eq!(code, 200);
+
+    // The open chat goes on.
+    v.say("v2", "after the switch").await;
+    let acked = v.until(|e| match e { VisitorEvent::Ack { client_id, .. } if client_id == "v2" => Some(true), VisitorEvent::Error { .. } => Some(false), _ => None }).await;
+    assert!(acked, "a chat open before the switch keeps going");
+
+    // The desk's admin view lists the channel off and switches it back on; both switches are audited.
+    let (st, token) = s.login("adm", "pw5").await;
+    assert_eq!(st, 200);
+    let token = token.unwrap();
+    let list: Value = s.http.get(s.url("/v1/admin/channels")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list, json!([{"id": "shop", "name": list[0]["name"], "status": status(&s).await}]));
+    let (st, _) = admin_post(&s, &token, "/v1/admin/channels/brief", json!({"enabled": false})).await;
+    assert_eq!(st, 404, "an admin of shop cannot switch brief");
+    let (sup_status, sup_token) = s.login("sup", "pw3").await;
+    assert_eq!(sup_status, 200);
+    let (st, _) = admin_post(&s, &sup_token.unwrap(), "/v1/admin/channels/shop", json!({"enabled": true})).await;
+    assert_eq!(st, 403, "a supervisor is not an admin");
+    let (st, b) = admin_post(&s, &token, "/v1/admin/channels/shop", json!({"enabled": true})).await;
+    assert_eq!((st, &b["enabled"]), (200, &json!(true)), "{b}");
+    let audit: Value = s.http.get(s.url("/v1/admin/audit?action=channel_switch")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let lines: Vec<(String, String)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap().to_string(), e["detail"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert!(lines.contains(&("adm".into(), "on".into())) && lines.iter().any(|(a, d)| a.starts_with("api:") && d == "off"), "{lines:?}");
+
+    // Off again, then a restart on the same database: still off, though the file says on.
+    let (st, _) = call(&s, "POST", "/v1/counsel/channel", Some(&admin_key), Some(json!({"enabled": false}))).await;
+    assert_eq!(st, 200);
+    drop(v);
+    let toml = std::fs::read_to_string(&config).unwrap();
+    drop(s);
+    let again = Server::start_toml(&toml).await;
+    assert_eq!(status(&again).await["enabled"], false, "the stored switch outlives the restart");
+}

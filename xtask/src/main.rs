@@ -379,8 +379,8 @@ fn test() -> Result {
     if root().join("widget/tests").exists() {
         run(chromedriver_env(&mut cargo()).args(["test", "-p", "consult-widget", "--target", "wasm32-unknown-unknown", "--tests"]))?;
     }
-    // Node: the npm package's wasm against the same vectors.
-    run(Command::new("node").args(["--test", "pkg/test/vectors.test.mjs"]))?;
+    // Node: the npm package's wasm and its webhook helper against the same vectors.
+    run(Command::new("node").args(["--test", "pkg/test/vectors.test.mjs", "pkg/test/webhooks.test.mjs"]))?;
     test_pkg()?;
     // End to end: whole flows in headless Chromium against the real gateway.
     run(chromedriver_env(&mut cargo()).args(["test", "-p", "consult-e2e"]))?;

@@ -10,54 +10,28 @@
 //   window.Consult = window.Consult || function () { (Consult.q = Consult.q || []).push(arguments) };
 // Every command returns a promise; the ones that can fail reject with an `Error`.
 
+import type { ChannelStatus, ChatMessage, Body, ErrorBody, MenuOption, Sender } from "./types/protocol.js";
+
+// The wire shapes are generated from the Rust protocol (types/protocol.d.ts, `cargo xtask types`);
+// these names are the launcher's for them.
+
 /** `GET /v1/channels/{id}/status`, as the `ready` event reports it. */
-export interface ConsultChannelStatus {
-  /** False when the service is switched off: every button hides. */
-  enabled: boolean;
-  /** Inside business hours now. */
-  open_now: boolean;
-  /** Next opening, Unix seconds, when closed. */
-  next_opening?: number;
-  /** After-hours reply, when closed. */
-  after_hours_message?: string;
-}
+export type ConsultChannelStatus = ChannelStatus;
 
 /** A stable error body: `code` is machine-readable (`malformed_token`, `origin_not_allowed`, `blocked`…). */
-export interface ConsultError {
-  code: string;
-  message: string;
-}
+export type ConsultError = ErrorBody;
 
 /** Who wrote a message. */
-export type ConsultSender =
-  | { role: "visitor" }
-  | { role: "agent"; id: string; name: string }
-  | { role: "bot" }
-  | { role: "system" };
+export type ConsultSender = Sender;
 
-export interface ConsultMenuOption {
-  id: string;
-  label: string;
-  url?: string;
-}
+/** One bot menu button. */
+export type ConsultMenuOption = MenuOption;
 
 /** What a message holds. Text is text: render it with `textContent`, never as HTML. */
-export type ConsultBody =
-  | { kind: "text"; text: string }
-  | { kind: "image"; attachment: string; mime: string; size: number }
-  | { kind: "file"; attachment: string; name: string; mime: string; size: number }
-  | { kind: "menu"; text: string; options: ConsultMenuOption[] };
+export type ConsultBody = Body;
 
 /** A stored chat message, as the `message` event delivers it. */
-export interface ConsultMessage {
-  /** Per-session sequence number, from 1, gap-free. */
-  seq: number;
-  sender: ConsultSender;
-  body: ConsultBody;
-  client_id?: string;
-  /** Server time, Unix milliseconds. */
-  at_ms: number;
-}
+export type ConsultMessage = ChatMessage;
 
 /** `boot` options; the script tag's `data-channel`, `data-token`, `data-entry`, `data-locale`
  * and `data-position` attributes are the same options. */

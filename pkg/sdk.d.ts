@@ -1,28 +1,17 @@
 // Types of `@consult/web/sdk`: sign consult-button tokens on a business server (Node), decode,
-// verify and render QR codes anywhere. Written by hand to match sdk/src/js_api.rs and lib/sdk-*;
+// verify and render QR codes anywhere. Written by hand to match sdk/src/js_api.rs and lib/sdk-*
+// (EntryPoint and Membership come from the generated types/protocol.d.ts);
 // pkg/test/package fails when an export, a method or an error code here and there drift apart.
 //
 // Node (ESM or CommonJS): ready when imported. Browsers and bundlers: `await init()` first.
 
+import type { EntryPoint, Membership } from "./types/protocol.js";
+
 export type Kind = "button" | "printed" | "handoff";
 
-/** Where the consultation started. */
-export interface EntryPoint {
-  button?: string;
-  page?: string;
-  campaign?: string;
-  product?: string;
-  order?: string;
-  tags?: string[];
-}
-
-/** Membership of a logged-in member (button tokens only). */
-export interface Membership {
-  id: string;
-  tier?: string;
-  name?: string;
-  attrs?: Record<string, string>;
-}
+/** Where the consultation started (`EntryPoint`) and a logged-in member (`Membership`, button
+ * tokens only): generated from the Rust model with the wire types. */
+export type { EntryPoint, Membership };
 
 /**
  * A token serial (64 bits): a `bigint` in 0..2^64, or a `number` only when it is exact

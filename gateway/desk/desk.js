@@ -3,6 +3,10 @@
 // dialogs from dialog.js, alerts from notify.js.
 "use strict";
 
+// The message shapes, generated from protocol.rs (`cargo xtask types`), for editors and `tsc --checkJs`:
+/** @typedef {import("../../pkg/types/protocol").AgentCommand} AgentCommand */
+/** @typedef {import("../../pkg/types/protocol").AgentEvent} AgentEvent */
+
 const desk = {
   token: sessionStorage.getItem("consult.desk.token"),
   me: null,
@@ -33,6 +37,7 @@ const desk = {
   retryTimer: null,
 };
 
+/** @param {AgentCommand} cmd */
 function send(cmd) {
   if (desk.socket && desk.socket.readyState === WebSocket.OPEN) {
     desk.socket.send(JSON.stringify(cmd));
@@ -110,6 +115,7 @@ function connect() {
     send({ type: "hello", version: 1, token: desk.token });
   };
   ws.onmessage = (ev) => {
+    /** @type {AgentEvent} */
     let event;
     try { event = JSON.parse(ev.data); } catch { return; }
     onEvent(event);

@@ -11,6 +11,7 @@ use crate::protocol::{Body, ChatMessage, CloseReason, Receipts, SessionState, Se
 /// What an API key may do. `read`: sessions, messages, deliveries; `write`: replies and session
 /// actions; `admin`: keys and webhook endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
@@ -45,6 +46,7 @@ impl Scope {
 
 /// An API key as listed (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyInfo {
     /// Key id: the public prefix of the secret (`ck_<id>_…`).
@@ -71,6 +73,7 @@ pub struct ApiKeyInfo {
 
 /// `POST /v1/counsel/keys` body (admin scope): a new key for the caller's channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
@@ -85,6 +88,7 @@ pub struct CreateApiKey {
 
 /// A key just created: the secret is shown this once; the gateway keeps only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApiKey {
     /// The key.
@@ -95,6 +99,7 @@ pub struct CreatedApiKey {
 
 /// API keys of the channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyList {
     /// Newest first.
@@ -103,6 +108,7 @@ pub struct ApiKeyList {
 
 /// A page of sessions. Pass `next_cursor` back as `cursor` for the next page; absent on the last.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionPage {
     /// Sessions, oldest first (a user's history: newest first).
@@ -114,6 +120,7 @@ pub struct SessionPage {
 
 /// One session in full.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionDetail {
     /// Entry point (verified and declared apart), membership, user key, current page, assignment.
@@ -127,6 +134,7 @@ pub struct SessionDetail {
 
 /// A page of a session's messages after a `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     /// Messages, oldest first.
@@ -144,6 +152,7 @@ pub struct MessagePage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChannelSwitch {
     /// On (true) or off.
     pub enabled: bool,
@@ -154,6 +163,7 @@ pub struct ChannelSwitch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReadRequest {
     /// Highest read `seq` (higher than the conversation's last is taken as the last).
     pub seq: u64,
@@ -161,6 +171,7 @@ pub struct ReadRequest {
 
 /// Whom a reply is written as.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SendAs {
@@ -173,6 +184,7 @@ pub enum SendAs {
 
 /// `POST /v1/counsel/sessions/{id}/messages` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
@@ -181,6 +193,7 @@ pub struct SendMessage {
     pub client_id: String,
     /// Agent (default) or bot.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional, as = "Option<SendAs>"))]
     pub sender: SendAs,
     /// Text, or an image or file uploaded with `POST /v1/counsel/uploads`.
     pub body: Body,
@@ -188,6 +201,7 @@ pub struct SendMessage {
 
 /// A reply stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendResult {
     /// The message's `seq` in the conversation.
@@ -196,6 +210,7 @@ pub struct SendResult {
 
 /// `POST …/assign` and `…/transfer` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
@@ -205,6 +220,7 @@ pub struct AssignRequest {
 
 /// `POST …/handover` body: the bot hands the session to the agents' queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HandoverRequest {
@@ -215,6 +231,7 @@ pub struct HandoverRequest {
 
 /// `POST …/block` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BlockRequest {
@@ -226,6 +243,7 @@ pub struct BlockRequest {
 
 /// `POST /v1/counsel/unblock` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UnblockRequest {
@@ -235,6 +253,7 @@ pub struct UnblockRequest {
 
 /// A session after an action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionResult {
     /// The session now.
@@ -243,6 +262,7 @@ pub struct ActionResult {
 
 /// An attachment uploaded with `POST /v1/counsel/uploads`, to send by id in an image or file body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadResult {
     /// Attachment id.
@@ -257,6 +277,7 @@ pub struct UploadResult {
 
 /// A webhook endpoint of the channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEndpoint {
     /// Endpoint id.
@@ -281,6 +302,7 @@ pub struct WebhookEndpoint {
 
 /// `POST /v1/counsel/webhooks` body (admin scope).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
@@ -296,6 +318,7 @@ pub struct CreateWebhook {
 
 /// An endpoint just created, with its secret shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedWebhook {
     /// The endpoint.
@@ -306,6 +329,7 @@ pub struct CreatedWebhook {
 
 /// Webhook endpoints of the channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookList {
     /// Endpoints.
@@ -314,6 +338,7 @@ pub struct WebhookList {
 
 /// One delivery of one event to one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryInfo {
     /// The `webhook-id` header: the same across retries.
@@ -341,6 +366,7 @@ pub struct DeliveryInfo {
 
 /// Deliveries of an endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryList {
     /// Oldest first.
@@ -349,6 +375,7 @@ pub struct DeliveryList {
 
 /// `POST /v1/counsel/webhooks/{id}/replay`: failed deliveries queued again, endpoint resumed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplayResult {
     /// Deliveries queued again.
@@ -361,6 +388,7 @@ pub const EVENT_TYPES: &[&str] =
 
 /// A webhook delivery's body (Standard Webhooks layout: `type`, `timestamp`, `data`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookPayload {
     /// Channel.
@@ -374,6 +402,7 @@ pub struct WebhookPayload {
 
 /// A webhook event: `type` and its `data`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data")]
 pub enum WebhookEvent {
@@ -413,6 +442,7 @@ impl WebhookEvent {
 
 /// `session.opened` data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionOpened {
     /// Entry point (verified and declared apart), membership, user key, page, state.
@@ -421,6 +451,7 @@ pub struct SessionOpened {
 
 /// `message.created` data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageCreated {
     /// Session id.
@@ -434,6 +465,7 @@ pub struct MessageCreated {
 /// `message.status` data: the conversation's marks after the change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MessageStatus {
     /// Session id.
     pub session: String,
@@ -445,6 +477,7 @@ pub struct MessageStatus {
 
 /// `session.state_changed` data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateChanged {
     /// Session id.
@@ -466,6 +499,7 @@ pub struct StateChanged {
 
 /// `session.page_changed` data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageChanged {
     /// Session id.
@@ -477,6 +511,7 @@ pub struct PageChanged {
 
 /// `attachment.created` data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentCreated {
     /// The open session of the visitor's conversation, if any.

@@ -36,7 +36,8 @@
 //! ```
 //!
 //! Features: `verify` (Ed25519 verification), `sign` (signing, key generation), `qr` (QR codes),
-//! `js` (wasm-bindgen bindings). Without features the crate holds the model, the encoding and the
+//! `js` (wasm-bindgen bindings), `ts` (TypeScript declarations of the wire types, a build tool).
+//! Without features the crate holds the model, the encoding and the
 //! wire protocol only — what a browser chat app needs.
 
 #![warn(missing_docs)]
@@ -61,6 +62,9 @@ pub mod draft;
 
 #[cfg(feature = "js")]
 mod js_api;
+
+#[cfg(feature = "ts")]
+pub mod ts;
 
 pub use encoding::{DecodeError, RawToken};
 pub use launch::{LaunchUrl, LaunchUrlError};

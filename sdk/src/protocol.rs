@@ -30,6 +30,7 @@ pub const MAX_CLIENT_ID_LEN: usize = 64;
 /// `POST /v1/launch` body. Exactly one of `token` (button kind), `printed` or `handoff` (digits
 /// forms) may be set; with none, the launch is anonymous with a declared entry point only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct LaunchRequest {
     /// Channel id.
@@ -61,6 +62,7 @@ pub struct LaunchRequest {
 
 /// `POST /v1/launch` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LaunchResponse {
     /// Opaque visitor session handle: the bearer secret for the visitor socket and uploads.
     pub session: String,
@@ -74,6 +76,7 @@ pub struct LaunchResponse {
 
 /// The channel as shown to visitors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChannelInfo {
     /// Channel id.
     pub id: String,
@@ -87,6 +90,7 @@ pub struct ChannelInfo {
 
 /// `GET /v1/admin/channels`: one of the admin's channels and its status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChannelSummary {
     /// Channel id.
     pub id: String,
@@ -99,6 +103,7 @@ pub struct ChannelSummary {
 /// `GET /v1/channels/{id}/status`: what buttons need to decide whether and how to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChannelStatus {
     /// False when the service is switched off: every button hides.
     pub enabled: bool,
@@ -147,6 +152,7 @@ pub struct ChannelStatus {
 /// | `unsupported_version` | — | socket `error` answering `hello`: protocol version not spoken |
 /// | `hello_first` | — | socket `error`: first frame was not `hello` |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable machine-readable code, one of [`codes`] (`expired`, `origin_not_allowed`, `blocked`,
@@ -259,6 +265,7 @@ pub mod codes {
 
 /// Who wrote a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Sender {
@@ -279,6 +286,7 @@ pub enum Sender {
 
 /// One item of the bot menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MenuOption {
     /// Option id the visitor sends back with `choose`.
@@ -292,6 +300,7 @@ pub struct MenuOption {
 
 /// What a message holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Body {
@@ -331,6 +340,7 @@ pub enum Body {
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatMessage {
     /// Per-conversation sequence number, from 1, gap-free.
@@ -351,6 +361,7 @@ pub struct ChatMessage {
 /// `seq <= visitor_delivered_seq` reached the visitor's socket; below both, it is only stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Receipts {
     /// Highest `seq` written to one of the visitor's sockets.
     pub visitor_delivered_seq: u64,
@@ -362,6 +373,7 @@ pub struct Receipts {
 
 /// Lifecycle of a consult session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
@@ -379,6 +391,7 @@ pub enum SessionState {
 
 /// Why a session closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
@@ -397,6 +410,7 @@ pub enum CloseReason {
 /// Visitor → gateway, on `GET /v1/visitor/socket` (no query: the handle travels in `hello`, never
 /// in a URL, so it stays out of access logs and browser history).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum VisitorCommand {
     /// First frame: protocol version, the session handle from the launch, and the last `seq`
@@ -463,6 +477,7 @@ pub const MAX_RATING_COMMENT_CHARS: usize = 500;
 
 /// Gateway → visitor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum VisitorEvent {
     /// Answer to `hello`: current state; the gap after `after_seq` follows as `message` events.
@@ -545,6 +560,7 @@ pub enum VisitorEvent {
 
 /// Entry point as agents see it: verified and declared never mixed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryView {
     /// Signed by the business's server.
@@ -559,6 +575,7 @@ pub struct EntryView {
 
 /// A session as the agent desk lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionSummary {
     /// Session id (not the visitor's bearer handle).
@@ -602,6 +619,7 @@ pub struct SessionSummary {
 
 /// Agent → gateway, on `GET /v1/agent/socket` (no query: the bearer token travels in `hello`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentCommand {
     /// First frame: the protocol version and the bearer token from `POST /v1/agent/login`.
@@ -730,6 +748,7 @@ pub enum AgentCommand {
 
 /// Gateway → agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // `welcome` is sent once per connection; boxing it buys nothing.
 pub enum AgentEvent {
@@ -863,6 +882,7 @@ pub enum AgentEvent {
 
 /// An internal note on a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NoteInfo {
     /// Author's agent id.
     pub agent: String,
@@ -876,6 +896,7 @@ pub struct NoteInfo {
 
 /// A visitor's satisfaction rating of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RatingInfo {
     /// 1 to 5.
     pub score: u8,
@@ -888,6 +909,7 @@ pub struct RatingInfo {
 
 /// One line of the board's queue table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BoardQueue {
     /// Channel id.
     pub channel: String,
@@ -902,6 +924,7 @@ pub struct BoardQueue {
 
 /// One agent on the board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BoardAgent {
     /// Agent id.
     pub id: String,
@@ -921,6 +944,7 @@ pub struct BoardAgent {
 
 /// A canned answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CannedAnswer {
     /// Short name (`/refund`).
     pub shortcut: String,
@@ -930,6 +954,7 @@ pub struct CannedAnswer {
 
 /// Another agent, for transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentInfo {
     /// Agent id.
     pub id: String,
@@ -941,6 +966,7 @@ pub struct AgentInfo {
 
 /// A block in force, for the desk's list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockInfo {
     /// Channel id.
@@ -961,6 +987,7 @@ pub struct BlockInfo {
 /// always names the receiver's exact origin and the receiver checks `event.origin` and
 /// `event.source`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FrameMessage {
     /// Frame → launcher: loaded and listening.

@@ -34,6 +34,19 @@ pub enum WebhookError {
     NoMatch,
 }
 
+impl WebhookError {
+    /// A stable code for the kind, the same the Node helper (`@consult/web/webhooks`) throws:
+    /// `bad_secret`, `bad_header` (the timestamp), `stale_timestamp`, `bad_signature`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebhookError::BadSecret => "bad_secret",
+            WebhookError::BadTimestamp => "bad_header",
+            WebhookError::Stale => "stale_timestamp",
+            WebhookError::NoMatch => "bad_signature",
+        }
+    }
+}
+
 fn key(secret: &str) -> Result<Vec<u8>, WebhookError> {
     let b64 = secret.strip_prefix("whsec_").unwrap_or(secret);
     let key = STANDARD.decode(b64).map_err(|_| WebhookError::BadSecret)?;
@@ -124,6 +137,9 @@ mod tests {
         signature: String,
         now: u64,
         valid: bool,
+        /// The refusal's code, when not valid.
+        #[serde(default)]
+        error: Option<String>,
     }
 
     /// The shared vectors the Node package checks too.
@@ -137,6 +153,7 @@ mod tests {
             let secrets: Vec<&str> = v.secrets.iter().map(String::as_str).collect();
             let got = verify(&secrets, &v.id, &v.timestamp, &v.signature, v.body.as_bytes(), v.now, 300);
             assert_eq!(got.is_ok(), v.valid, "{} {:?}", v.id, got);
+            assert_eq!(got.err().map(|e| e.code().to_string()), v.error, "{}: the refusal's code", v.id);
             if v.valid && v.secrets.len() == 1 && !v.signature.contains(' ') {
                 let ts: u64 = v.timestamp.parse().unwrap();
                 assert_eq!(sign(&secrets, &v.id, ts, v.body.as_bytes()).unwrap(), v.signature);

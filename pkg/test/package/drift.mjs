@@ -2,7 +2,8 @@
 // - the value exports of sdk.d.ts == what `require`, Node's `import` and the browser entry export;
 // - each class's declared methods == its runtime methods, and each function's parameter count;
 // - ErrorCode == the codes sdk/src (js_api.rs, VerifyError::code) can throw;
-// - the launcher's commands and events == the ones index.d.ts declares.
+// - the launcher's commands and events == the ones index.d.ts declares;
+// - the webhook helper's exports and error codes == webhooks.d.ts and sdk/src/webhooks.rs.
 // Usage: node drift.mjs <project dir> <typescript module path> <repo root>
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -95,4 +96,17 @@ const eventNames = JSON.parse(launcher.match(/var EVENTS = (\[[^\]]*\])/)[1].rep
 assert.deepEqual(declaredCommands, commands, "Consult(command) in index.d.ts == the launcher's commands");
 assert.deepEqual(declaredEvents, eventNames, "ConsultEvents in index.d.ts == the launcher's EVENTS");
 
-console.log(`  ok ${declared.length} exports, ${members} methods, ${declaredCodes.length} error codes, ${commands.length} commands, ${eventNames.length} events match`);
+// The webhook helper: value exports, declared and implemented (require and import), and its error
+// codes against the Rust helper's (WebhookError::code).
+const webhookExports = checker.getExportsOfModule(moduleOf("@consult/web/webhooks"));
+const webhookValues = webhookExports.filter(isValue).map((s) => s.name).sort();
+const webhooksCjs = require("@consult/web/webhooks");
+const webhooksEsm = await import(pathToFileURL(require.resolve("@consult/web/webhooks")).href);
+assert.deepEqual(sorted(Object.keys(webhooksCjs)), webhookValues, "require('@consult/web/webhooks') exports what webhooks.d.ts declares");
+assert.deepEqual(sorted(Object.keys(webhooksEsm).filter((k) => k !== "default")), webhookValues, "import from '@consult/web/webhooks' exports what webhooks.d.ts declares");
+const webhookCodes = literals(checker.getDeclaredTypeOfSymbol(webhookExports.find((s) => s.name === "WebhookErrorCode")));
+const webhooksRs = readFileSync(join(repo, "sdk/src/webhooks.rs"), "utf8");
+const rustWebhookArms = webhooksRs.slice(webhooksRs.indexOf("pub fn code(&self)"), webhooksRs.indexOf("fn key("));
+assert.deepEqual(webhookCodes, [...rustWebhookArms.matchAll(/=> "([a-z_]+)",/g)].map((m) => m[1]).sort(), "WebhookErrorCode == WebhookError::code in sdk/src/webhooks.rs");
+
+console.log(`  ok ${declared.length} exports, ${members} methods, ${declaredCodes.length} error codes, ${commands.length} commands, ${eventNames.length} events, ${webhookValues.length} webhook exports and ${webhookCodes.length} codes match`);

@@ -5,7 +5,7 @@
 // KEEP=1 keeps the temp project and prints where it is.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -80,7 +80,7 @@ try {
     assert.match(out, /ok sign\(\{entry, member\}\) with defaults → verify/, `${label} ran the checks`);
     console.log(`  ok Node ${label}: ${out.trim().split("\n").length} groups of checks`);
   }
-  writeFileSync(join(project, "drift-probe.ts"), 'import * as sdk from "@consult/web/sdk";\nimport * as widget from "@consult/web";\nexport { sdk, widget };\n');
+  writeFileSync(join(project, "drift-probe.ts"), 'import * as sdk from "@consult/web/sdk";\nimport * as widget from "@consult/web";\nimport * as webhooks from "@consult/web/webhooks";\nexport { sdk, widget, webhooks };\n');
   console.log(run("node", [join(here, "drift.mjs"), project, join(tools, "typescript"), repo], project).trimEnd());
   step("Node runs and types-against-runtime drift");
 
@@ -93,6 +93,18 @@ try {
     assert.match(r.stderr, /ERR_CONSULT_NO_DOM/, `${how}: the error's code`);
   }
   console.log("  ok require and import of '@consult/web' in Node: a clear ERR_CONSULT_NO_DOM error");
+
+  // 5b. The webhook helper, imported and required from the tarball, on the shared vectors' first delivery.
+  const [delivery] = JSON.parse(readFileSync(join(repo, "sdk/tests/vectors/webhooks.json"), "utf8")).vectors;
+  const deliveryHeaders = { "webhook-id": delivery.id, "webhook-timestamp": delivery.timestamp, "webhook-signature": delivery.signature };
+  const verifyCall = `console.log(verifyWebhook(${JSON.stringify(delivery.secrets)}, ${JSON.stringify(deliveryHeaders)}, ${JSON.stringify(delivery.body)}, { now: ${delivery.now} }).type)`;
+  for (const [how, args] of [
+    ["import", ["--input-type=module", "-e", `import { verifyWebhook } from '@consult/web/webhooks'; ${verifyCall}`]],
+    ["require", ["-e", `const { verifyWebhook } = require('@consult/web/webhooks'); ${verifyCall}`]],
+  ]) {
+    assert.equal(run("node", args, project).trim(), "message.created", `${how}('@consult/web/webhooks') verifies a delivery`);
+  }
+  console.log("  ok import and require of '@consult/web/webhooks' verify a signed delivery");
 
   // 6. Bundles. esbuild for Node keeps the package external, as the README says.
   const esbuild = join(tools, ".bin/esbuild");
@@ -113,7 +125,12 @@ try {
     const script = bundler === "esbuild" ? "esbuild-main.js" : "main.js";
     writeFileSync(join(project, `dist/${bundler}/index.html`), `<!doctype html><meta charset="utf-8"><body><script type="module" src="./${script}"></script></body>`);
   }
-  step("esbuild (Node and browser), Vite and webpack builds");
+  for (const bundler of ["vite", "esbuild", "webpack"]) {
+    const dir = join(project, "dist", bundler);
+    const leaked = readdirSync(dir, { recursive: true }).filter((f) => statSync(join(dir, f)).isFile() && /webhook-signature|node:crypto/.test(readFileSync(join(dir, f), "latin1")));
+    assert.deepEqual(leaked, [], `${bundler}: the Node-only webhook helper stays out of browser bundles`);
+  }
+  step("esbuild (Node and browser), Vite and webpack builds; no webhook helper in them");
 
   // 7. The browser builds in headless Chromium, the static server standing in for the gateway.
   const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };

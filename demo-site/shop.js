@@ -30,8 +30,24 @@
     return q.toString();
   }
 
+  // Each consult button carries a token signed for what it says (its entry, order, campaign), so
+  // agents see its fields verified, never "declared ≠ verified".
+  function signButtons() {
+    return Promise.all(Array.prototype.map.call(d.querySelectorAll('[data-consult-entry]'), function (el) {
+      var q = new URLSearchParams();
+      q.set('page', location.pathname);
+      q.set('button', el.getAttribute('data-consult-entry'));
+      ['product', 'campaign', 'order'].forEach(function (k) {
+        var v = el.getAttribute('data-consult-' + k);
+        if (v) q.set(k, v);
+      });
+      return api('/api/token?' + q).then(function (body) { el.setAttribute('data-consult-token', body.token); }).catch(function () {});
+    }));
+  }
+
   function refreshToken() {
-    return api('/api/token?' + tokenQuery()).then(function (body) {
+    return Promise.all([api('/api/token?' + tokenQuery()), signButtons()]).then(function (done) {
+      var body = done[0];
       w.Consult('setToken', body.token);
       // Tests and curious people can see that the page holds a signed token, and for whom.
       d.documentElement.dataset.consultToken = body.member ? 'member' : 'anonymous';

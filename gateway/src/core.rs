@@ -248,7 +248,7 @@ impl Core {
         if !open_now && let Some(h) = channel.hours.as_ref().filter(|h| h.after_hours == AfterHours::Refuse) {
             let (current, _) = store.conversation_state(&conv.id)?;
             if !current.as_ref().is_some_and(SessionRow::is_open) {
-                return Err(AppError::ClosedAfterHours(h.message.clone()));
+                return Err(AppError::ClosedAfterHours(h.reply(now)));
             }
         }
         let open_as = if (channel.bot.is_some() || self.config.counsel.bot(&channel.id).is_some()) && open_now { OpenAs::Bot } else { OpenAs::Queued(None) };
@@ -267,7 +267,7 @@ impl Core {
             }
             let bot_runs = typed && write.session.state == SessionState::Bot && channel.bot.is_some();
             if !bot_runs && !open_now && let Some(h) = &channel.hours {
-                self.system(store, &conv.id, Sender::System, Body::Text { text: h.message.clone() }, now_ms)?;
+                self.system(store, &conv.id, Sender::System, Body::Text { text: h.reply(now) }, now_ms)?;
             }
             self.hub.to_visitors(&conv.id, &self.state_event(store, &write.session)?);
             self.publish_session(&write.session);

@@ -34,7 +34,8 @@ pub const DEMO_AGENTS: &[(&str, &str, &str, &[&str], &str)] = &[
 ///
 /// Environment knobs (for trying out, and for the end-to-end suite):
 /// `CONSULT_DEMO_INACTIVITY_SECS=N` closes a session after N quiet seconds (default 600);
-/// `CONSULT_DEMO_HOURS=closed` gives the channel business hours that are closed on every day, with
+/// `CONSULT_DEMO_HOURS=closed` gives the channel business hours closed today (a holiday) and open
+/// from 09:00 tomorrow (Seoul), with
 /// its after-hours reply and `after_hours = "wait"` (requests queue, nobody is assigned), instead
 /// of the default open-all-week hours (`open`); `CONSULT_DEMO_ENABLED=false` switches the channel
 /// off (`enabled = false`: every button hides, launches are refused with `channel_disabled`).
@@ -58,7 +59,7 @@ pub struct DemoArgs {
 /// The environment knobs of `consult demo`, as `--help` lists them.
 pub const DEMO_ENV_HELP: &str = "Environment:
   CONSULT_DEMO_INACTIVITY_SECS=N   close a session after N quiet seconds (default 600)
-  CONSULT_DEMO_HOURS=closed        business hours closed on every day: the after-hours reply,
+  CONSULT_DEMO_HOURS=closed        closed today (a holiday), open from 09:00 tomorrow: the after-hours reply,
                                    requests wait in the queue (after_hours = \"wait\"); default: open
   CONSULT_DEMO_ENABLED=false       switch the channel off: every button hides, launches are
                                    refused with channel_disabled; default: true";
@@ -68,7 +69,7 @@ pub const DEMO_ENV_HELP: &str = "Environment:
 pub struct DemoKnobs {
     /// Inactivity close, seconds.
     pub inactivity_secs: u64,
-    /// Business hours closed on every day (after-hours reply, `after_hours = "wait"`).
+    /// Closed today, open from 09:00 tomorrow (after-hours reply, `after_hours = "wait"`).
     pub hours_closed: bool,
     /// The channel switch.
     pub enabled: bool,
@@ -126,7 +127,14 @@ pub struct OrderBot {
 /// the order bot: a webhook endpoint of the demo channel to it, private targets allowed.
 pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, knobs: &DemoKnobs, order_bot: Option<&OrderBot>) -> String {
     let DemoKnobs { inactivity_secs, hours_closed, enabled } = knobs;
-    let day = if *hours_closed { "closed" } else { "00:00-24:00" };
+    // Closed: today is a holiday in Seoul and the shop opens tomorrow at 09:00, so every
+    // after-hours text has an opening time to tell.
+    let (day, holidays) = if *hours_closed {
+        let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Asia/Seoul").unwrap_or(jiff::tz::TimeZone::UTC)).date();
+        ("09:00-18:00", format!("[\"{today}\"]"))
+    } else {
+        ("00:00-24:00", "[]".to_string())
+    };
     let agents: String = DEMO_AGENTS
         .iter()
         .map(|(id, name, pw, skills, role)| {
@@ -169,6 +177,7 @@ time_zone = "Asia/Seoul"
 after_hours = "wait"
 after_hours_message = "지금은 상담 시간이 아닙니다. 남겨 주시면 영업시간에 답변드립니다. · We are closed now; leave a message and we will answer when we open."
 days = {{ mon = "{day}", tue = "{day}", wed = "{day}", thu = "{day}", fri = "{day}", sat = "{day}", sun = "{day}" }}
+holidays = {holidays}
 
 [channels.bot]
 prompt = "무엇을 도와드릴까요? · How can we help?"
@@ -557,9 +566,10 @@ mod tests {
         let hours = channel.hours.as_ref().unwrap();
         assert_eq!(hours.after_hours, crate::config::AfterHours::Wait);
         let now = now_ms() / 1000;
-        for day in 0..7 {
-            assert!(!hours.is_open(now + day * 86_400), "closed on every day");
-        }
+        assert!(!hours.is_open(now), "closed now");
+        let opens = hours.next_opening(now).expect("opens again");
+        assert!(opens > now && opens <= now + 2 * 86_400, "tomorrow at 09:00 in Seoul: {opens} vs {now}");
         assert!(hours.message.contains("We are closed now"));
+        assert!(hours.reply(now).contains("다음 상담 시작") && hours.reply(now).contains("09:00"), "{}", hours.reply(now));
     }
 }

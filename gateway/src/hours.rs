@@ -95,6 +95,21 @@ impl BusinessHours {
         }
         None
     }
+
+    /// The after-hours reply as stored in the conversation: the channel's message, then when it
+    /// opens again in the channel's time zone, in Korean and English (or that it is not known
+    /// within two weeks).
+    pub fn reply(&self, now: u64) -> String {
+        const KO_DAYS: [&str; 7] = ["월", "화", "수", "목", "금", "토", "일"];
+        match self.next_opening(now).and_then(|at| Timestamp::from_second(at as i64).ok()) {
+            Some(at) => {
+                let z = at.to_zoned(self.tz.clone());
+                let ko = format!("{}월 {}일 ({}) {:02}:{:02}", z.month(), z.day(), KO_DAYS[day_index(z.weekday())], z.hour(), z.minute());
+                format!("{}\n다음 상담 시작: {ko} · Opens again {} ({})", self.message, z.strftime("%a %-d %b %H:%M"), self.tz_name)
+            }
+            None => self.message.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -119,6 +134,16 @@ mod tests {
 
     fn seoul(s: &str) -> u64 {
         format!("{s}[Asia/Seoul]").parse::<jiff::Zoned>().unwrap().timestamp().as_second() as u64
+    }
+
+    #[test]
+    fn the_after_hours_reply_says_when_it_opens_in_the_channels_time_zone() {
+        let h = seoul_weekdays();
+        // Friday 19:00 in Seoul: closed until Monday 09:00 there.
+        assert_eq!(h.reply(seoul("2025-12-19T19:00")), "closed\n다음 상담 시작: 12월 22일 (월) 09:00 · Opens again Mon 22 Dec 09:00 (Asia/Seoul)");
+        let mut never = h.clone();
+        never.days = Default::default();
+        assert_eq!(never.reply(seoul("2025-12-19T19:00")), "closed", "no opening within two weeks: the message alone");
     }
 
     #[test]

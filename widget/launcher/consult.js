@@ -184,9 +184,10 @@
     if (frame && frame.contentWindow) frame.contentWindow.postMessage(message, gateway);
   }
 
-  function launchMessage(entry, prefill) {
+  function launchMessage(entry, prefill, token) {
     var request = { channel: config.channel, declared: entry };
-    if (config.token) request.token = config.token;
+    token = token || config.token;
+    if (token) request.token = token;
     if (config.locale) request.locale = config.locale;
     var message = { type: 'launch', request: request };
     if (prefill) message.prefill = String(prefill);
@@ -236,7 +237,9 @@
     if (mobile) { d.documentElement.style.overflow = 'hidden'; followViewport(); }
     fab.hidden = mobile || (status && status.enabled === false);
     fab.setAttribute('aria-expanded', 'true');
-    var message = launchMessage(entryOf(entryEl), prefill);
+    // A button may carry its own signed token (what the business signed for that button).
+    var own = entryEl && (entryEl.getAttribute('data-consult-token') || entryEl.getAttribute('token'));
+    var message = launchMessage(entryOf(entryEl), prefill, own && !tokenProblem(own) ? own : null);
     if (frameReady) post(message); else pendingLaunch = message;
     frame.focus();
     if (!isOpen) { isOpen = true; emit('open', {}); }

@@ -410,8 +410,11 @@ fn test_pkg() -> Result {
 }
 
 fn demo(args: &[String]) -> Result {
-    ensure_wasm_tools()?;
-    build_widget()?;
+    // Help needs no widget: answer at once.
+    if !args.iter().any(|a| a == "--help" || a == "-h") {
+        ensure_wasm_tools()?;
+        build_widget()?;
+    }
     run(cargo().args(["run", "-p", "consult-gateway", "--bin", "consult", "--", "demo"]).args(args))
 }
 

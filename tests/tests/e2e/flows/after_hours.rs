@@ -70,7 +70,8 @@ fn after_hours_visitor_gets_the_reply_and_waits_in_the_queue() {
         v.wait_message("system", REPLY).await;
         let shown = v.messages().await;
         let mine = shown.iter().position(|m| m.class.contains("mine")).expect("my message shown");
-        let reply = shown.iter().rposition(|m| m.class.contains("system") && m.text == REPLY).expect("after-hours reply shown");
+        let reply = shown.iter().rposition(|m| m.class.contains("system") && m.text.starts_with(REPLY)).expect("after-hours reply shown");
+        assert!(shown[reply].text.contains("다음 상담 시작") && shown[reply].text.contains("09:00"), "the reply says when the service opens: {:?}", shown[reply]);
         assert!(mine < reply, "the reply answers the message: {shown:?}");
         assert!(!shown.iter().any(|m| m.class.contains("bot")), "no bot menu after hours (the request goes to the queue): {shown:?}");
         let status = v.b.wait_js("the chat to say it is waiting in the queue", &format!("{}.includes(document.querySelector('#consult .status').textContent) && document.querySelector('#consult .status').textContent", json!(QUEUED))).await;

@@ -14,7 +14,7 @@ fn bot_then_agent_then_inactivity_close_then_recognised_next_time() {
         let agent = t.agent("mina", "mina-demo").await;
         let v = t.visitor_on("visitor", Device::Desktop, "/").await;
 
-        // The campaign banner's button (a declared entry point on an anonymous visit).
+        // The campaign banner's button, carrying the token the shop signed for it (an anonymous visit).
         v.click("[data-consult-entry=spring-banner]").await;
         v.enter_chat().await;
         v.send("배송 관련 문의요").await;
@@ -28,7 +28,7 @@ fn bot_then_agent_then_inactivity_close_then_recognised_next_time() {
         agent.open_chat("Visitor").await;
         let first = agent.pane().await;
         assert!(first.messages.iter().any(|m| m.text.contains("1~2일")), "the desk sees the bot's FAQ answer: {:?}", first.messages);
-        assert!(first.entry.contains("spring-banner") && first.entry.contains("declared"), "the banner's entry point, declared: {:?}", first.entry);
+        assert!(first.entry.contains("spring-banner") && first.entry.contains("verified") && !first.entry.contains("differs from signed"), "the banner's entry point, signed by the shop for that button: {:?}", first.entry);
         let first_key = agent.b.js("return desk.chats.get(desk.active).user_key", vec![]).await;
 
         // Both ways.

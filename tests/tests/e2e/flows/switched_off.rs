@@ -1,6 +1,7 @@
 //! Flow 12: the channel switched off (`CONSULT_DEMO_ENABLED=false`): every button hides (the
 //! floating launcher button, `[data-consult-entry]` elements, `<consult-button>` elements) and a
-//! direct full-page launch is refused with the stable code `channel_disabled`.
+//! direct full-page launch is refused with the stable code `channel_disabled`; the printed
+//! poster's page has no code to print.
 
 use consult_e2e::{Device, Visitor, run_with_env};
 use serde_json::json;
@@ -26,6 +27,13 @@ fn switched_off_channel_hides_every_button_and_refuses_launches() {
             assert_eq!(seen["tags"], json!(tags), "{page}: the page has its <consult-button> elements: {seen}");
             v.b.snap(&format!("switched-off-{}", page.trim_start_matches('/').trim_end_matches(".html"))).await;
         }
+
+        // The poster page offers no code to print while the service is off.
+        v.b.goto(&format!("{}/poster.html", t.demo.site)).await;
+        v.b.wait_js("the poster page to say the service is off", "document.documentElement.dataset.poster === 'off'").await;
+        let poster = v.b.js("return { code: !document.querySelector('.code').hidden, print: !document.getElementById('print').hidden, qr: !!document.getElementById('poster-qr').getAttribute('src'), note: (document.querySelector('.paused') || {}).textContent || '' }", vec![]).await;
+        assert_eq!((&poster["code"], &poster["print"], &poster["qr"]), (&json!(false), &json!(false), &json!(false)), "no code while off: {poster}");
+        assert!(poster["note"].as_str().unwrap_or_default().contains("switched off"), "{poster}");
 
         // A direct full-page launch (a shared link) is refused, in the visitor's language.
         let direct = Visitor::on(t.browser("direct", Device::Desktop).await, &t.demo.site);

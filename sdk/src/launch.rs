@@ -220,7 +220,11 @@ pub fn encode_component(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            // By hand rather than `format!`: the browser chat app links this, not the formatter.
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
     out
@@ -261,6 +265,18 @@ pub fn decode_component(s: &str) -> Result<String, LaunchUrlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn components_escape_every_other_byte_as_two_upper_hex_digits() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        let text = String::from_utf8_lossy(&all).into_owned() + "한글 ✓";
+        let expected: String = text
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        assert_eq!(encode_component(&text), expected);
+        assert_eq!(decode_component(&encode_component(&text)).as_deref(), Ok(text.as_str()));
+    }
 
     #[test]
     fn button_urls_round_trip() {

@@ -1031,22 +1031,46 @@ pub enum FrameMessage {
 /// # Errors
 /// A stable error code and message.
 pub fn check_text(text: &str) -> Result<(), ErrorBody> {
+    match text_error_code(text) {
+        None => Ok(()),
+        Some(code) if code == codes::EMPTY_MESSAGE => Err(ErrorBody { code: code.into(), message: "message is empty".into() }),
+        Some(code) => Err(ErrorBody {
+            code: code.into(),
+            message: format!("message is {} characters long; at most {MAX_TEXT_CHARS} are allowed", text.chars().count()),
+        }),
+    }
+}
+
+/// The error code [`check_text`] gives `text`, without building its message (the browser chat
+/// app shows its own text for a code, and leaves the formatting code out of its wasm).
+pub fn text_error_code(text: &str) -> Option<&'static str> {
     if text.trim().is_empty() {
-        return Err(ErrorBody { code: codes::EMPTY_MESSAGE.into(), message: "message is empty".into() });
+        Some(codes::EMPTY_MESSAGE)
+    } else if text.chars().count() > MAX_TEXT_CHARS {
+        Some(codes::MESSAGE_TOO_LONG)
+    } else {
+        None
     }
-    let chars = text.chars().count();
-    if chars > MAX_TEXT_CHARS {
-        return Err(ErrorBody {
-            code: codes::MESSAGE_TOO_LONG.into(),
-            message: format!("message is {chars} characters long; at most {MAX_TEXT_CHARS} are allowed"),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_checks_name_the_code_and_the_limit() {
+        assert_eq!(check_text("hi"), Ok(()));
+        assert_eq!(text_error_code("hi"), None);
+        let long = "가".repeat(MAX_TEXT_CHARS + 1);
+        for (text, code, message) in [
+            (" \n", codes::EMPTY_MESSAGE, "message is empty".to_string()),
+            (long.as_str(), codes::MESSAGE_TOO_LONG, "message is 1001 characters long; at most 1000 are allowed".to_string()),
+        ] {
+            assert_eq!(text_error_code(text), Some(code));
+            assert_eq!(check_text(text), Err(ErrorBody { code: code.into(), message }));
+        }
+        assert_eq!(check_text(&"가".repeat(MAX_TEXT_CHARS)), Ok(()));
+    }
 
     #[test]
     fn wire_shape_is_tagged_snake_case() {

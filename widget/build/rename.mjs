@@ -41,6 +41,11 @@ for (const [from, to] of map.exports) {
   // pointer, data end) are not used by the glue.
   js = js.replace(new RegExp(`\\bwasm\\.${escape(from)}(?![\\w$])`, 'g'), `wasm[${JSON.stringify(to)}]`);
 }
+// start.js only imports the default export (the async init): initSync and the start hook's JS
+// wrapper (the module runs it itself on instantiation) are dropped, and esbuild's tree shaking
+// then removes the code only they used.
+replaceExactlyOnceOrMore('export \\{ initSync, __wbg_init as default \\};', 'export { __wbg_init as default };', 'the glue\'s export list');
+replaceExactlyOnceOrMore('export function start\\(\\)', 'function start()', 'the start export');
 // Anything still named the long way would be undefined at run time.
 const left = js.match(/__wb\w+_[0-9a-f]{16}\b|\bwasm\.[A-Za-z_$][\w$]*/g);
 if (left) throw new Error(`rename: names left unrenamed in ${jsPath}: ${[...new Set(left)].join(', ')}`);

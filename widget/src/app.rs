@@ -2,25 +2,37 @@
 //! out the [`Effect`]s. Listeners, the socket and the reconnect timer are fields of [`App`], so
 //! dropping one of them unregisters it.
 
-use std::cell::RefCell;
+use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
 
 use consult_sdk::protocol::{FrameMessage, VisitorEvent};
-use gloo::events::{EventListener, EventListenerOptions};
+use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlElement, KeyboardEvent, MessageEvent, WebSocket, Window};
 
 use crate::chat::{Effect, Mode, Msg, State, Stored, update};
-use crate::dom::{Dom, OPTION_ATTR};
+use crate::dom::{Dom, OPTION_ATTR, OPTION_SELECTOR};
 use crate::i18n::Locale;
 use crate::json::{FromJson, ToJson};
 use crate::route::{self, FrameRoute};
+use crate::text::{cat, push_hex, push_u64};
 
 /// The element chat.html provides for the app.
 pub const CONTAINER_ID: &str = "consult";
 
 type Shared = Rc<RefCell<App>>;
+
+/// The app, to read. Every borrow goes through this and [`write`]: `RefCell::borrow` records its
+/// caller's source location for its panic message, one more in the wasm per call site.
+fn read(app: &Shared) -> Ref<'_, App> {
+    app.borrow()
+}
+
+/// The app, to change (see [`read`]).
+fn write(app: &Shared) -> RefMut<'_, App> {
+    app.borrow_mut()
+}
 
 /// The launcher's window and the origin it may be posted to.
 struct Bridge {
@@ -61,11 +73,11 @@ struct App {
 }
 
 fn visitor_key_name(channel: &str) -> String {
-    format!("consult:visitor:{channel}")
+    cat(&["consult:visitor:", channel])
 }
 
 fn session_key_name(channel: &str) -> String {
-    format!("consult:session:{channel}")
+    cat(&["consult:session:", channel])
 }
 
 /// Starts the app in the page's `#consult` container; does nothing on a page without one.
@@ -76,36 +88,35 @@ pub fn start() -> Result<(), JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     let doc = window.document().ok_or("no document")?;
     let Some(container) = doc.get_element_by_id(CONTAINER_ID) else { return Ok(()) };
-    let route = match route::parse(&window.location().href()?) {
+    let route = route::parse(&window.location().href()?);
+    let browser_languages: Vec<String> =
+        window.navigator().languages().iter().filter_map(|l| l.as_string()).collect();
+    let locale_override = match &route {
+        Ok(FrameRoute::Embedded { locale, .. }) => locale.as_deref(),
+        Ok(FrameRoute::FullPage { request }) => request.locale.as_deref(),
+        Err(_) => None,
+    };
+    let locale = Locale::pick(locale_override, browser_languages.iter().map(String::as_str));
+    if let Some(html) = doc.document_element() {
+        html.set_attribute("lang", locale.tag())?;
+    }
+    let route = match route {
         Ok(route) => route,
         Err(e) => {
             // A mistyped or cut-off code is a refusal like any other: in the visitor's language,
             // with what to do next, and nothing to type into.
-            let languages: Vec<String> = window.navigator().languages().iter().filter_map(|l| l.as_string()).collect();
-            let locale = Locale::pick(None, languages.iter().map(String::as_str));
-            if let Some(html) = doc.document_element() {
-                html.set_attribute("lang", locale.tag())?;
-            }
             let mut state = State::new(Mode::FullPage, locale, random_prefix(), None);
             let mut dom = Dom::build(&doc, &container, Mode::FullPage, locale.strings())?;
-            let error = consult_sdk::protocol::ErrorBody { code: consult_sdk::protocol::codes::MALFORMED.into(), message: e.to_string() };
+            let error = consult_sdk::protocol::ErrorBody { code: consult_sdk::protocol::codes::MALFORMED.into(), message: e.message() };
             let _ = update(&mut state, Msg::LaunchFailed(error));
             dom.render(&state)?;
             return Ok(());
         }
     };
-    let browser_languages: Vec<String> =
-        window.navigator().languages().iter().filter_map(|l| l.as_string()).collect();
-    let (mode, channel, locale_override, launch) = match &route {
-        FrameRoute::Embedded { channel, locale, .. } => (Mode::Embedded, channel.clone(), locale.clone(), None),
-        FrameRoute::FullPage { request } => {
-            (Mode::FullPage, request.channel.clone(), request.locale.clone(), Some(request.clone()))
-        }
+    let (mode, channel, launch) = match &route {
+        FrameRoute::Embedded { channel, .. } => (Mode::Embedded, channel.clone(), None),
+        FrameRoute::FullPage { request } => (Mode::FullPage, request.channel.clone(), Some(request.clone())),
     };
-    let locale = Locale::pick(locale_override.as_deref(), browser_languages.iter().map(String::as_str));
-    if let Some(html) = doc.document_element() {
-        html.set_attribute("lang", locale.tag())?;
-    }
     let visitor_key = window
         .local_storage()
         .ok()
@@ -144,7 +155,7 @@ pub fn start() -> Result<(), JsValue> {
     match launch {
         Some(request) => dispatch(&app, Msg::Launch { request, prefill: None }),
         None => {
-            if let Some(bridge) = &app.borrow().bridge {
+            if let Some(bridge) = &read(&app).bridge {
                 bridge.post(&FrameMessage::Ready);
             }
         }
@@ -153,14 +164,16 @@ pub fn start() -> Result<(), JsValue> {
 }
 
 fn random_prefix() -> String {
-    let a = (js_sys::Math::random() * 4_294_967_296.0) as u32;
-    let b = (js_sys::Math::random() * 4_294_967_296.0) as u32;
-    format!("{a:08x}{b:08x}")
+    let mut out = String::new();
+    for _ in 0..2 {
+        push_hex(&mut out, (js_sys::Math::random() * 4_294_967_296.0) as u64, 8);
+    }
+    out
 }
 
 /// Runs one message through [`update`] and applies its effects.
 fn dispatch(app: &Shared, msg: Msg) {
-    let effects = update(&mut app.borrow_mut().state, msg);
+    let effects = update(&mut write(app).state, msg);
     for effect in effects {
         apply(app, effect);
     }
@@ -169,7 +182,13 @@ fn dispatch(app: &Shared, msg: Msg) {
 /// Dispatches on a fresh task: for messages raised while `app` may be borrowed.
 fn dispatch_later(app: &Shared, msg: Msg) {
     let app = app.clone();
-    Timeout::new(0, move || dispatch(&app, msg)).forget();
+    later(0, Box::new(move || dispatch(&app, msg))).forget();
+}
+
+/// A timer. Every timer goes through this one (boxed) callback type: each closure type given to
+/// `Timeout::new` would bring its own copy of the timer and closure glue into the wasm.
+fn later(ms: u32, callback: Box<dyn FnOnce()>) -> Timeout {
+    Timeout::new(ms, callback)
 }
 
 fn apply(app: &Shared, effect: Effect) {
@@ -189,29 +208,29 @@ fn apply(app: &Shared, effect: Effect) {
             // ±25 % jitter so many visitors dropped together do not return together.
             let jittered = (f64::from(ms) * (0.75 + js_sys::Math::random() * 0.5)) as u32;
             let again = app.clone();
-            let timer = Timeout::new(jittered, move || reconnect_now(&again));
-            let mut a = app.borrow_mut();
+            let timer = later(jittered, Box::new(move || reconnect_now(&again)));
+            let mut a = write(app);
             retire(a.socket.take());
             a.reconnect = Some(timer);
         }
         Effect::Disconnect => {
-            let mut a = app.borrow_mut();
+            let mut a = write(app);
             retire(a.socket.take());
             a.reconnect = None;
         }
         Effect::Transmit(command) => {
-            let a = app.borrow();
+            let a = read(app);
             if let Some(socket) = &a.socket {
                 let _ = socket.ws.send_with_str(&command.to_json());
             }
         }
         Effect::ToLauncher(message) => {
-            if let Some(bridge) = &app.borrow().bridge {
+            if let Some(bridge) = &read(app).bridge {
                 bridge.post(&message);
             }
         }
         Effect::Store(stored) => {
-            let a = app.borrow();
+            let a = read(app);
             if let Ok(Some(storage)) = a.window.session_storage() {
                 let key = session_key_name(&a.channel);
                 let _ = match stored.map(|s| s.to_json()) {
@@ -221,7 +240,7 @@ fn apply(app: &Shared, effect: Effect) {
             }
         }
         Effect::StoreVisitorKey(visitor_key) => {
-            let a = app.borrow();
+            let a = read(app);
             // Best effort: partitioned or disabled storage just means a new key next time.
             if let Ok(Some(storage)) = a.window.local_storage() {
                 let key = visitor_key_name(&a.channel);
@@ -232,7 +251,7 @@ fn apply(app: &Shared, effect: Effect) {
             }
         }
         effect => {
-            let mut guard = app.borrow_mut();
+            let mut guard = write(app);
             let a = &mut *guard;
             let strings = a.state.locale.strings();
             let result = match effect {
@@ -276,13 +295,13 @@ fn apply(app: &Shared, effect: Effect) {
 /// Drops a socket on a later task: its listeners may be the ones running now.
 fn retire(socket: Option<Socket>) {
     if let Some(socket) = socket {
-        Timeout::new(0, move || drop(socket)).forget();
+        later(0, Box::new(move || drop(socket))).forget();
     }
 }
 
 fn reconnect_now(app: &Shared) {
     let live = {
-        let mut a = app.borrow_mut();
+        let mut a = write(app);
         a.reconnect = None;
         if a.socket.is_some() {
             return;
@@ -295,37 +314,28 @@ fn reconnect_now(app: &Shared) {
 }
 
 fn connect(app: &Shared) {
-    let location = app.borrow().window.location();
+    let location = read(app).window.location();
     let scheme = if location.protocol().as_deref() == Ok("https:") { "wss:" } else { "ws:" };
     let host = location.host().unwrap_or_default();
     // The handle goes in the first frame (hello), never in the URL.
-    let url = format!("{scheme}//{host}/v1/visitor/socket");
+    let url = cat(&[scheme, "//", &host, "/v1/visitor/socket"]);
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
         Err(_) => return dispatch_later(app, Msg::SocketClosed),
     };
-    let on_open = {
-        let app = app.clone();
-        EventListener::new(&ws, "open", move |_| dispatch(&app, Msg::SocketOpened))
-    };
-    let on_message = {
-        let app = app.clone();
-        EventListener::new(&ws, "message", move |e| {
-            let Some(text) = e.unchecked_ref::<MessageEvent>().data().as_string() else { return };
-            match VisitorEvent::from_json_str(&text) {
-                Some(event) => dispatch(&app, Msg::Socket(event)),
-                None => web_sys::console::warn_2(&"consult: ignored socket frame".into(), &text.into()),
-            }
-        })
-    };
-    let on_close = {
-        let app = app.clone();
-        EventListener::new(&ws, "close", move |_| {
-            retire(app.borrow_mut().socket.take());
-            dispatch(&app, Msg::SocketClosed);
-        })
-    };
-    let mut a = app.borrow_mut();
+    let on_open = on(app, &ws, "open", |app, _| dispatch(app, Msg::SocketOpened));
+    let on_message = on(app, &ws, "message", |app, e| {
+        let Some(text) = e.unchecked_ref::<MessageEvent>().data().as_string() else { return };
+        match VisitorEvent::from_json_str(&text) {
+            Some(event) => dispatch(app, Msg::Socket(event)),
+            None => web_sys::console::warn_2(&"consult: ignored socket frame".into(), &text.into()),
+        }
+    });
+    let on_close = on(app, &ws, "close", |app, _| {
+        retire(write(app).socket.take());
+        dispatch(app, Msg::SocketClosed);
+    });
+    let mut a = write(app);
     a.reconnect = None;
     a.socket = Some(Socket { ws, _listeners: [on_open, on_message, on_close] });
 }
@@ -334,17 +344,20 @@ fn connect(app: &Shared) {
 fn fit_input(input: &web_sys::HtmlTextAreaElement) {
     let style = input.style();
     let _ = style.set_property("height", "auto");
-    let _ = style.set_property("height", &format!("{}px", input.scroll_height()));
+    let mut height = String::new();
+    push_u64(&mut height, input.scroll_height().max(0) as u64);
+    height.push_str("px");
+    let _ = style.set_property("height", &height);
 }
 
-fn on<F>(app: &Shared, target: &web_sys::EventTarget, event: &'static str, handler: F) -> EventListener
-where
-    F: Fn(&Shared, &web_sys::Event) + 'static,
-{
+/// What a listener of the app runs: a plain function of the app and the event.
+type Handler = fn(&Shared, &web_sys::Event);
+
+/// Listens with a [`Handler`]: one closure type for every listener of the app, so the listener
+/// glue is in the wasm once.
+fn on(app: &Shared, target: &web_sys::EventTarget, event: &'static str, handler: Handler) -> EventListener {
     let app = app.clone();
-    EventListener::new_with_options(target, event, EventListenerOptions::enable_prevent_default(), move |e| {
-        handler(&app, e)
-    })
+    crate::dom::listen(target, event, Box::new(move |e| handler(&app, e)))
 }
 
 /// The first file of a paste's `clipboardData` or a drop's `dataTransfer` (read through
@@ -358,7 +371,7 @@ fn event_file(e: &web_sys::Event, field: &str) -> Option<web_sys::File> {
 /// Uploads a file into the live session and sends it (nothing without a session or a file).
 fn upload_file(app: &Shared, picked: Option<web_sys::File>) {
     let handle = {
-        let a = app.borrow();
+        let a = read(app);
         if !matches!(a.state.phase, crate::chat::Phase::Live) {
             return;
         }
@@ -376,39 +389,26 @@ fn upload_file(app: &Shared, picked: Option<web_sys::File>) {
 }
 
 fn listen(app: &Shared) -> Result<(), JsValue> {
-    let (window, input, composer, file, log, handoff, chat_here, close, end, root, mode) = {
-        let a = app.borrow();
-        (
-            a.window.clone(),
-            a.dom.input.clone(),
-            a.dom.composer.clone(),
-            a.dom.file.clone(),
-            a.dom.log.clone(),
-            a.dom.handoff_button.clone(),
-            a.dom.chat_here_button.clone(),
-            a.dom.close_button.clone(),
-            a.dom.end_button.clone(),
-            a.dom.root.clone(),
-            a.state.mode,
-        )
-    };
-    let mut listeners = vec![
-        on(app, &composer, "submit", |app, e| {
+    let a = read(app);
+    let (d, window) = (&a.dom, &a.window);
+    // A table rather than a call each: the listeners go into the Vec in one loop.
+    let handlers: [(&web_sys::EventTarget, &'static str, Handler); 15] = [
+        (&d.composer, "submit", |app, e| {
             e.prevent_default();
-            let text = app.borrow().dom.input.value();
+            let text = read(app).dom.input.value();
             dispatch(app, Msg::Submit(text));
         }),
-        on(app, &input, "input", |app, _| {
+        (&d.input, "input", |app, _| {
             let drafting = {
-                let a = app.borrow();
+                let a = read(app);
                 fit_input(&a.dom.input);
                 !a.dom.input.value().trim().is_empty()
             };
             dispatch(app, Msg::Drafting(drafting));
         }),
-        on(app, &file, "change", |app, _| {
+        (&d.file, "change", |app, _| {
             let picked = {
-                let a = app.borrow();
+                let a = read(app);
                 let picked = a.dom.file.files().and_then(|files| files.get(0));
                 a.dom.file.set_value("");
                 picked
@@ -416,21 +416,21 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
             upload_file(app, picked);
         }),
         // A file pasted into the message box (a screenshot, say) is sent like a picked one.
-        on(app, &input, "paste", |app, e| {
+        (&d.input, "paste", |app, e| {
             if let Some(file) = event_file(e, "clipboardData") {
                 e.prevent_default();
                 upload_file(app, Some(file));
             }
         }),
         // Dropped anywhere on the panel: sent. Dragging over it must be allowed first.
-        on(app, &root, "dragover", |_, e| e.prevent_default()),
-        on(app, &root, "drop", |app, e| {
+        (&d.root, "dragover", |_, e| e.prevent_default()),
+        (&d.root, "drop", |app, e| {
             e.prevent_default();
             upload_file(app, event_file(e, "dataTransfer"));
         }),
-        on(app, &log, "click", |app, e| {
+        (&d.log, "click", |app, e| {
             let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
-            let Ok(Some(option)) = target.closest(&format!("[{OPTION_ATTR}]")) else { return };
+            let Ok(Some(option)) = target.closest(OPTION_SELECTOR) else { return };
             let Some(id) = option.get_attribute(OPTION_ATTR) else { return };
             // One answer per menu: the others go inert at once (the stored answer marks it again).
             if let Some(menu) = option.parent_element() {
@@ -438,16 +438,16 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
             }
             dispatch(app, Msg::Choose { option: id });
         }),
-        on(app, &handoff, "click", |app, _| dispatch(app, Msg::StartHandoff)),
-        on(app, &chat_here, "click", |app, _| dispatch(app, Msg::CancelHandoff)),
-        on(app, &close, "click", |app, _| dispatch(app, Msg::CloseRequested)),
-        on(app, &end, "click", |app, _| dispatch(app, Msg::Leave)),
-        on(app, &window, "keydown", |app, e| {
+        (&d.handoff_button, "click", |app, _| dispatch(app, Msg::StartHandoff)),
+        (&d.chat_here_button, "click", |app, _| dispatch(app, Msg::CancelHandoff)),
+        (&d.close_button, "click", |app, _| dispatch(app, Msg::CloseRequested)),
+        (&d.end_button, "click", |app, _| dispatch(app, Msg::Leave)),
+        (window, "keydown", |app, e| {
             if e.unchecked_ref::<KeyboardEvent>().key() != "Escape" {
                 return;
             }
             let (showing_qr, full_screen) = {
-                let a = app.borrow();
+                let a = read(app);
                 (a.state.handoff_requested, full_screen(&a.window, a.state.mode))
             };
             // Escape closes the desktop panel; a full-screen chat closes with its visible button.
@@ -457,26 +457,33 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
                 dispatch(app, Msg::CloseRequested);
             }
         }),
-        on(app, &window, "online", |app, _| reconnect_now(app)),
-    ];
-    let rate = app.borrow().dom.rate.clone();
-    listeners.push(on(app, &rate, "click", |app, e| {
-        let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
-        if let Some(n) = target.get_attribute("data-score").and_then(|n| n.parse().ok()) {
-            dispatch(app, Msg::PickScore(n));
-        }
-        match target.get_attribute("data-act").as_deref() {
-            Some("send") => {
-                let comment = app.borrow().dom.rate_comment.value();
-                dispatch(app, Msg::Rate(comment));
+        (window, "online", |app, _| reconnect_now(app)),
+        (&d.rate, "click", |app, e| {
+            let Some(target) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+            if let Some(n) = target.get_attribute("data-score").and_then(|n| n.parse().ok()) {
+                dispatch(app, Msg::PickScore(n));
             }
-            Some("skip") => dispatch(app, Msg::SkipRating),
-            _ => {}
-        }
-    }));
+            match target.get_attribute("data-act").as_deref() {
+                Some("send") => {
+                    let comment = read(app).dom.rate_comment.value();
+                    dispatch(app, Msg::Rate(comment));
+                }
+                Some("skip") => dispatch(app, Msg::SkipRating),
+                _ => {}
+            }
+        }),
+        // Only for the launcher's frame (below): messages from the host page.
+        (window, "message", on_parent_message),
+    ];
+    let embedded = a.state.mode == Mode::Embedded;
+    let mut listeners: Vec<EventListener> = handlers
+        .into_iter()
+        .filter(|&(_, event, _)| embedded || event != "message")
+        .map(|(target, event, handler)| on(app, target, event, handler))
+        .collect();
     let submitter = app.clone();
-    listeners.extend(crate::dom::enter_to_send(&input, move || {
-        let text = submitter.borrow().dom.input.value();
+    listeners.extend(crate::dom::enter_to_send(&d.input, move || {
+        let text = read(&submitter).dom.input.value();
         dispatch(&submitter, Msg::Submit(text));
     }));
     if let Some(viewport) = window.visual_viewport() {
@@ -487,12 +494,12 @@ fn listen(app: &Shared) -> Result<(), JsValue> {
         }
         follow_viewport(app);
     }
-    if mode == Mode::Embedded {
-        listeners.push(on(app, &window, "message", on_parent_message));
+    if embedded {
         let frame_window = window.clone();
-        listeners.push(crate::dom::focus_trap(&root, move || full_screen(&frame_window, Mode::Embedded)));
+        listeners.push(crate::dom::focus_trap(&d.root, move || full_screen(&frame_window, Mode::Embedded)));
     }
-    app.borrow_mut().listeners = listeners;
+    drop(a);
+    write(app).listeners = listeners;
     Ok(())
 }
 
@@ -503,7 +510,7 @@ fn full_screen(window: &Window, mode: Mode) -> bool {
 }
 
 fn follow_viewport(app: &Shared) {
-    let a = app.borrow();
+    let a = read(app);
     let (Some(viewport), Some(doc)) = (a.window.visual_viewport(), a.window.document()) else { return };
     if let Some(html) = doc.document_element().and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
         let _ = html.style().set_property("--vvh", &css_px(viewport.height()));
@@ -517,7 +524,7 @@ fn follow_viewport(app: &Shared) {
 fn css_px(v: f64) -> String {
     let hundredths = (v.max(0.0) * 100.0 + 0.5) as u64;
     let mut out = String::new();
-    crate::json::write_u64(&mut out, hundredths / 100);
+    push_u64(&mut out, hundredths / 100);
     out.push('.');
     out.push(char::from(b'0' + (hundredths / 10 % 10) as u8));
     out.push(char::from(b'0' + (hundredths % 10) as u8));
@@ -528,7 +535,7 @@ fn css_px(v: f64) -> String {
 fn on_parent_message(app: &Shared, e: &web_sys::Event) {
     let e: &MessageEvent = e.unchecked_ref();
     let trusted = {
-        let a = app.borrow();
+        let a = read(app);
         let Some(bridge) = &a.bridge else { return };
         let from_parent = e.source().is_some_and(|s| js_sys::Object::is(&s, &bridge.parent));
         from_parent && e.origin() == bridge.origin

@@ -4,11 +4,12 @@
 use consult_sdk::EntryPoint;
 use consult_sdk::protocol::{
     Body, ChatMessage, CloseReason, ErrorBody, FrameMessage, LaunchRequest, LaunchResponse, Sender, SessionState,
-    VisitorCommand, VisitorEvent, check_text,
+    VisitorCommand, VisitorEvent, text_error_code,
 };
 
 use crate::i18n::Locale;
 use crate::session::{SessionClient, SessionOutput};
+use crate::text::cat;
 
 /// Socket errors that mean the stored session handle is dead: launch afresh.
 const DEAD_SESSION_CODES: [&str; 4] = ["unknown_session", "session_expired", "invalid_session", "unauthorized"];
@@ -280,7 +281,7 @@ impl State {
 
     /// A chat is open (bot, queued or with an agent) and can be ended.
     pub fn can_leave(&self) -> bool {
-        self.phase == Phase::Live && matches!(self.conversation, SessionState::Bot | SessionState::Queued | SessionState::Assigned)
+        matches!(self.phase, Phase::Live) && matches!(self.conversation, SessionState::Bot | SessionState::Queued | SessionState::Assigned)
     }
 
     /// The session handle, when live.
@@ -298,7 +299,9 @@ impl State {
         let prefix = self.client_id_prefix.clone();
         *self = State::new(self.mode, self.locale, prefix.clone(), None);
         self.generation = generation;
-        self.session = SessionClient::new(format!("{prefix}g{generation}"), 0);
+        let mut prefix = crate::text::cat(&[&prefix, "g"]);
+        crate::text::push_u64(&mut prefix, u64::from(generation));
+        self.session = SessionClient::new(prefix, 0);
         self.phase = Phase::AwaitingLaunch;
     }
 }
@@ -316,7 +319,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             state.last_request = Some(request.clone());
             if matches!(state.phase, Phase::AwaitingLaunch | Phase::Failed(_))
-                || (state.phase == Phase::Launching && state.mode == Mode::FullPage)
+                || (matches!(state.phase, Phase::Launching) && state.mode == Mode::FullPage)
             {
                 state.phase = Phase::Launching;
                 fx.push(Effect::PostLaunch(request));
@@ -333,7 +336,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             go_live(state, stored.launch, &mut fx);
         }
         Msg::Launched(launch) => {
-            if state.phase != Phase::Launching {
+            if !matches!(state.phase, Phase::Launching) {
                 return fx; // a shutdown happened meanwhile
             }
             if state.visitor_key.as_deref() != Some(launch.visitor_key.as_str()) {
@@ -344,23 +347,23 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             fx.push(Effect::Store(state.stored()));
         }
         Msg::LaunchFailed(error) => {
-            if state.phase != Phase::Launching {
+            if !matches!(state.phase, Phase::Launching) {
                 return fx;
             }
             state.phase = Phase::Failed(error.clone());
             fx.push(Effect::Render);
-            fx.push(Effect::Announce(format!("{}: {}", state.locale.strings().launch_failed, state.locale.error(&error.code))));
+            fx.push(Effect::Announce(cat(&[state.locale.strings().launch_failed, ": ", &state.locale.error(&error.code)])));
             fx.push(Effect::ToLauncher(FrameMessage::Error { error }));
         }
         Msg::SocketOpened => {
-            if state.phase == Phase::Live {
+            if matches!(state.phase, Phase::Live) {
                 let handle = state.session_handle().unwrap_or_default().to_string();
                 let outputs = state.session.opened(&handle);
                 session_outputs(state, outputs, &mut fx);
             }
         }
         Msg::SocketClosed => {
-            if state.phase != Phase::Live {
+            if !matches!(state.phase, Phase::Live) {
                 return fx;
             }
             state.connected = false;
@@ -375,7 +378,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Socket(event) => {
-            if state.phase != Phase::Live {
+            if !matches!(state.phase, Phase::Live) {
                 return fx;
             }
             let outputs = state.session.receive(event);
@@ -383,9 +386,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Submit(text) => {
             let text = text.trim().to_string();
-            if let Err(e) = check_text(&text) {
-                if e.code != "empty_message" {
-                    state.notice = Some(state.locale.error(&e.code));
+            if let Some(code) = text_error_code(&text) {
+                if code != "empty_message" {
+                    state.notice = Some(state.locale.error(code));
                     fx.push(Effect::Render);
                 }
                 return fx;
@@ -395,7 +398,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Uploaded(body) => send(state, body, &mut fx),
         Msg::UploadFailed(error) => {
-            state.notice = Some(format!("{}: {}", state.locale.strings().upload_failed, state.locale.error(&error.code)));
+            state.notice = Some(cat(&[state.locale.strings().upload_failed, ": ", &state.locale.error(&error.code)]));
             fx.push(Effect::Render);
             fx.push(Effect::Announce(state.notice.clone().unwrap_or_default()));
         }
@@ -449,7 +452,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             // Only a real change reaches the agent (declared, unverified: see the protocol).
             if request.declared != declared {
                 request.declared = declared.clone();
-                if state.phase == Phase::Live {
+                if matches!(state.phase, Phase::Live) {
                     let outputs = state.session.transient(VisitorCommand::Context { declared });
                     session_outputs(state, outputs, &mut fx);
                 }
@@ -565,7 +568,7 @@ fn session_outputs(state: &mut State, outputs: Vec<SessionOutput>, fx: &mut Vec<
                 fx.push(Effect::Render);
             }
             SessionOutput::Deliver(message) => {
-                let news = message.seq > state.seen_seq && message.sender != Sender::Visitor;
+                let news = message.seq > state.seen_seq && !matches!(message.sender, Sender::Visitor);
                 if let Sender::Agent { .. } = message.sender {
                     state.agent_typing = false;
                 }
@@ -719,7 +722,7 @@ pub fn announcement(locale: Locale, message: &ChatMessage) -> String {
         Body::Image { .. } => strings.photo_alt,
         Body::File { name, .. } => name.as_str(),
     };
-    format!("{}, {who}: {what}", strings.new_message_from)
+    cat(&[strings.new_message_from, ", ", who, ": ", what])
 }
 
 #[cfg(test)]

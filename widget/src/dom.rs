@@ -14,9 +14,12 @@ use web_sys::{Document, Element, HtmlElement, HtmlImageElement, HtmlInputElement
 use crate::chat::{Mode, Phase, State};
 use crate::i18n::Strings;
 use crate::ime::{Composition, KeyPress};
+use crate::text::{cat, number, push_two_digits, push_u64};
 
 /// Attribute marking a menu button with its option id.
 pub const OPTION_ATTR: &str = "data-option";
+/// Selector of a menu button ([`OPTION_ATTR`]).
+pub const OPTION_SELECTOR: &str = "[data-option]";
 
 /// Handles to the chat UI's elements.
 pub struct Dom {
@@ -64,6 +67,16 @@ fn create(doc: &Document, tag: &str, class: &str) -> Result<HtmlElement, JsValue
     Ok(el)
 }
 
+/// Sets attribute `name`, or the text when `name` is empty.
+fn set(el: &Element, name: &str, value: &str) -> Result<(), JsValue> {
+    if name.is_empty() {
+        el.set_text_content(Some(value));
+        Ok(())
+    } else {
+        el.set_attribute(name, value)
+    }
+}
+
 fn button(doc: &Document, class: &str, label: &str) -> Result<HtmlElement, JsValue> {
     let b = create(doc, "button", class)?;
     b.set_attribute("type", "button")?;
@@ -71,145 +84,156 @@ fn button(doc: &Document, class: &str, label: &str) -> Result<HtmlElement, JsVal
     Ok(b)
 }
 
+// The chat UI as data rather than code (a call per element and attribute was ~6 KB of wasm).
+// Indexes into TREE of the elements `Dom` keeps.
+const ROOT: u8 = 0;
+const TITLE: u8 = 3;
+const STATUS: u8 = 4;
+const HANDOFF: u8 = 5;
+const END: u8 = 6;
+const CLOSE: u8 = 7;
+const BANNER: u8 = 8;
+const LOG: u8 = 9;
+const TYPING: u8 = 10;
+const RATE: u8 = 11;
+const RATE_COMMENT: u8 = 19;
+const QR: u8 = 23;
+const QR_IMAGE: u8 = 25;
+const CHAT_HERE: u8 = 27;
+const HANDED_OFF: u8 = 28;
+const COMPOSER: u8 = 31;
+const FILE: u8 = 33;
+const INPUT: u8 = 35;
+const SEND: u8 = 36;
+const LIVE: u8 = 37;
+
+/// The chat UI's elements in document order, one a line: `tag class`, then `;name=value` for each
+/// attribute that does not depend on the language (`;=text` for its text). Their parents, as
+/// indexes of this list, are [`PARENTS`]; the root (line 0) goes into the container.
+const TREE: &str = "div app
+header head
+div head-text
+h1 title;id=consult-title
+p status
+button head-btn handoff-btn;type=button
+button head-btn end-btn;type=button;hidden=
+button head-btn close-btn;type=button;=\u{00d7}
+p banner;hidden=
+ol log;tabindex=0
+p typing;hidden=
+section rate;hidden=
+p rate-q
+div stars
+button star;type=button;=\u{2605};data-score=1;aria-label=1 / 5
+button star;type=button;=\u{2605};data-score=2;aria-label=2 / 5
+button star;type=button;=\u{2605};data-score=3;aria-label=3 / 5
+button star;type=button;=\u{2605};data-score=4;aria-label=4 / 5
+button star;type=button;=\u{2605};data-score=5;aria-label=5 / 5
+input rate-comment;maxlength=500
+div rate-bar
+button rate-skip;type=button;data-act=skip
+button rate-send;type=button;data-act=send
+section qr;hidden=
+p qr-text
+img qr-code
+p qr-note
+button chat-here;type=button
+section handed-off;hidden=
+h2
+p
+form composer
+label attach
+input sr-only;type=file
+span attach-icon;aria-hidden=true
+textarea input;rows=1;enterkeyhint=send
+button send;type=submit
+div sr-only;aria-live=polite;aria-atomic=true";
+
+/// The parent of each line of [`TREE`]: the rating (score buttons carry `data-score`, the others
+/// `data-act`), the handoff QR code, the composer (a file input of any type: the gateway decides
+/// what a channel accepts and says so if it refuses) and the live region are the root's children.
+const PARENTS: [u8; 38] = [0, 0, 1, 2, 2, 1, 1, 1, 0, 0, 0, 0, 11, 11, 13, 13, 13, 13, 13, 11, 11, 20, 20, 0, 23, 23, 23, 23, 0, 28, 28, 0, 31, 32, 32, 31, 31, 0];
+
 impl Dom {
-    /// Builds the chat UI inside `container` (emptied first).
+    /// Builds the chat UI inside `container` (emptied first): the elements of [`TREE`] with their
+    /// attributes and text, the language's and the mode's.
     ///
     /// # Errors
     /// A DOM exception from the browser.
     pub fn build(doc: &Document, container: &Element, mode: Mode, s: &Strings) -> Result<Dom, JsValue> {
         container.set_text_content(None);
-        let root = create(doc, "div", "app")?;
-        if mode == Mode::Embedded {
-            root.set_attribute("role", "dialog")?;
-            root.set_attribute("aria-labelledby", "consult-title")?;
-        } else {
-            root.class_list().add_1("full")?;
+        let mut els: Vec<HtmlElement> = Vec::with_capacity(PARENTS.len());
+        for (line, &parent) in TREE.split('\n').zip(&PARENTS) {
+            let mut fields = line.split(';');
+            let element = fields.next().unwrap_or_default();
+            let (tag, class) = element.split_once(' ').unwrap_or((element, ""));
+            let el = create(doc, tag, class)?;
+            for field in fields {
+                let (name, value) = field.split_once('=').unwrap_or((field, ""));
+                set(&el, name, value)?;
+            }
+            if let Some(parent) = els.get(usize::from(parent)) {
+                parent.append_child(&el)?;
+            }
+            els.push(el);
         }
-
-        let head = create(doc, "header", "head")?;
-        let head_text = create(doc, "div", "head-text")?;
-        let title = create(doc, "h1", "title")?;
-        title.set_id("consult-title");
-        title.set_text_content(Some(s.title));
-        let status = create(doc, "p", "status")?;
-        head_text.append_with_node_2(&title, &status)?;
-        let handoff_button = button(doc, "head-btn handoff-btn", s.continue_on_phone)?;
-        let end_button = button(doc, "head-btn end-btn", s.end_chat)?;
-        end_button.set_hidden(true);
-        let close_button = button(doc, "head-btn close-btn", "\u{00d7}")?;
-        close_button.set_attribute("aria-label", s.close)?;
-        close_button.set_attribute("title", s.close)?;
-        close_button.set_hidden(mode == Mode::FullPage);
-        head.append_with_node_4(&head_text, &handoff_button, &end_button, &close_button)?;
-
-        let banner = create(doc, "p", "banner")?;
-        banner.set_hidden(true);
-
-        let log = create(doc, "ol", "log")?;
-        log.set_attribute("aria-label", s.messages_label)?;
-        log.set_tab_index(0);
-        let typing = create(doc, "p", "typing")?;
-        typing.set_hidden(true);
-
-        let qr = create(doc, "section", "qr")?;
-        qr.set_hidden(true);
-        let qr_text = create(doc, "p", "qr-text")?;
-        qr_text.set_text_content(Some(s.scan_to_continue));
-        let qr_image: HtmlImageElement = doc.create_element("img")?.unchecked_into();
-        qr_image.set_class_name("qr-code");
-        qr_image.set_alt(s.continue_on_phone);
-        let qr_note = create(doc, "p", "qr-note")?;
-        qr_note.set_text_content(Some(s.handoff_expires));
-        let chat_here_button = button(doc, "chat-here", s.chat_here)?;
-        qr.append_with_node_4(&qr_text, &qr_image, &qr_note, &chat_here_button)?;
-
-        let handed_off = create(doc, "section", "handed-off")?;
-        handed_off.set_hidden(true);
-        let done_title = create(doc, "h2", "")?;
-        done_title.set_text_content(Some(s.handed_off));
-        let done_text = create(doc, "p", "")?;
-        done_text.set_text_content(Some(s.handed_off_detail));
-        handed_off.append_with_node_2(&done_title, &done_text)?;
-
-        let composer = create(doc, "form", "composer")?;
-        let attach = create(doc, "label", "attach")?;
-        attach.set_attribute("title", s.attach_file)?;
-        // Any type: the gateway decides what a channel accepts and says so if it refuses.
-        let file: HtmlInputElement = doc.create_element("input")?.unchecked_into();
-        file.set_type("file");
-        file.set_class_name("sr-only");
-        file.set_attribute("aria-label", s.attach_file)?;
-        let camera = create(doc, "span", "attach-icon")?;
-        camera.set_attribute("aria-hidden", "true")?;
-        attach.append_with_node_2(&file, &camera)?;
-        let input: HtmlTextAreaElement = doc.create_element("textarea")?.unchecked_into();
-        input.set_class_name("input");
-        input.set_rows(1);
-        input.set_placeholder(s.placeholder);
-        input.set_attribute("aria-label", s.placeholder)?;
-        input.set_attribute("enterkeyhint", "send")?;
-        let send = create(doc, "button", "send")?;
-        send.set_attribute("type", "submit")?;
-        send.set_text_content(Some(s.send));
-        composer.append_with_node_3(&attach, &input, &send)?;
-
-        let live = create(doc, "div", "sr-only")?;
-        live.set_attribute("aria-live", "polite")?;
-        live.set_attribute("aria-atomic", "true")?;
-
-        let rate = create(doc, "section", "rate")?;
-        rate.set_hidden(true);
-        rate.set_attribute("aria-label", s.rate_prompt)?;
-        let prompt = create(doc, "p", "rate-q")?;
-        prompt.set_text_content(Some(s.rate_prompt));
-        let stars = create(doc, "div", "stars")?;
-        for n in 1..=5u8 {
-            let star = button(doc, "star", "\u{2605}")?;
-            let n = n.to_string();
-            star.set_attribute("data-score", &n)?;
-            star.set_attribute("aria-label", &format!("{n} / 5"))?;
-            stars.append_child(&star)?;
+        let localized = [
+            (TITLE, "", s.title),
+            (HANDOFF, "", s.continue_on_phone),
+            (END, "", s.end_chat),
+            (CLOSE, "aria-label", s.close),
+            (CLOSE, "title", s.close),
+            (LOG, "aria-label", s.messages_label),
+            (RATE, "aria-label", s.rate_prompt),
+            (RATE + 1, "", s.rate_prompt),
+            (RATE_COMMENT, "placeholder", s.rate_comment),
+            (RATE_COMMENT, "aria-label", s.rate_comment),
+            (RATE_COMMENT + 2, "", s.rate_skip),
+            (RATE_COMMENT + 3, "", s.rate_send),
+            (QR + 1, "", s.scan_to_continue),
+            (QR_IMAGE, "alt", s.continue_on_phone),
+            (QR + 3, "", s.handoff_expires),
+            (CHAT_HERE, "", s.chat_here),
+            (HANDED_OFF + 1, "", s.handed_off),
+            (HANDED_OFF + 2, "", s.handed_off_detail),
+            (FILE - 1, "title", s.attach_file),
+            (FILE, "aria-label", s.attach_file),
+            (INPUT, "placeholder", s.placeholder),
+            (INPUT, "aria-label", s.placeholder),
+            (SEND, "", s.send),
+        ];
+        let by_mode: [(u8, &str, &str); 2] = match mode {
+            Mode::Embedded => [(ROOT, "role", "dialog"), (ROOT, "aria-labelledby", "consult-title")],
+            Mode::FullPage => [(ROOT, "class", "app full"), (CLOSE, "hidden", "")],
+        };
+        for &(i, name, value) in localized.iter().chain(&by_mode) {
+            set(&els[usize::from(i)], name, value)?;
         }
-        let rate_comment: HtmlInputElement = doc.create_element("input")?.unchecked_into();
-        rate_comment.set_class_name("rate-comment");
-        rate_comment.set_placeholder(s.rate_comment);
-        rate_comment.set_attribute("aria-label", s.rate_comment)?;
-        rate_comment.set_max_length(500);
-        let bar = create(doc, "div", "rate-bar")?;
-        let skip = button(doc, "rate-skip", s.rate_skip)?;
-        skip.set_attribute("data-act", "skip")?;
-        let submit = button(doc, "rate-send", s.rate_send)?;
-        submit.set_attribute("data-act", "send")?;
-        bar.append_with_node_2(&skip, &submit)?;
-        rate.append_with_node_4(&prompt, &stars, &rate_comment, &bar)?;
-
-        root.append_with_node_4(&head, &banner, &log, &typing)?;
-        root.append_with_node_5(&rate, &qr, &handed_off, &composer, &live)?;
-        container.append_child(&root)?;
-
+        container.append_child(&els[0])?;
+        let el = |i: u8| els[usize::from(i)].clone();
         Ok(Dom {
             doc: doc.clone(),
-            root,
-            title,
-            status,
-            banner,
-            log,
-            typing,
-            handoff_button,
-            close_button,
-            end_button,
-            qr,
-            qr_image,
+            root: el(ROOT),
+            title: el(TITLE),
+            status: el(STATUS),
+            banner: el(BANNER),
+            log: el(LOG),
+            typing: el(TYPING),
+            handoff_button: el(HANDOFF),
+            close_button: el(CLOSE),
+            end_button: el(END),
+            qr: el(QR),
+            qr_image: el(QR_IMAGE).unchecked_into(),
             qr_svg: None,
-            chat_here_button,
-            handed_off,
-            composer,
-            input,
-            file,
-            send,
-            live,
-            rate,
-            rate_comment,
+            chat_here_button: el(CHAT_HERE),
+            handed_off: el(HANDED_OFF),
+            composer: el(COMPOSER),
+            input: el(INPUT).unchecked_into(),
+            file: el(FILE).unchecked_into(),
+            send: el(SEND),
+            live: el(LIVE),
+            rate: el(RATE),
+            rate_comment: el(RATE_COMMENT).unchecked_into(),
         })
     }
 
@@ -234,7 +258,7 @@ impl Dom {
         if !status.open_now && self.log.query_selector(".after-hours")?.is_none() {
             let note = create(&self.doc, "li", "msg system after-hours")?;
             let text = status.after_hours_message.as_deref().unwrap_or_default();
-            note.set_text_content(Some(&format!("{}\n{text}", s.after_hours)));
+            note.set_text_content(Some(&cat(&[s.after_hours, "\n", text])));
             guidance.after_with_node_1(&note)?;
         }
         Ok(())
@@ -257,7 +281,7 @@ impl Dom {
     /// # Errors
     /// A DOM exception.
     pub fn mark_chosen_in(&self, menu_seq: u64, id: &str) -> Result<(), JsValue> {
-        if let Some(menu) = self.log.query_selector(&format!("[data-seq=\"{menu_seq}\"] .menu"))? {
+        if let Some(menu) = self.log.query_selector(&seq_selector(menu_seq, "\"] .menu"))? {
             Dom::mark_chosen(&menu, id);
         }
         Ok(())
@@ -289,11 +313,11 @@ impl Dom {
     /// # Errors
     /// A DOM exception.
     pub fn show_message(&self, m: &ChatMessage, s: &Strings) -> Result<(), JsValue> {
-        if self.log.query_selector(&format!("[data-seq=\"{}\"]", m.seq))?.is_some() {
+        if self.log.query_selector(&seq_selector(m.seq, "\"]"))?.is_some() {
             return Ok(()); // never twice, even if asked twice
         }
         let li = self.message_element(&m.sender, &m.body, s)?;
-        li.set_attribute("data-seq", &m.seq.to_string())?;
+        li.set_attribute("data-seq", &number(m.seq))?;
         let at = self.time_element(m.at_ms)?;
         li.append_child(&at)?;
         if let Some(id) = &m.client_id {
@@ -327,7 +351,11 @@ impl Dom {
     fn time_element(&self, at_ms: u64) -> Result<HtmlElement, JsValue> {
         let d = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
         let t = create(&self.doc, "time", "at")?;
-        t.set_text_content(Some(&format!("{:02}:{:02}", d.get_hours(), d.get_minutes())));
+        let mut hh_mm = String::new();
+        push_two_digits(&mut hh_mm, u64::from(d.get_hours()));
+        hh_mm.push(':');
+        push_two_digits(&mut hh_mm, u64::from(d.get_minutes()));
+        t.set_text_content(Some(&hh_mm));
         t.set_attribute("datetime", &String::from(d.to_iso_string()))?;
         Ok(t)
     }
@@ -409,7 +437,7 @@ impl Dom {
                 let a = create(&self.doc, "a", "file")?;
                 a.set_attribute("href", &attachment_url(attachment))?;
                 a.set_attribute("download", name)?;
-                a.set_text_content(Some(&format!("{name} ({})", human_size(*size))));
+                a.set_text_content(Some(&cat(&[name, " (", &human_size(*size), ")"])));
                 bubble.append_child(&a)?;
             }
             Body::Menu { text, options } => {
@@ -453,7 +481,7 @@ impl Dom {
     /// A DOM exception.
     pub fn render(&mut self, state: &State) -> Result<(), JsValue> {
         let s = state.locale.strings();
-        let live = state.phase == Phase::Live;
+        let live = matches!(state.phase, Phase::Live);
         // Banners and the typing line take room from the list: keep the newest line in view.
         let at_end = self.log.scroll_height() - self.log.scroll_top() - self.log.client_height() < 48;
         let failed = matches!(state.phase, Phase::Failed(_));
@@ -472,7 +500,7 @@ impl Dom {
                     None => s.queued.to_string(),
                 };
                 match state.wait_secs {
-                    Some(w) => format!("{place} · {}", s.wait_about(w)),
+                    Some(w) => cat(&[&place, " · ", &s.wait_about(w)]),
                     None => place,
                 }
             }
@@ -500,7 +528,7 @@ impl Dom {
         self.typing.set_hidden(!state.agent_typing);
         self.typing.set_text_content(Some(s.agent_typing));
 
-        let handed_off = state.phase == Phase::HandedOff;
+        let handed_off = matches!(state.phase, Phase::HandedOff);
         // A chat that has ended has nothing to hand over.
         let ended = state.conversation == SessionState::Closed;
         self.handoff_button.set_hidden(!live || ended || state.mode != Mode::Embedded || state.handoff_requested);
@@ -524,7 +552,7 @@ impl Dom {
             crate::chat::Rating::Ask(p) => p,
             crate::chat::Rating::Off => None,
         };
-        self.rate.set_hidden(state.rating == crate::chat::Rating::Off || handed_off);
+        self.rate.set_hidden(matches!(state.rating, crate::chat::Rating::Off) || handed_off);
         let stars = self.rate.query_selector_all("[data-score]")?;
         for i in 0..stars.length() {
             if let Some(star) = stars.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
@@ -589,9 +617,9 @@ pub fn enter_to_send(input: &HtmlTextAreaElement, on_send: impl Fn() + 'static) 
     let started = composition.clone();
     let ended = composition.clone();
     [
-        EventListener::new(input, "compositionstart", move |_| started.borrow_mut().start()),
-        EventListener::new(input, "compositionend", move |_| ended.borrow_mut().end()),
-        EventListener::new_with_options(input, "keydown", EventListenerOptions::enable_prevent_default(), move |e| {
+        listen(input, "compositionstart", Box::new(move |_| started.borrow_mut().start())),
+        listen(input, "compositionend", Box::new(move |_| ended.borrow_mut().end())),
+        listen(input, "keydown", Box::new(move |e| {
             let key: &web_sys::KeyboardEvent = e.unchecked_ref();
             let press = KeyPress {
                 enter: key.key() == "Enter",
@@ -603,7 +631,7 @@ pub fn enter_to_send(input: &HtmlTextAreaElement, on_send: impl Fn() + 'static) 
                 e.prevent_default();
                 on_send();
             }
-        }),
+        })),
     ]
 }
 
@@ -614,7 +642,7 @@ const FOCUSABLE: &str = "button:not([disabled]),a[href],input:not([disabled]),te
 /// nothing behind it is visible): past the last control focus wraps to the first, and back.
 pub fn focus_trap(root: &HtmlElement, active: impl Fn() -> bool + 'static) -> EventListener {
     let root_for_keys = root.clone();
-    EventListener::new_with_options(root, "keydown", EventListenerOptions::enable_prevent_default(), move |e| {
+    listen(root, "keydown", Box::new(move |e| {
         let key: &web_sys::KeyboardEvent = e.unchecked_ref();
         if key.key() != "Tab" || !active() {
             return;
@@ -640,13 +668,20 @@ pub fn focus_trap(root: &HtmlElement, active: impl Fn() -> bool + 'static) -> Ev
         };
         e.prevent_default();
         let _ = wrap_to.focus();
-    })
+    }))
+}
+
+/// Listens for `event` on `target` (the handler may prevent the default). Every listener of the
+/// app goes through this one boxed callback type: each closure type given to gloo would bring its
+/// own copy of the listener and closure glue into the wasm.
+pub fn listen(target: &web_sys::EventTarget, event: &'static str, handler: Box<dyn Fn(&web_sys::Event)>) -> EventListener {
+    EventListener::new_with_options(target, event, EventListenerOptions::enable_prevent_default(), handler)
 }
 
 /// `/v1/attachments/{id}`, the id percent-encoded. The unguessable id is the capability; the
 /// visitor's handle never goes in a link that can be copied or logged.
 pub fn attachment_url(attachment: &str) -> String {
-    format!("/v1/attachments/{}", consult_sdk::launch::encode_component(attachment))
+    cat(&["/v1/attachments/", &consult_sdk::launch::encode_component(attachment)])
 }
 
 /// Menu links open only http(s) URLs: never `javascript:` or `data:`.
@@ -655,11 +690,32 @@ pub fn is_web_url(url: &str) -> bool {
     lower.starts_with("https://") || lower.starts_with("http://")
 }
 
+/// `[data-seq="7` and `rest`.
+fn seq_selector(seq: u64, rest: &str) -> String {
+    let mut out = String::from("[data-seq=\"");
+    push_u64(&mut out, seq);
+    out.push_str(rest);
+    out
+}
+
 fn human_size(bytes: u64) -> String {
+    // Integer arithmetic: float formatting would cost the wasm ~15 KB.
+    let mut out = String::new();
     match bytes {
-        0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{} KB", bytes / 1024),
-        // Integer arithmetic: float formatting would cost the wasm ~15 KB.
-        _ => format!("{}.{} MB", bytes / 1_048_576, bytes % 1_048_576 * 10 / 1_048_576),
+        0..1024 => {
+            push_u64(&mut out, bytes);
+            out.push_str(" B");
+        }
+        1024..1_048_576 => {
+            push_u64(&mut out, bytes / 1024);
+            out.push_str(" KB");
+        }
+        _ => {
+            push_u64(&mut out, bytes / 1_048_576);
+            out.push('.');
+            push_u64(&mut out, bytes % 1_048_576 * 10 / 1_048_576);
+            out.push_str(" MB");
+        }
     }
+    out
 }

@@ -1,5 +1,7 @@
 //! UI text in Korean and English, chosen from an explicit override or the browser's languages.
 
+use crate::text::{cat, number};
+
 /// A UI language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Locale {
@@ -21,11 +23,14 @@ impl Locale {
 
     /// `ko`, `ko-KR`, `en-US`… → the language; anything else → `None`.
     pub fn parse(tag: &str) -> Option<Locale> {
-        let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
-        match primary.as_str() {
-            "ko" => Some(Locale::Ko),
-            "en" => Some(Locale::En),
-            _ => None,
+        // Bytes, not a `str` split with a lowercased copy: the same answer in less wasm.
+        let primary = tag.as_bytes().split(|&b| b == b'-' || b == b'_').next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case(b"ko") {
+            Some(Locale::Ko)
+        } else if primary.eq_ignore_ascii_case(b"en") {
+            Some(Locale::En)
+        } else {
+            None
         }
     }
 
@@ -52,7 +57,7 @@ impl Locale {
         let column = self as usize;
         match error_index(code) {
             Some(i) => ERROR_TEXT[i][column].to_string(),
-            None => format!("{} ({code})", ERROR_GENERIC[column]),
+            None => cat(&[ERROR_GENERIC[column], " (", code, ")"]),
         }
     }
 }
@@ -157,17 +162,17 @@ pub struct Strings {
 impl Strings {
     /// "You are number 3 in the queue."
     pub fn queue_position(&self, position: u32) -> String {
-        format!("{}{position}{}", self.queue_position_before, self.queue_position_after)
+        cat(&[self.queue_position_before, &number(u64::from(position)), self.queue_position_after])
     }
 
     /// "About 3 min wait." from seconds, rounded up to whole minutes.
     pub fn wait_about(&self, secs: u32) -> String {
-        format!("{}{}{}", self.wait_before, secs.div_ceil(60).max(1), self.wait_after)
+        cat(&[self.wait_before, &number(u64::from(secs.div_ceil(60).max(1))), self.wait_after])
     }
 
     /// "Minji joined the chat."
     pub fn agent_joined(&self, name: &str) -> String {
-        format!("{name}{}", self.agent_joined_after)
+        cat(&[name, self.agent_joined_after])
     }
 }
 

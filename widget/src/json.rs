@@ -11,6 +11,7 @@
 //! when it is one and as `None` otherwise (floats and negatives are accepted by the syntax but
 //! have no value). No float parsing or formatting is linked.
 
+use crate::text::push_u64;
 use consult_sdk::EntryPoint;
 use consult_sdk::protocol::{
     Body, ChannelInfo, ChannelStatus, ChatMessage, CloseReason, ErrorBody, FrameMessage, LaunchRequest,
@@ -49,7 +50,8 @@ impl Json {
     /// An object's field; `None` when absent, `null`, or `self` is not an object.
     pub fn get(&self, key: &str) -> Option<&Json> {
         match self {
-            Json::Obj(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| **v != Json::Null),
+            // `matches!`, not `!=`: comparing with `Json::Null` would link the recursive `PartialEq`.
+            Json::Obj(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| !matches!(v, Json::Null)),
             _ => None,
         }
     }
@@ -333,21 +335,6 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends a non-negative integer, without the formatting machinery.
-pub fn write_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf[i..].iter().for_each(|&d| out.push(char::from(d)));
-}
-
 /// Writes one JSON object; fields go in the order they are added, as serde's derives do.
 pub struct ObjectWriter<'a> {
     out: &'a mut String,
@@ -387,7 +374,7 @@ impl<'a> ObjectWriter<'a> {
 
     /// An integer field.
     pub fn u64(&mut self, key: &str, value: u64) -> &mut Self {
-        write_u64(self.key(key), value);
+        push_u64(self.key(key), value);
         self
     }
 
@@ -435,10 +422,13 @@ pub trait ToJson {
 
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(json: &Json) -> Option<Self> {
-        match json {
-            Json::Arr(items) => items.iter().map(T::from_json).collect(),
-            _ => None,
+        // A loop rather than `collect::<Option<Vec<_>>>()`: less code for each `T`.
+        let Json::Arr(items) = json else { return None };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(T::from_json(item)?);
         }
+        Some(out)
     }
 }
 
@@ -1089,7 +1079,7 @@ newline"}"#,
         let mut n = String::new();
         for v in [0, 7, 10, 999, u64::MAX] {
             n.clear();
-            write_u64(&mut n, v);
+            push_u64(&mut n, v);
             assert_eq!(n, v.to_string());
         }
     }

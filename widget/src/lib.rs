@@ -12,6 +12,7 @@ pub mod ime;
 pub mod json;
 pub mod route;
 pub mod session;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 mod app;

@@ -2,6 +2,7 @@
 
 use consult_sdk::protocol::{Body, ErrorBody, LaunchRequest, LaunchResponse, MAX_FILE_BYTES, MAX_IMAGE_BYTES};
 use crate::json::{FromJson, Json, ToJson};
+use crate::text::{cat, number, push_u64};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, RequestInit, Response};
@@ -25,24 +26,31 @@ fn network_error(e: JsValue) -> ErrorBody {
     ErrorBody { code: "network".into(), message: detail.unwrap_or_else(|| "the gateway could not be reached".into()) }
 }
 
-async fn fetch_json<T: FromJson>(url: &str, init: &RequestInit) -> Result<T, ErrorBody> {
+/// The body of a successful answer; the gateway's error body (or `network`) otherwise. Not
+/// generic, so the fetching is in the wasm once for both calls.
+async fn fetch_text(url: &str, init: &RequestInit) -> Result<String, ErrorBody> {
     let window = web_sys::window().ok_or_else(|| network_error(JsValue::from_str("no window")))?;
     let response: Response =
         JsFuture::from(window.fetch_with_str_and_init(url, init)).await.map_err(network_error)?.unchecked_into();
     let text = JsFuture::from(response.text().map_err(network_error)?).await.map_err(network_error)?;
     let text = text.as_string().unwrap_or_default();
     if response.ok() {
-        T::from_json_str(&text).ok_or_else(|| ErrorBody {
-            code: "bad_response".into(),
-            message: "the gateway's answer is not what this chat expects (reload the page)".into(),
-        })
+        Ok(text)
     } else {
         Err(ErrorBody::from_json_str(&text).unwrap_or_else(|| {
             let mut message = String::from("the gateway answered HTTP ");
-            crate::json::write_u64(&mut message, u64::from(response.status()));
+            push_u64(&mut message, u64::from(response.status()));
             ErrorBody { code: "http_status".into(), message }
         }))
     }
+}
+
+/// A successful answer read as `T`.
+fn read_answer<T: FromJson>(text: &str) -> Result<T, ErrorBody> {
+    T::from_json_str(text).ok_or_else(|| ErrorBody {
+        code: "bad_response".into(),
+        message: "the gateway's answer is not what this chat expects (reload the page)".into(),
+    })
 }
 
 /// `POST /v1/launch`.
@@ -56,7 +64,7 @@ pub async fn launch(request: &LaunchRequest) -> Result<LaunchResponse, ErrorBody
     headers.set("content-type", "application/json").map_err(network_error)?;
     init.set_headers(&headers);
     init.set_body(&JsValue::from_str(&request.to_json()));
-    fetch_json("/v1/launch", &init).await
+    read_answer(&fetch_text("/v1/launch", &init).await?)
 }
 
 /// Uploads a picked file (`POST /v1/uploads?name=…`, raw body, the handle in `x-consult-session`) and returns the body to send.
@@ -69,7 +77,7 @@ pub async fn upload(session: &str, file: &File) -> Result<Body, ErrorBody> {
     if file.size() > limit as f64 {
         return Err(ErrorBody {
             code: "too_large".into(),
-            message: format!("{} is larger than {} MB", file.name(), limit / (1024 * 1024)),
+            message: cat(&[&file.name(), " is larger than ", &number((limit / (1024 * 1024)) as u64), " MB"]),
         });
     }
     let init = RequestInit::new();
@@ -81,8 +89,8 @@ pub async fn upload(session: &str, file: &File) -> Result<Body, ErrorBody> {
     headers.set("x-consult-session", session).map_err(network_error)?;
     init.set_headers(&headers);
     init.set_body(file);
-    let url = format!("/v1/uploads?name={}", consult_sdk::launch::encode_component(&file.name()));
-    let up: Uploaded = fetch_json(&url, &init).await?;
+    let url = cat(&["/v1/uploads?name=", &consult_sdk::launch::encode_component(&file.name())]);
+    let up: Uploaded = read_answer(&fetch_text(&url, &init).await?)?;
     Ok(if up.mime.starts_with("image/") {
         Body::Image { attachment: up.attachment, mime: up.mime, size: up.size }
     } else {

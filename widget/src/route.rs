@@ -38,18 +38,21 @@ pub enum RouteError {
     Code,
 }
 
+impl RouteError {
+    /// What is wrong, for developers (the [`std::fmt::Display`] text, built without `core::fmt`).
+    pub fn message(self) -> String {
+        match self {
+            RouteError::MissingParameter(name) => crate::text::cat(&["chat URL has no \"", name, "\" parameter"]),
+            RouteError::Path => "launch URL path must be /l/<channel>, /P/<code> or /H/<code>".into(),
+            RouteError::Query => "launch URL query is malformed".into(),
+            RouteError::Code => "launch URL code is malformed".into(),
+        }
+    }
+}
+
 impl std::fmt::Display for RouteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RouteError::MissingParameter(name) => {
-                f.write_str("chat URL has no \"")?;
-                f.write_str(name)?;
-                f.write_str("\" parameter")
-            }
-            RouteError::Path => f.write_str("launch URL path must be /l/<channel>, /P/<code> or /H/<code>"),
-            RouteError::Query => f.write_str("launch URL query is malformed"),
-            RouteError::Code => f.write_str("launch URL code is malformed"),
-        }
+        f.write_str(&self.message())
     }
 }
 

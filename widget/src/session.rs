@@ -201,7 +201,8 @@ impl SessionClient {
     }
 
     fn next_client_id(&mut self) -> String {
-        let id = format!("{}-{}", self.client_id_prefix, self.next_client_number);
+        let mut id = crate::text::cat(&[&self.client_id_prefix, "-"]);
+        crate::text::push_u64(&mut id, self.next_client_number);
         self.next_client_number += 1;
         id
     }

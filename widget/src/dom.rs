@@ -258,7 +258,13 @@ impl Dom {
         if !status.open_now && self.log.query_selector(".after-hours")?.is_none() {
             let note = create(&self.doc, "li", "msg system after-hours")?;
             let text = status.after_hours_message.as_deref().unwrap_or_default();
-            note.set_text_content(Some(&cat(&[s.after_hours, "\n", text])));
+            let mut shown = cat(&[s.after_hours, "\n", text]);
+            if let Some(at) = status.next_opening {
+                shown.push('\n');
+                shown.push_str(s.opens_again);
+                push_date_time(&mut shown, &js_sys::Date::new(&JsValue::from_f64(at as f64 * 1000.0)), s);
+            }
+            note.set_text_content(Some(&shown));
             guidance.after_with_node_1(&note)?;
         }
         Ok(())
@@ -316,6 +322,12 @@ impl Dom {
         if self.log.query_selector(&seq_selector(m.seq, "\"]"))?.is_some() {
             return Ok(()); // never twice, even if asked twice
         }
+        // The stored after-hours reply replaces the note shown before the visitor wrote.
+        if matches!(m.sender, Sender::System) {
+            if let Some(note) = self.log.query_selector(".after-hours")? {
+                note.remove();
+            }
+        }
         let li = self.message_element(&m.sender, &m.body, s)?;
         li.set_attribute("data-seq", &number(m.seq))?;
         let at = self.time_element(m.at_ms)?;
@@ -352,9 +364,7 @@ impl Dom {
         let d = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
         let t = create(&self.doc, "time", "at")?;
         let mut hh_mm = String::new();
-        push_two_digits(&mut hh_mm, u64::from(d.get_hours()));
-        hh_mm.push(':');
-        push_two_digits(&mut hh_mm, u64::from(d.get_minutes()));
+        push_hh_mm(&mut hh_mm, &d);
         t.set_text_content(Some(&hh_mm));
         t.set_attribute("datetime", &String::from(d.to_iso_string()))?;
         Ok(t)
@@ -718,4 +728,21 @@ fn human_size(bytes: u64) -> String {
         }
     }
     out
+}
+
+/// `14:05` in the visitor's time zone.
+fn push_hh_mm(out: &mut String, d: &js_sys::Date) {
+    push_two_digits(out, u64::from(d.get_hours()));
+    out.push(':');
+    push_two_digits(out, u64::from(d.get_minutes()));
+}
+
+/// `11월 27일 09:00` or `27 Nov 09:00` in the visitor's time zone.
+fn push_date_time(out: &mut String, d: &js_sys::Date, s: &Strings) {
+    let month = s.months[(d.get_month() as usize).min(11)];
+    let mut day = number(u64::from(d.get_date()));
+    day.push_str(s.day_suffix);
+    let (first, second) = if s.day_first { (day.as_str(), month) } else { (month, day.as_str()) };
+    out.push_str(&cat(&[first, " ", second, " "]));
+    push_hh_mm(out, d);
 }

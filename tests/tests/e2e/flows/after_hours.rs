@@ -62,7 +62,11 @@ fn after_hours_visitor_gets_the_reply_and_waits_in_the_queue() {
         assert_eq!(shown.len(), 2, "before the visitor writes: guidance and after-hours note only: {shown:?}");
         assert!(shown[0].class.contains("guidance") && shown[0].text.contains("90일"), "the guidance first: {shown:?}");
         assert!(shown[1].class.contains("after-hours"), "the after-hours note second: {shown:?}");
-        assert_eq!(shown[1].text, format!("{CLOSED_LABEL}\n{REPLY}"), "the note: the label, then the channel's message");
+        assert!(
+            shown[1].text.starts_with(&format!("{CLOSED_LABEL}\n{REPLY}\n다음 상담 시작: ")) && shown[1].text.ends_with(":00") && shown[1].text.contains("일 "),
+            "the note: the label, the channel's message, then when it opens (09:00 tomorrow in Seoul, shown in the browser's time zone): {:?}",
+            shown[1].text
+        );
 
         // The visitor writes; the channel's after-hours reply follows, and no bot menu (closed).
         v.send("선물 포장도 되나요? 내일 아침에 답 주세요").await;
@@ -74,6 +78,7 @@ fn after_hours_visitor_gets_the_reply_and_waits_in_the_queue() {
         assert!(shown[reply].text.contains("다음 상담 시작") && shown[reply].text.contains("09:00"), "the reply says when the service opens: {:?}", shown[reply]);
         assert!(mine < reply, "the reply answers the message: {shown:?}");
         assert!(!shown.iter().any(|m| m.class.contains("bot")), "no bot menu after hours (the request goes to the queue): {shown:?}");
+        assert_eq!(shown.iter().filter(|m| m.text.contains(REPLY)).count(), 1, "the closed notice once: the stored reply replaced the note: {shown:?}");
         let status = v.b.wait_js("the chat to say it is waiting in the queue", &format!("{}.includes(document.querySelector('#consult .status').textContent) && document.querySelector('#consult .status').textContent", json!(QUEUED))).await;
         assert!(QUEUED.contains(&status.as_str().unwrap_or_default()), "queued status: {status}");
 

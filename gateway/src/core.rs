@@ -28,6 +28,15 @@ fn close_notice(reason: CloseReason) -> &'static str {
     }
 }
 
+/// What the periodic work remembers between ticks, so each notice goes out once.
+#[derive(Debug, Default)]
+pub struct TickMemory {
+    /// Sessions told "quiet", with the visitor's last message time then.
+    pub quiet_sent: HashMap<String, u64>,
+    /// Sessions warned of the inactivity close, with their last message time then.
+    pub warned: HashMap<String, u64>,
+}
+
 /// Shared, immutable parts the rules need.
 #[derive(Clone)]
 pub struct Core {
@@ -505,19 +514,31 @@ impl Core {
     }
 
     /// Periodic work: inactivity closes, quiet notices, queue moves when the desk opens.
-    pub fn tick(&self, store: &mut dyn Store, now_ms: u64, quiet_sent: &mut HashMap<String, u64>) -> R<()> {
+    pub fn tick(&self, store: &mut dyn Store, now_ms: u64, memory: &mut TickMemory) -> R<()> {
         // Every node: a switch another node (or a restart) stored.
         self.switches.replace(store.channel_switches()?);
         // Once per cluster: only the node holding the lease closes and times out.
         if self.leader.load(std::sync::atomic::Ordering::SeqCst) {
             self.bot_fallback(store, now_ms)?;
+            let mut warned = HashMap::new();
             for channel in &self.config.channels {
                 let before = now_ms.saturating_sub(channel.inactivity_secs * 1000);
                 for s in store.stale_sessions(&channel.id, before)? {
                     self.close(store, &s.id, CloseReason::Inactivity, now_ms)?;
                 }
+                // A little before the close, the visitor is told once (per silence).
+                let warn_secs = (channel.inactivity_secs / 4).clamp(1, 60);
+                for s in store.stale_sessions(&channel.id, before + warn_secs * 1000)? {
+                    if memory.warned.get(&s.id) != Some(&s.last_ms) {
+                        let secs = (s.last_ms + channel.inactivity_secs * 1000).saturating_sub(now_ms).div_ceil(1000);
+                        self.hub.to_visitors(&s.conversation, &VisitorEvent::Closing { secs: secs.max(1) as u32 });
+                    }
+                    warned.insert(s.id.clone(), s.last_ms);
+                }
             }
+            memory.warned = warned;
         }
+        let quiet_sent = &mut memory.quiet_sent;
         let quiet_ms = self.config.quiet_after_secs * 1000;
         let mut still_assigned = HashMap::new();
         // Each node tells its own agents.

@@ -332,7 +332,7 @@ pub async fn serve_until(
 pub fn spawn_ticker(state: AppState) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(1));
-        let quiet = Arc::new(Mutex::new(HashMap::new()));
+        let quiet = Arc::new(Mutex::new(core::TickMemory::default()));
         let mut last_purge = 0u64;
         let mut last_forget = now_ms();
         loop {

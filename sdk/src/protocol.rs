@@ -551,6 +551,12 @@ pub enum VisitorEvent {
         /// About this many seconds.
         secs: u32,
     },
+    /// The session closes for inactivity in about `secs` unless the visitor writes (sent once,
+    /// a little before the close).
+    Closing {
+        /// Seconds left.
+        secs: u32,
+    },
     /// The agents have read the conversation up to `seq` (the visitor's messages show "read").
     Read {
         /// Highest read `seq`.

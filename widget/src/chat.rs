@@ -662,6 +662,12 @@ fn on_event(state: &mut State, event: VisitorEvent, fx: &mut Vec<Effect>) {
             }
             fx.push(Effect::Render);
         }
+        VisitorEvent::Closing { .. } => {
+            let text = strings.closing_soon.to_string();
+            fx.push(Effect::Announce(text.clone()));
+            state.notice = Some(text);
+            fx.push(Effect::Render);
+        }
         VisitorEvent::Read { seq } => {
             if seq > state.agent_read_seq {
                 state.agent_read_seq = seq;
@@ -1174,6 +1180,16 @@ mod tests {
         assert_eq!(own.rating, Rating::Ask(None));
         update(&mut own, Msg::Socket(VisitorEvent::State { state: SessionState::Queued, queue_position: Some(1), agent_name: None, reason: None }));
         assert_eq!(own.rating, Rating::Off);
+    }
+
+    #[test]
+    fn the_inactivity_warning_shows_until_the_visitor_writes() {
+        let mut s = live();
+        let fx = update(&mut s, Msg::Socket(VisitorEvent::Closing { secs: 30 }));
+        assert_eq!(s.notice.as_deref(), Some(s.locale.strings().closing_soon));
+        assert!(fx.contains(&Effect::Announce(s.locale.strings().closing_soon.to_string())), "said aloud too: {fx:?}");
+        update(&mut s, Msg::Submit("still here".into()));
+        assert_eq!(s.notice, None, "writing keeps the chat open and clears the warning");
     }
 
     #[test]

@@ -742,6 +742,7 @@ impl FromJson for VisitorEvent {
             "handed_off" => VisitorEvent::HandedOff,
             "wait" => VisitorEvent::Wait { secs: j.u32("secs")? },
             "read" => VisitorEvent::Read { seq: j.u64("seq")? },
+            "closing" => VisitorEvent::Closing { secs: j.u32("secs")? },
             "error" => VisitorEvent::Error {
                 code: j.string("code")?,
                 message: j.string("message")?,
@@ -909,7 +910,7 @@ mod tests {
     fn visitor_events() -> Vec<VisitorEvent> {
         let states = [SessionState::Waiting, SessionState::Bot, SessionState::Queued, SessionState::Assigned, SessionState::Closed];
         let reasons = [CloseReason::VisitorLeft, CloseReason::Inactivity, CloseReason::AgentClosed, CloseReason::HandedOff, CloseReason::Blocked];
-        let mut events = vec![VisitorEvent::Wait { secs: 30 }, VisitorEvent::Wait { secs: u32::MAX }, VisitorEvent::Read { seq: 0 }, VisitorEvent::Read { seq: u64::MAX >> 11 }];
+        let mut events = vec![VisitorEvent::Wait { secs: 30 }, VisitorEvent::Wait { secs: u32::MAX }, VisitorEvent::Read { seq: 0 }, VisitorEvent::Read { seq: u64::MAX >> 11 }, VisitorEvent::Closing { secs: 45 }];
         for (i, state) in states.into_iter().enumerate() {
             events.push(VisitorEvent::Welcome { state, queue_position: None, agent_name: None, last_seq: 0 });
             events.push(VisitorEvent::Welcome { state, queue_position: Some(i as u32 + 1), agent_name: Some("지민".into()), last_seq: 99 });

@@ -233,6 +233,14 @@ async fn inactivity_closes_and_quiet_is_noticed() {
     })
     .await;
     assert_eq!(quiet, session.id);
+    // Warned once, a little before the close.
+    let secs = v.until(|e| match e {
+        VisitorEvent::Closing { secs } => Some(*secs),
+        VisitorEvent::State { state: SessionState::Closed, .. } => Some(0),
+        _ => None,
+    })
+    .await;
+    assert!((1..=2).contains(&secs), "the warning comes before the close, with the seconds left: {secs}");
     let reason = v.until(|e| match e {
         VisitorEvent::State { state: SessionState::Closed, reason, .. } => Some(*reason),
         _ => None,

@@ -37,8 +37,11 @@ fn bot_then_agent_then_inactivity_close_then_recognised_next_time() {
         v.send("감사합니다").await;
         agent.wait_message("visitor", "감사합니다").await;
 
-        // The visitor goes quiet: the gateway closes the session; both sides say so.
-        v.b.wait_js("the chat-ended banner", "document.querySelector('#consult .banner:not([hidden])') && document.querySelector('#consult .banner').textContent.includes('종료')").await;
+        // The visitor goes quiet: warned first, then the gateway closes the session; both sides say so.
+        v.b.wait_js("the inactivity warning", "document.querySelector('#consult .banner:not([hidden])') && document.querySelector('#consult .banner').textContent.includes('곧 상담이 종료돼요')").await;
+        v.b.snap("inactivity-warning").await;
+        v.b.wait_js("the chat-ended banner", "document.querySelector('#consult .banner:not([hidden])') && document.querySelector('#consult .banner').textContent.includes('종료되었어요')").await;
+        v.b.snap("inactivity-closed").await;
         agent.b.wait_js("the desk to mark the chat closed", "document.getElementById('pane-sub').dataset.state === 'closed'").await;
         assert!(agent.pane().await.reply_disabled, "the reply box is disabled on a closed chat");
 

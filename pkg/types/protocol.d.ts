@@ -226,6 +226,10 @@ client_id?: string | null, } | { "type": "wait",
 /**
  * About this many seconds.
  */
+secs: number, } | { "type": "closing", 
+/**
+ * Seconds left.
+ */
 secs: number, } | { "type": "read", 
 /**
  * Highest read `seq`.

@@ -312,8 +312,12 @@ impl Core {
     /// A bot menu choice: recorded as the visitor's message, then answered, linked or queued.
     pub fn visitor_choose(&self, store: &mut dyn Store, conv: &ConversationRef, client_id: &str, option: &str, now_ms: u64) -> R<u64> {
         let channel = self.channel(&conv.channel)?;
-        let bot = channel.bot.as_ref().ok_or_else(|| AppError::BadRequest("this channel has no bot menu".into()))?;
-        let choice = bot.options.iter().find(|o| o.id == option).ok_or_else(|| AppError::BadRequest(format!("no menu option {option:?}")))?;
+        let built_in = channel.bot.as_ref().and_then(|bot| bot.options.iter().find(|o| o.id == option));
+        let Some(choice) = built_in else {
+            // A button an outside bot sent over the API: the tap is the label, as a message.
+            let label = self.outside_bot_option(store, conv, option)?.ok_or_else(|| AppError::BadRequest(format!("no menu option {option:?}")))?;
+            return self.visitor_write(store, conv, client_id, Body::Text { text: label }, false, now_ms).map(|(seq, _)| seq);
+        };
         let (before, _) = store.conversation_state(&conv.id)?;
         let was_bot = before.as_ref().is_none_or(|s| !s.is_open() || s.state == SessionState::Bot);
         let (seq, duplicate) = self.visitor_write(store, conv, client_id, Body::Text { text: choice.label.clone() }, false, now_ms)?;
@@ -330,6 +334,18 @@ impl Core {
             BotAction::Queue(category) => self.enqueue(store, &session, Some(category), now_ms)?,
         }
         Ok(seq)
+    }
+
+    /// The label of `option` in the latest bot menu of the open session still with the bot.
+    fn outside_bot_option(&self, store: &mut dyn Store, conv: &ConversationRef, option: &str) -> R<Option<String>> {
+        let (session, _) = store.conversation_state(&conv.id)?;
+        let Some(session) = session.filter(|s| s.state == SessionState::Bot) else { return Ok(None) };
+        let recent = store.session_messages(&session.id, session.last_seq.saturating_sub(20), 20)?;
+        let menu = recent.iter().rev().find_map(|m| match (&m.sender, &m.body) {
+            (Sender::Bot, Body::Menu { options, .. }) => Some(options),
+            _ => None,
+        });
+        Ok(menu.and_then(|options| options.iter().find(|o| o.id == option)).map(|o| o.label.clone()))
     }
 
     /// The visitor's page changed mid-chat: the declared (unverified) page is recorded on the open

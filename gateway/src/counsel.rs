@@ -65,6 +65,42 @@ pub enum Actor {
     System(String),
 }
 
+/// Most buttons in one bot message.
+pub const MAX_MENU_OPTIONS: usize = 10;
+
+/// A bot's buttons: text as any message, 1 to 10 options with distinct ids (1 to 64 of
+/// `A-Za-z0-9_.-`), labels of 1 to 60 characters, links only `https://` (or `http://`).
+///
+/// # Errors
+/// `bad_request`, naming the first fault.
+pub fn check_menu(body: Body) -> R<Body> {
+    let Body::Menu { text, options } = body else { return Ok(body) };
+    consult_sdk::protocol::check_text(&text).map_err(AppError::Message)?;
+    if options.is_empty() || options.len() > MAX_MENU_OPTIONS {
+        return Err(AppError::BadRequest(format!("a menu has 1 to {MAX_MENU_OPTIONS} options")));
+    }
+    for (i, o) in options.iter().enumerate() {
+        let id_ok = (1..=64).contains(&o.id.len()) && o.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if !id_ok {
+            return Err(AppError::BadRequest(format!("options[{i}].id: 1 to 64 of A-Z a-z 0-9 _ . -")));
+        }
+        if options[..i].iter().any(|p| p.id == o.id) {
+            return Err(AppError::BadRequest(format!("options[{i}].id {:?} is used twice", o.id)));
+        }
+        let label_ok = consult_sdk::protocol::check_text(&o.label).is_ok() && o.label.chars().count() <= 60;
+        if !label_ok {
+            return Err(AppError::BadRequest(format!("options[{i}].label: 1 to 60 characters of text")));
+        }
+        if let Some(url) = &o.url {
+            let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+            if !scheme_ok || url.len() > 2048 || url.chars().any(char::is_control) {
+                return Err(AppError::BadRequest(format!("options[{i}].url: an http(s) URL of at most 2048 bytes")));
+            }
+        }
+    }
+    Ok(Body::Menu { text, options })
+}
+
 fn not_with_bot() -> AppError {
     AppError::Api(StatusCode::CONFLICT, codes::NOT_WITH_BOT, "the session is not open with the bot".into())
 }
@@ -88,7 +124,11 @@ impl Core {
             return Err(AppError::BadRequest(format!("client_id must be 1 to {} bytes", consult_sdk::protocol::MAX_CLIENT_ID_LEN)));
         }
         self.channel_session(store, channel, session)?;
-        let body = self.check_body(store, body, None, Some(owner))?;
+        let body = match body {
+            // Buttons: the bot's own choices (reply or link); a tap comes back as the label.
+            Body::Menu { .. } => check_menu(body)?,
+            body => self.check_body(store, body, None, Some(owner))?,
+        };
         let (row, message, duplicate) = match store.bot_write(session, client_id, &body, now_ms)? {
             Ok(w) => w,
             Err(AgentWriteError::NotOpen) => return Err(AppError::AgentWrite(AgentWriteError::NotOpen)),

@@ -312,3 +312,58 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// An outside bot offers buttons (a reply and a link) over the API; the visitor taps the reply
+/// and the bot reads the tap as the option's label. Menus that could hurt are refused.
+#[tokio::test]
+async fn an_outside_bot_offers_buttons_and_hears_the_tap() {
+    let (s, config) = start("bot-buttons", &bot_config(9, 60)).await;
+    let key = api_key(&config, "shop", "read,write", None);
+    let agent_key = api_key(&config, "shop", "read,write", Some("a1"));
+    let (handle, _) = s.anon("shop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("v1", "where is my order?").await;
+    v.until(|e| matches!(e, VisitorEvent::Ack { .. }).then_some(())).await;
+    let (_, b) = call(&s, "GET", "/v1/counsel/sessions?state=bot", Some(&key), None).await;
+    let id = b["sessions"][0]["id"].as_str().expect("a session with the bot").to_string();
+    let msgs = format!("/v1/counsel/sessions/{id}/messages");
+    let menu = |options: Value| json!({"client_id": format!("m-{}", options.to_string().len()), "sender": "bot", "body": {"kind": "menu", "text": "Which order?", "options": options}});
+
+    // Refused: a script link, no options, eleven, a repeated id, an id with spaces, an agent's menu.
+    for bad in [
+        json!([{"id": "x", "label": "Open", "url": "javascript:alert(1)"}]),
+        json!([]),
+        Value::Array((0..11).map(|i| json!({"id": format!("o{i}"), "label": "L"})).collect()),
+        json!([{"id": "a", "label": "One"}, {"id": "a", "label": "Two"}]),
+        json!([{"id": "a b", "label": "One"}]),
+    ] {
+        let (st, b) = call(&s, "POST", &msgs, Some(&key), Some(menu(bad.clone()))).await;
+        assert_eq!((st, b["code"].as_str()), (400, Some("bad_request")), "{bad}: {b}");
+    }
+    let (st, b) = call(&s, "POST", &msgs, Some(&agent_key), Some(json!({"client_id": "am", "body": {"kind": "menu", "text": "x", "options": [{"id": "a", "label": "A"}]}}))).await;
+    assert_eq!(st, 400, "only the bot sends buttons: {b}");
+
+    // Sent: the visitor gets the buttons as they were sent.
+    let options = json!([{"id": "order-1234", "label": "Order 1234"}, {"id": "track", "label": "Track it", "url": "https://shop.test/track/1234"}]);
+    let (st, b) = call(&s, "POST", &msgs, Some(&key), Some(menu(options))).await;
+    assert_eq!(st, 200, "{b}");
+    let shown = v
+        .until(|e| match e {
+            VisitorEvent::Message { message } if message.sender == Sender::Bot => match &message.body {
+                Body::Menu { options, .. } => Some(options.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .await;
+    assert_eq!(shown.iter().map(|o| (o.id.as_str(), o.url.as_deref())).collect::<Vec<_>>(), vec![("order-1234", None), ("track", Some("https://shop.test/track/1234"))]);
+
+    // The tap is stored as the label, and the bot reads it over REST; an unknown option is refused.
+    v.cmd(&consult_sdk::protocol::VisitorCommand::Choose { client_id: "tap".into(), option: "order-1234".into() }).await;
+    v.until(|e| match e { VisitorEvent::Ack { client_id, .. } if client_id == "tap" => Some(()), _ => None }).await;
+    let (_, b) = call(&s, "GET", &msgs, Some(&key), None).await;
+    let last = b["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["sender"]["role"].as_str(), last["body"]["text"].as_str()), (Some("visitor"), Some("Order 1234")), "{b}");
+    v.cmd(&consult_sdk::protocol::VisitorCommand::Choose { client_id: "tap2".into(), option: "nope".into() }).await;
+    assert_eq!(v.error_code().await, "bad_request");
+}

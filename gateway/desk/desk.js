@@ -537,9 +537,25 @@ $("transfer").addEventListener("click", async () => {
 $("close").addEventListener("click", async () => {
   const s = desk.chats.get(desk.active);
   if (!s) return;
-  if (await confirmDialog(t("dlg.close.title"), t("dlg.close.body", { who: who(s) }), t("dlg.close.ok"), true)) {
-    send({ type: "close", session: s.id });
-  }
+  // Close, or end the agent's part and give the chat back to the bot (it stays open there).
+  const how = await openDialog({
+    title: t("dlg.close.title"),
+    ok: t("dlg.close.ok"),
+    danger: true,
+    fill(body) {
+      const fs = el("fieldset", "agents choices");
+      fs.append(el("legend", "visually-hidden", t("dlg.close.title")));
+      for (const [value, label] of [["close", t("dlg.close.body", { who: who(s) })], ["bot", t("dlg.close.bot")]]) {
+        const row = el("label", "agent-row choice");
+        const r = Object.assign(document.createElement("input"), { type: "radio", name: "how", value, checked: value === "close" });
+        row.append(r, el("span", "", label));
+        fs.append(row);
+      }
+      body.append(fs);
+      return () => fs.querySelector("input:checked").value;
+    },
+  });
+  if (how) send({ type: "close", session: s.id, to_bot: how === "bot" });
 });
 
 $("block").addEventListener("click", async () => {

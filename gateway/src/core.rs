@@ -512,6 +512,30 @@ impl Core {
         Ok(())
     }
 
+    /// The agent's part ends and the bot takes the chat again (the seed's "end with the bot"):
+    /// the session stays open with the bot, the agent's slot frees, the visitor is told and
+    /// sees the bot's menu again (an outside bot hears `session.state_changed` to `bot`).
+    ///
+    /// # Errors
+    /// `session_not_open` when it is not with an agent or queued.
+    pub fn hand_back_to_bot(&self, store: &mut dyn Store, actor: &str, session: &str, now_ms: u64) -> R<SessionRow> {
+        let before = store.session(session)?.ok_or(AppError::NotFound)?;
+        let row = store.return_to_bot(session)?.ok_or(AppError::AgentWrite(AgentWriteError::NotOpen))?;
+        crate::counsel::state_changed(store, &row, before.state, now_ms)?;
+        self.audit(store, actor, "hand_back_to_bot", Some(&row.channel), Some(session), "", now_ms)?;
+        let text = "상담원 상담이 끝났어요. 챗봇이 이어서 도와드릴게요. · The agent has finished; the assistant takes it from here.";
+        self.system(store, &row.conversation, Sender::System, Body::Text { text: text.into() }, now_ms)?;
+        if let Some(menu) = Self::menu_body(self.channel(&row.channel)?) {
+            self.system(store, &row.conversation, Sender::Bot, menu, now_ms)?;
+        }
+        self.hub.to_visitors(&row.conversation, &self.state_event(store, &row)?);
+        self.publish_session(&row);
+        if let Some(agent) = &before.agent {
+            self.hub.to_agent(agent, &AgentEvent::Session { session: row.summary() });
+        }
+        Ok(row)
+    }
+
     /// Blocks the session's user key for `days`, closes the session and ends the visitor's open
     /// sockets at once; every later use of their handles is refused as `blocked`.
     pub fn block(&self, store: &mut dyn Store, agent: &str, session: &str, days: u32, reason: &str, now_ms: u64) -> R<()> {

@@ -196,10 +196,20 @@ impl Core {
     ///
     /// # Errors
     /// `not_found`, `not_assigned` (an agent key on someone else's session), `session_not_open`.
-    pub fn api_close(&self, store: &mut dyn Store, channel: &str, actor: &Actor, session: &str, now_ms: u64) -> R<SessionRow> {
+    pub fn api_close(&self, store: &mut dyn Store, channel: &str, actor: &Actor, session: &str, to_bot: bool, now_ms: u64) -> R<SessionRow> {
         let row = self.channel_session(store, channel, session)?;
         if !row.is_open() {
             return Err(AppError::AgentWrite(AgentWriteError::NotOpen));
+        }
+        if to_bot {
+            let who = match actor {
+                Actor::Agent(a) => {
+                    self.authorize(a, &row, crate::core::AgentAction::Close)?;
+                    a.clone()
+                }
+                Actor::System(key) => format!("api:{key}"),
+            };
+            return self.hand_back_to_bot(store, &who, session, now_ms);
         }
         match actor {
             Actor::Agent(a) => self.agent_close(store, a, session, now_ms)?,

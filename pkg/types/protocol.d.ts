@@ -343,7 +343,12 @@ to_agent: string, } | { "type": "close",
 /**
  * Session id.
  */
-session: string, } | { "type": "block", 
+session: string, 
+/**
+ * Instead of closing, end the agent's part and give the chat back to the bot (the
+ * session stays open with the bot; the visitor sees its menu again).
+ */
+to_bot?: boolean, } | { "type": "block", 
 /**
  * Session id.
  */
@@ -1250,6 +1255,16 @@ export type ReadRequest = {
  * Highest read `seq` (higher than the conversation's last is taken as the last).
  */
 seq: number, };
+
+/**
+ * `POST …/close` body (optional; empty closes the session).
+ */
+export type CloseRequest = { 
+/**
+ * End the agent's part and give the chat back to the bot instead: the session stays open
+ * with the bot (`session.state_changed` to `bot`) and the visitor sees its menu again.
+ */
+to_bot?: boolean, };
 
 /**
  * `POST /v1/counsel/channel` body: switch the key's channel on or off. While off, every button

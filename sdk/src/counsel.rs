@@ -229,6 +229,19 @@ pub struct HandoverRequest {
     pub category: Option<String>,
 }
 
+/// `POST …/close` body (optional; empty closes the session).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// End the agent's part and give the chat back to the bot instead: the session stays open
+    /// with the bot (`session.state_changed` to `bot`) and the visitor sees its menu again.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub to_bot: bool,
+}
+
 /// `POST …/block` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

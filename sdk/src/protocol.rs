@@ -679,6 +679,11 @@ pub enum AgentCommand {
     Close {
         /// Session id.
         session: String,
+        /// Instead of closing, end the agent's part and give the chat back to the bot (the
+        /// session stays open with the bot; the visitor sees its menu again).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
+        to_bot: bool,
     },
     /// Block the session's user key for a number of days.
     Block {

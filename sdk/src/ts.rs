@@ -60,6 +60,7 @@ pub fn declarations() -> String {
     root(Writer::visit::<BlockRequest>);
     root(Writer::visit::<UnblockRequest>);
     root(Writer::visit::<ReadRequest>);
+    root(Writer::visit::<CloseRequest>);
     root(Writer::visit::<ChannelSwitch>);
     root(Writer::visit::<ActionResult>);
     root(Writer::visit::<UploadResult>);

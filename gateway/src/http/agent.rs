@@ -341,7 +341,14 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
             .run(move |core, store| core.transfer(store, &me, &session, &to_agent, now).map(|_| vec![]))
             .await
             .map_err(|e| (e, None)),
-        AgentCommand::Close { session } => state
+        AgentCommand::Close { session, to_bot: true } => state
+            .run(move |core, store| {
+                core.session_for(store, &me, &session, AgentAction::Close)?;
+                core.hand_back_to_bot(store, &me, &session, now).map(|_| vec![])
+            })
+            .await
+            .map_err(|e| (e, None)),
+        AgentCommand::Close { session, to_bot: false } => state
             .run(move |core, store| core.agent_close(store, &me, &session, now).map(|_| vec![]))
             .await
             .map_err(|e| (e, None)),

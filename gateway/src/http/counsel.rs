@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use consult_sdk::counsel::{
-    ActionResult, ApiKeyInfo, ApiKeyList, AssignRequest, BlockRequest, ChannelSwitch, CreateApiKey, CreateWebhook, CreatedApiKey, CreatedWebhook,
+    ActionResult, ApiKeyInfo, ApiKeyList, AssignRequest, BlockRequest, ChannelSwitch, CloseRequest, CreateApiKey, CreateWebhook, CreatedApiKey, CreatedWebhook,
     DeliveryList, HandoverRequest, MessagePage, ReadRequest, ReplayResult, Scope, SendAs, SendMessage, SendResult, SessionDetail, SessionPage,
     UnblockRequest, UploadResult, WebhookEndpoint, WebhookList, WebhookPayload, codes,
 };
@@ -297,12 +297,13 @@ async fn transfer(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<
 }
 
 /// Close a session.
-#[utoipa::path(post, path = "/v1/counsel/sessions/{id}/close", tag = "actions", params(("id" = String, Path, description = "Session id")), security(("api_key" = [])),
-    responses((status = 200, body = ActionResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn close(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path(id): Path<String>) -> Res<ActionResult> {
+#[utoipa::path(post, path = "/v1/counsel/sessions/{id}/close", tag = "actions", params(("id" = String, Path, description = "Session id")), request_body = Option<CloseRequest>, security(("api_key" = [])),
+    responses((status = 200, body = ActionResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn close(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Res<ActionResult> {
     let c = caller(&state, peer, &headers, Scope::Write).await?;
+    let req: CloseRequest = if body.is_empty() { CloseRequest::default() } else { json(&body, "CloseRequest {to_bot}")? };
     let (channel, actor, now) = (c.channel().to_string(), actor(&c), now_ms());
-    let row = state.run(move |core, s| core.api_close(s, &channel, &actor, &id, now)).await?;
+    let row = state.run(move |core, s| core.api_close(s, &channel, &actor, &id, req.to_bot, now)).await?;
     Ok(Json(ActionResult { session: row.summary() }))
 }
 

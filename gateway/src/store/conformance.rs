@@ -166,6 +166,22 @@ pub fn receipts_only_rise_and_stop_at_the_last_message(s: &mut dyn Store) {
     assert_eq!(s.raise_receipt("c_nope", AgentRead, 1).unwrap(), None);
 }
 
+/// An assigned session goes back to the bot once; its agent's load drops; closed ones stay closed.
+pub fn a_session_returns_to_the_bot_and_frees_the_agent(s: &mut dyn Store) {
+    let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+    let conv = s.resolve_handle(&h, 1).unwrap().unwrap().id;
+    let w = s.visitor_write(&conv, "c1", &text("hi"), &OpenAs::Queued(None), 2).unwrap();
+    s.assign(&w.session.id, "a1", None).unwrap().unwrap();
+    assert_eq!(s.agent_load_locked("a1").unwrap(), 1);
+    let back = s.return_to_bot(&w.session.id).unwrap().expect("assigned goes back");
+    assert_eq!((back.state, back.agent.as_deref()), (SessionState::Bot, None));
+    assert_eq!(s.agent_load_locked("a1").unwrap(), 0, "the agent's slot is free");
+    assert!(s.return_to_bot(&w.session.id).unwrap().is_none(), "already with the bot");
+    assert_eq!(s.agent_write(&w.session.id, "a1", "A", "late", &text("x"), 3).unwrap(), Err(AgentWriteError::NotAssigned));
+    s.close_session(&w.session.id, CloseReason::VisitorLeft, "bye", 4).unwrap().unwrap();
+    assert!(s.return_to_bot(&w.session.id).unwrap().is_none(), "a closed session stays closed");
+}
+
 /// A channel's runtime switch is stored, changed in place and listed.
 pub fn channel_switches_are_stored_and_changed_in_place(s: &mut dyn Store) {
     assert!(s.channel_switches().unwrap().is_empty());
@@ -190,7 +206,8 @@ macro_rules! conformance_suite {
             handles_expire_blocks_tokens_and_secrets,
             retention_forgets_personal_data,
             receipts_only_rise_and_stop_at_the_last_message,
-            channel_switches_are_stored_and_changed_in_place);
+            channel_switches_are_stored_and_changed_in_place,
+            a_session_returns_to_the_bot_and_frees_the_agent);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

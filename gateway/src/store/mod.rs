@@ -436,6 +436,10 @@ pub trait Store: Send {
     /// A conversation's receipt marks (all 0 for an unknown one).
     fn receipts(&mut self, conversation: &str) -> StoreResult<consult_sdk::protocol::Receipts>;
 
+    /// An open session with an agent (or queued) goes back to the bot: state `bot`, no agent.
+    /// `None` when it is not assigned or queued.
+    fn return_to_bot(&mut self, session: &str) -> StoreResult<Option<SessionRow>>;
+
     /// Stores a channel's runtime switch (see [`crate::switches`]).
     fn set_channel_enabled(&mut self, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()>;
 

@@ -850,6 +850,12 @@ impl Store for PostgresStore {
         Ok(self.query_opt(sql, &[&conversation, &seq])?.map(|r| receipts_of(&r)))
     }
 
+    fn return_to_bot(&mut self, session: &str) -> StoreResult<Option<SessionRow>> {
+        self.lock_session_conversation(session)?;
+        let n = self.execute("UPDATE sessions SET state = 'bot', agent = NULL WHERE id = $1 AND state IN ('assigned', 'queued')", &[&session])?;
+        if n == 0 { Ok(None) } else { self.session_by_id(session) }
+    }
+
     fn set_channel_enabled(&mut self, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()> {
         self.execute(
             "INSERT INTO channel_switches(channel, enabled, by_actor, at_ms) VALUES ($1, $2, $3, $4)

@@ -738,6 +738,11 @@ impl Store for SqliteStore {
         super::sqlite_counsel::receipts(&self.conn, conversation)
     }
 
+    fn return_to_bot(&mut self, session: &str) -> StoreResult<Option<SessionRow>> {
+        let n = self.conn.prepare_cached("UPDATE sessions SET state = 'bot', agent = NULL WHERE id = ?1 AND state IN ('assigned', 'queued')")?.execute([session])?;
+        if n == 0 { Ok(None) } else { Ok(session_by_id(&self.conn, session)?) }
+    }
+
     fn set_channel_enabled(&mut self, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()> {
         super::sqlite_counsel::set_channel_enabled(&self.conn, channel, enabled, by, now_ms)
     }

@@ -221,7 +221,7 @@ async fn a_supervisor_of_one_channel_cannot_act_on_another_channels_session() {
         ("take", AgentCommand::Take { session: session.clone() }),
         ("send", send("s1")),
         ("transfer", AgentCommand::Transfer { session: session.clone(), to_agent: "supn".into() }),
-        ("close", AgentCommand::Close { session: session.clone() }),
+        ("close", AgentCommand::Close { session: session.clone(), to_bot: false }),
         ("block", AgentCommand::Block { session: session.clone(), days: 1, reason: "x".into() }),
     ];
     for (name, cmd) in attempts {
@@ -241,7 +241,7 @@ async fn a_supervisor_of_one_channel_cannot_act_on_another_channels_session() {
     assert!(acked);
     // A plain agent of the channel may not close or block someone else's chat either.
     let mut a2 = s.agent("a2", "pw2").await;
-    for cmd in [AgentCommand::Close { session: session.clone() }, AgentCommand::Block { session: session.clone(), days: 1, reason: "x".into() }] {
+    for cmd in [AgentCommand::Close { session: session.clone(), to_bot: false }, AgentCommand::Block { session: session.clone(), days: 1, reason: "x".into() }] {
         a2.cmd(&cmd).await;
         assert_eq!(a2.error_code().await, "not_assigned");
     }

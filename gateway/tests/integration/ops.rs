@@ -115,7 +115,7 @@ async fn every_refused_role_boundary_changes_nothing_and_supervisors_watch_note_
         AgentCommand::Reassign { session: night.clone(), to_agent: "supa".into() },
         AgentCommand::Note { session: night.clone(), text: "x".into() },
         AgentCommand::Open { session: night.clone(), after_seq: 0 },
-        AgentCommand::Close { session: night.clone() },
+        AgentCommand::Close { session: night.clone(), to_bot: false },
     ] {
         supa.cmd(&cmd).await;
         assert_eq!(supa.error_code().await, "not_found", "{cmd:?}");
@@ -191,7 +191,7 @@ async fn a_visitor_rates_a_closed_chat_once_and_the_agent_sees_it() {
     let session = a1.assigned("a1").await.id;
     v.cmd(&VisitorCommand::Rate { score: 5, comment: None }).await;
     assert_eq!(v.error_code().await, "bad_request", "no rating while the chat is open");
-    a1.cmd(&AgentCommand::Close { session: session.clone() }).await;
+    a1.cmd(&AgentCommand::Close { session: session.clone(), to_bot: false }).await;
     v.until(|e| matches!(e, VisitorEvent::State { state: SessionState::Closed, .. }).then_some(())).await;
     v.cmd(&VisitorCommand::Rate { score: 6, comment: None }).await;
     assert_eq!(v.error_code().await, "bad_request");
@@ -376,7 +376,7 @@ async fn the_audit_log_records_sign_ins_blocks_closes_and_exports_filters_and_re
         v.say("c", "hi").await;
         let id = a1.assigned("a1").await.id;
         if i == 0 {
-            a1.cmd(&AgentCommand::Close { session: id }).await;
+            a1.cmd(&AgentCommand::Close { session: id, to_bot: false }).await;
         } else {
             a1.cmd(&AgentCommand::Block { session: id, days: 2, reason: "abuse".into() }).await;
         }
@@ -424,7 +424,7 @@ async fn erasing_a_user_key_leaves_no_message_attachment_context_or_membership_a
     v.until(|e| acked(e, "c2")).await;
     a1.cmd(&AgentCommand::Note { session: session.clone(), text: "VIP, lives at Secret Street".into() }).await;
     a1.cmd(&AgentCommand::Tag { session: session.clone(), tags: vec!["vip".into()] }).await;
-    a1.cmd(&AgentCommand::Close { session: session.clone() }).await;
+    a1.cmd(&AgentCommand::Close { session: session.clone(), to_bot: false }).await;
     v.until(|e| matches!(e, VisitorEvent::State { state: SessionState::Closed, .. }).then_some(())).await;
     v.cmd(&VisitorCommand::Rate { score: 5, comment: Some("thanks Secret Street".into()) }).await;
     notes_of(&mut a1, &session).await;

@@ -138,7 +138,11 @@ async fn after_hours_replies_and_waits_without_assigning() {
         _ => None,
     })
     .await;
-    assert_eq!(reply, Body::Text { text: "We are closed; we will answer tomorrow.".into() });
+    let Body::Text { text } = reply else { panic!("a text reply: {reply:?}") };
+    assert!(
+        text.starts_with("We are closed; we will answer tomorrow.\n다음 상담 시작: ") && text.ends_with(" 10:00 (UTC)"),
+        "the channel's message, then when it opens (tomorrow 10:00 UTC): {text:?}"
+    );
     let state = v.until(|e| match e {
         VisitorEvent::State { state, .. } => Some(*state),
         _ => None,

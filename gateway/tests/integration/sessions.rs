@@ -37,7 +37,7 @@ async fn visitor_speaks_first_and_agents_cannot_write_after_close() {
     .await;
     assert_eq!(text, Body::Text { text: "무엇을 도와드릴까요?".into() });
 
-    a1.cmd(&AgentCommand::Close { session: session.id.clone() }).await;
+    a1.cmd(&AgentCommand::Close { session: session.id.clone(), to_bot: false }).await;
     let reason = v.until(|e| match e {
         VisitorEvent::State { state: SessionState::Closed, reason, .. } => Some(*reason),
         _ => None,
@@ -267,3 +267,47 @@ async fn unknown_handles_and_bad_frames_change_nothing() {
 }
 
 use futures_util::SinkExt;
+
+/// An agent ends their part and gives the chat back to the bot (from the desk, then over the
+/// API): the session stays open with the bot, the visitor is told and gets the menu again, the
+/// bot answers again, and the agent can no longer write.
+#[tokio::test]
+async fn an_agent_gives_the_chat_back_to_the_bot_and_the_bot_answers_again() {
+    let (s, config) = crate::counsel::start("to-bot", "").await;
+    let key = crate::counsel::api_key(&config, "botshop", "read,write", None);
+    let mut a2 = s.agent("a2", "pw2").await;
+    a2.available().await;
+    let (handle, _) = s.anon("botshop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("hi", "hello").await;
+    let to_refunds = |id: &str| VisitorCommand::Choose { client_id: id.into(), option: "refund".into() };
+    v.cmd(&to_refunds("c1")).await;
+    let session = a2.assigned("a2").await.id;
+
+    // From the desk.
+    a2.cmd(&AgentCommand::Close { session: session.clone(), to_bot: true }).await;
+    let state = v.until(|e| match e { VisitorEvent::State { state, .. } => Some(*state), _ => None }).await;
+    assert_eq!(state, SessionState::Bot, "the chat stays open, with the bot");
+    let menu = v.until(|e| match e { VisitorEvent::Message { message } if matches!(message.body, Body::Menu { .. }) => Some(message.clone()), _ => None }).await;
+    assert_eq!(menu.sender, consult_sdk::protocol::Sender::Bot);
+    let gone = a2.until(|e| match e { AgentEvent::Session { session: s } if s.id == session => Some(s.clone()), _ => None }).await;
+    assert_eq!((gone.state, gone.agent), (SessionState::Bot, None), "it left the agent's chats");
+    a2.say(&session, "late", "still here?").await;
+    assert_eq!(a2.error_code().await, "not_assigned");
+    v.cmd(&VisitorCommand::Choose { client_id: "c2".into(), option: "faq".into() }).await;
+    let answer = v.until(|e| match e { VisitorEvent::Message { message } if message.body == Body::Text { text: "Two days.".into() } => Some(()), _ => None }).await;
+    assert_eq!(answer, ());
+
+    // Over the API, the same; a closed session can't be handed back; a bad body is refused.
+    v.cmd(&to_refunds("c3")).await;
+    a2.assigned("a2").await;
+    let path = format!("/v1/counsel/sessions/{session}/close");
+    let (st, b) = crate::counsel::call(&s, "POST", &path, Some(&key), Some(serde_json::json!({"to_bot": "yes"}))).await;
+    assert_eq!((st, b["code"].as_str()), (400, Some("bad_request")));
+    let (st, b) = crate::counsel::call(&s, "POST", &path, Some(&key), Some(serde_json::json!({"to_bot": true}))).await;
+    assert_eq!((st, b["session"]["state"].as_str()), (200, Some("bot")), "{b}");
+    let (st, _) = crate::counsel::call(&s, "POST", &path, Some(&key), None).await;
+    assert_eq!(st, 200, "an empty body closes");
+    let (st, b) = crate::counsel::call(&s, "POST", &path, Some(&key), Some(serde_json::json!({"to_bot": true}))).await;
+    assert_eq!((st, b["code"].as_str()), (409, Some("session_not_open")), "{b}");
+}

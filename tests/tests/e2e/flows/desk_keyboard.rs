@@ -1,5 +1,6 @@
 //! The desk from the keyboard alone: reach the chat list, open a chat, answer, reach "attach
-//! file", open the close dialog (focus stays inside it, Escape gives focus back), close the chat.
+//! file", open the close dialog (focus stays inside it, Escape gives focus back), choose and
+//! confirm closing the chat.
 
 use consult_e2e::{Device, Key, run};
 
@@ -54,9 +55,14 @@ fn an_agent_works_a_chat_with_the_keyboard_only() {
         assert_eq!(b.focused().await, "button#close.ghost");
         assert_eq!(b.js("return document.getElementById('pane-sub').dataset.state", vec![]).await, "assigned", "cancel closes nothing");
 
-        // Enter, then Enter on the focused confirm button: closed.
+        // Enter opens it on the choice (close, or give the chat back to the bot), "close" chosen;
+        // Tab past Cancel to the confirm button, Enter: closed.
         b.press(&[], Key::Enter.into()).await;
-        b.wait_js("the close dialog", "document.activeElement && document.activeElement.closest('dialog[open]') && document.activeElement.type === 'submit'").await;
+        b.wait_js("the close dialog on its choice", "document.activeElement && document.activeElement.closest('dialog[open]') && document.activeElement.type === 'radio' && document.activeElement.value === 'close' && document.activeElement.checked").await;
+        b.snap("close-dialog").await;
+        b.press(&[], Key::Tab.into()).await;
+        b.press(&[], Key::Tab.into()).await;
+        b.wait_js("the confirm button", "document.activeElement && document.activeElement.closest('dialog[open]') && document.activeElement.type === 'submit'").await;
         b.press(&[], Key::Enter.into()).await;
         b.wait_js("the chat to close", "document.getElementById('pane-sub').dataset.state === 'closed'").await;
         v.b.wait_js("the visitor to see the close", "[...document.querySelectorAll('#consult .log > li')].some(li => li.textContent.includes('종료'))").await;

@@ -74,6 +74,7 @@ struct RawChannel {
     revoked_serials: Vec<u64>,
     hours: Option<RawHours>,
     bot: Option<RawBot>,
+    brand: Option<crate::brand::RawBrand>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,6 +254,8 @@ pub struct Channel {
     pub hours: Option<BusinessHours>,
     /// Bot menu, if any.
     pub bot: Option<Bot>,
+    /// Colour and welcome lines.
+    pub brand: crate::brand::Brand,
 }
 
 /// Agent role.
@@ -627,6 +630,15 @@ fn validate_channel(p: &mut Problems, key: &str, c: RawChannel) -> Option<Channe
     }
     let hours = c.hours.and_then(|h| validate_hours(p, &format!("{key}.hours"), h));
     let bot = c.bot.and_then(|b| validate_bot(p, &format!("{key}.bot"), b));
+    let brand = match c.brand.map(crate::brand::validate).transpose() {
+        Ok(b) => b.unwrap_or_default(),
+        Err(problems) => {
+            for (k, what) in problems {
+                p.add(&format!("{key}.brand.{k}"), what);
+            }
+            Default::default()
+        }
+    };
     Some(Channel {
         id,
         name,
@@ -638,6 +650,7 @@ fn validate_channel(p: &mut Problems, key: &str, c: RawChannel) -> Option<Channe
         keys,
         hours,
         bot,
+        brand,
     })
 }
 

@@ -148,6 +148,8 @@ pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, kno
             b.port, b.secret
         )
     });
+    // The shop's own green (written here: a quote and a hash would end the raw string).
+    let brand_color = "#2f5d50";
     format!(
         r#"[server]
 database = {database:?}
@@ -178,6 +180,11 @@ after_hours = "wait"
 after_hours_message = "지금은 상담 시간이 아닙니다. 남겨 주시면 영업시간에 답변드립니다. · We are closed now; leave a message and we will answer when we open."
 days = {{ mon = "{day}", tue = "{day}", wed = "{day}", thu = "{day}", fri = "{day}", sat = "{day}", sun = "{day}" }}
 holidays = {holidays}
+
+[channels.brand]
+color = "{brand_color}"
+welcome = "안녕하세요, 데모 상점입니다. 무엇이든 물어보세요. · Hello from the Demo Shop: ask us anything."
+welcome_by_entry = {{ "product-detail" = "이 상품에 대해 궁금한 점을 남겨 주세요. 상담원도 같은 상품을 보고 있어요. · Ask about this product: the agent sees which one it is.", "order-detail" = "이 주문에 대해 물어보세요. 주문 번호는 이미 전달됐어요. · Ask about this order: we already have its number." }}
 
 [channels.bot]
 prompt = "무엇을 도와드릴까요? · How can we help?"

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod apikeys;
+pub mod brand;
 #[cfg(feature = "postgres")]
 pub mod cluster;
 pub mod config;

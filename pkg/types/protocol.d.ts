@@ -1002,7 +1002,11 @@ guidance: string,
 /**
  * Current status.
  */
-status: ChannelStatus, };
+status: ChannelStatus, 
+/**
+ * The channel's welcome line for this entry point, shown first in the chat.
+ */
+welcome?: string | null, };
 
 /**
  * `GET /v1/channels/{id}/status`: what buttons need to decide whether and how to show.
@@ -1023,7 +1027,11 @@ next_opening?: number | null,
 /**
  * After-hours reply, when closed.
  */
-after_hours_message?: string | null, };
+after_hours_message?: string | null, 
+/**
+ * The channel's colour (`#rrggbb`, white text on it at least 4.5:1) for buttons and the chat.
+ */
+color?: string | null, };
 
 /**
  * `GET /v1/admin/channels`: one of the admin's channels and its status.

@@ -86,6 +86,9 @@ pub struct ChannelInfo {
     pub guidance: String,
     /// Current status.
     pub status: ChannelStatus,
+    /// The channel's welcome line for this entry point, shown first in the chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome: Option<String>,
 }
 
 /// `GET /v1/admin/channels`: one of the admin's channels and its status.
@@ -115,6 +118,9 @@ pub struct ChannelStatus {
     /// After-hours reply, when closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_hours_message: Option<String>,
+    /// The channel's colour (`#rrggbb`, white text on it at least 4.5:1) for buttons and the chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
 }
 
 /// Error body of every HTTP error and of socket `error` events.

@@ -83,12 +83,12 @@
   var CSS =
     ':host{all:initial}' +
     '.fab{position:fixed;bottom:20px;right:20px;z-index:2147483000;display:flex;align-items:center;gap:8px;' +
-    'height:56px;padding:0 22px 0 18px;border:0;border-radius:28px;background:#0b57d0;color:#fff;cursor:pointer;' +
+    'height:56px;padding:0 22px 0 18px;border:0;border-radius:28px;background:var(--consult-accent,#0b57d0);color:#fff;cursor:pointer;' +
     'font:600 16px/1 system-ui,-apple-system,"Apple SD Gothic Neo","Noto Sans KR",sans-serif;' +
     'box-shadow:0 4px 14px rgba(0,0,0,.25)}' +
     '.fab>span{display:flex;flex-direction:column;align-items:flex-start;gap:3px}' +
     '.sub{font-size:12px;font-weight:500;opacity:.95}' +
-    '.fab:hover{background:#0842a0}.fab:focus-visible{outline:3px solid #0b57d0;outline-offset:3px}' +
+    '.fab:hover{filter:brightness(.85)}.fab:focus-visible{outline:3px solid var(--consult-accent,#0b57d0);outline-offset:3px}' +
     '.left .fab,.left .panel{left:20px;right:auto}' +
     '.fab::before{content:"";width:22px;height:18px;border-radius:9px 9px 9px 2px;background:#fff}' +
     '.after-hours{background:#5f6368}' +
@@ -144,6 +144,8 @@
     sub.textContent = text().closed;
     sub.hidden = !after;
     fab.title = after ? (status.after_hours_message || text().closed) : '';
+    // The channel's colour on every button (custom properties reach into the shadow roots).
+    if (status && status.color) d.documentElement.style.setProperty('--consult-accent', status.color);
     if (!pageStyle) pageStyle = adopt(d, '');
     var css = disabled ? '[data-consult-entry],consult-button{display:none!important}' : '';
     if (pageStyle.replaceSync) pageStyle.replaceSync(css); else pageStyle.textContent = css;
@@ -383,8 +385,8 @@
         if (this.shadowRoot) return;
         var root = this.attachShadow({ mode: 'open' });
         adopt(root, ':host{display:inline-block}button{font:600 15px/1.2 system-ui,sans-serif;color:#fff;' +
-          'background:#0b57d0;border:0;border-radius:8px;padding:10px 16px;cursor:pointer}' +
-          'button:hover{background:#0842a0}button:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}');
+          'background:var(--consult-accent,#0b57d0);border:0;border-radius:8px;padding:10px 16px;cursor:pointer}' +
+          'button:hover{filter:brightness(.85)}button:focus-visible{outline:3px solid var(--consult-accent,#0b57d0);outline-offset:2px}');
         var b = d.createElement('button');
         b.type = 'button';
         b.part = 'button';

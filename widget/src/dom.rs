@@ -243,6 +243,12 @@ impl Dom {
     /// A DOM exception.
     pub fn show_channel(&self, launch: &LaunchResponse, s: &Strings) -> Result<(), JsValue> {
         self.title.set_text_content(Some(&launch.channel.name));
+        // The channel's colour on every accent (the gateway checked white on it at 4.5:1).
+        if let Some(c) = &launch.channel.status.color {
+            let style = self.root.style();
+            style.set_property("--accent", c)?;
+            style.set_property("--accent-dark", c)?;
+        }
         let guidance = match self.log.query_selector(".guidance")? {
             Some(existing) => existing,
             None => {
@@ -252,6 +258,16 @@ impl Dom {
             }
         };
         guidance.set_text_content(Some(&launch.channel.guidance));
+        // The welcome line of the button pressed, under the guidance (not stored).
+        if let Some(w) = &launch.channel.welcome
+            && self.log.query_selector(".welcome")?.is_none()
+        {
+            let li = create(&self.doc, "li", "msg welcome")?;
+            let bubble = create(&self.doc, "div", "bubble")?;
+            bubble.set_text_content(Some(w));
+            li.append_child(&bubble)?;
+            guidance.after_with_node_1(&li)?;
+        }
         // Outside business hours the visitor reads so before writing, right under the guidance.
         let status = &launch.channel.status;
         // (A relaunch clears the list first, so a note from an earlier launch never lingers.)

@@ -524,6 +524,7 @@ impl FromJson for ChannelStatus {
             open_now: j.bool("open_now")?,
             next_opening: j.opt("next_opening", Json::as_u64)?,
             after_hours_message: j.opt_string("after_hours_message")?,
+            color: j.opt_string("color")?,
         })
     }
 }
@@ -535,7 +536,7 @@ impl ToJson for ChannelStatus {
         if let Some(t) = self.next_opening {
             w.u64("next_opening", t);
         }
-        w.opt_str("after_hours_message", &self.after_hours_message).end();
+        w.opt_str("after_hours_message", &self.after_hours_message).opt_str("color", &self.color).end();
     }
 }
 
@@ -546,6 +547,7 @@ impl FromJson for ChannelInfo {
             name: j.string("name")?,
             guidance: j.string("guidance")?,
             status: ChannelStatus::from_json(j.get("status")?)?,
+            welcome: j.opt_string("welcome")?,
         })
     }
 }
@@ -557,6 +559,7 @@ impl ToJson for ChannelInfo {
             .str("name", &self.name)
             .str("guidance", &self.guidance)
             .val("status", &self.status)
+            .opt_str("welcome", &self.welcome)
             .end();
     }
 }
@@ -854,18 +857,24 @@ mod tests {
     }
 
     fn launches() -> Vec<LaunchResponse> {
-        let status = |open_now, next_opening, after_hours_message| ChannelStatus { enabled: true, open_now, next_opening, after_hours_message };
+        let status = |open_now, next_opening, after_hours_message| ChannelStatus { enabled: true, open_now, next_opening, after_hours_message, color: None };
         vec![
             LaunchResponse {
                 session: "s1".into(),
                 visitor_key: "v1".into(),
-                channel: ChannelInfo { id: "demo-shop".into(), name: "Demo 상점".into(), guidance: TRICKY[3].into(), status: status(true, None, None) },
+                channel: ChannelInfo { id: "demo-shop".into(), name: "Demo 상점".into(), guidance: TRICKY[3].into(), status: status(true, None, None), welcome: None },
                 verified: false,
             },
             LaunchResponse {
                 session: "s2".into(),
                 visitor_key: "v2".into(),
-                channel: ChannelInfo { id: "x".into(), name: "X".into(), guidance: "g".into(), status: status(false, Some(u64::MAX), Some("closed".into())) },
+                channel: ChannelInfo {
+                    id: "x".into(),
+                    name: "X".into(),
+                    guidance: "g".into(),
+                    status: ChannelStatus { color: Some("#1f6f4f".into()), ..status(false, Some(u64::MAX), Some("closed".into())) },
+                    welcome: Some(TRICKY[2].into()),
+                },
                 verified: true,
             },
         ]

@@ -37,6 +37,7 @@ pub fn channel_status(channel: &Channel, enabled: bool, now: u64) -> ChannelStat
         open_now,
         next_opening: channel.hours.as_ref().and_then(|h| h.next_opening(now)),
         after_hours_message: channel.hours.as_ref().filter(|_| !open_now).map(|h| h.message.clone()),
+        color: channel.brand.color.clone(),
     }
 }
 
@@ -191,8 +192,11 @@ async fn do_launch(state: &AppState, headers: &HeaderMap, req: LaunchRequest) ->
         member,
     };
     if let Some(h) = channel.hours.as_ref().filter(|h| h.after_hours == AfterHours::Refuse && !h.is_open(now)) {
-        return Err(AppError::ClosedAfterHours(h.message.clone()));
+        return Err(AppError::ClosedAfterHours(h.reply(now)));
     }
+    // The welcome line follows the button the visitor pressed: signed if it was, else as declared.
+    let entry = &context.entry;
+    let button = entry.verified.as_ref().and_then(|e| e.button.clone()).or_else(|| entry.declared.as_ref().and_then(|e| e.button.clone()));
     let (channel_id, uk) = (channel.id.clone(), user_key.clone());
     let handle = state
         .run(move |_, store| {
@@ -204,14 +208,21 @@ async fn do_launch(state: &AppState, headers: &HeaderMap, req: LaunchRequest) ->
         .await?;
     tracing::debug!(channel = %channel.id, via, verified = claims.is_some(), user_key = %user_key, "launch");
     Ok((
-        LaunchResponse { session: handle, visitor_key, channel: channel_info(channel, now), verified: claims.is_some() },
+        LaunchResponse { session: handle, visitor_key, channel: channel_info(channel, button.as_deref(), now), verified: claims.is_some() },
         cors,
     ))
 }
 
-/// What a launch tells the chat about its channel (only ever launched while switched on).
-fn channel_info(channel: &Channel, now: u64) -> ChannelInfo {
-    ChannelInfo { id: channel.id.clone(), name: channel.name.clone(), guidance: channel.guidance.clone(), status: channel_status(channel, true, now) }
+/// What a launch tells the chat about its channel (only ever launched while switched on), with
+/// the welcome line of the entry point it came from.
+fn channel_info(channel: &Channel, button: Option<&str>, now: u64) -> ChannelInfo {
+    ChannelInfo {
+        id: channel.id.clone(),
+        name: channel.name.clone(),
+        guidance: channel.guidance.clone(),
+        status: channel_status(channel, true, now),
+        welcome: channel.brand.welcome_for(button),
+    }
 }
 
 /// The phone takes over the desktop's conversation: single use, bound to the desktop handle.
@@ -248,7 +259,7 @@ async fn handoff_launch(
         .await?;
     tracing::info!(channel = %channel.id, conversation = %conversation.id, "handoff taken over");
     Ok((
-        LaunchResponse { session: handle, visitor_key, channel: channel_info(channel, now_ms / 1000), verified: true },
+        LaunchResponse { session: handle, visitor_key, channel: channel_info(channel, None, now_ms / 1000), verified: true },
         cors,
     ))
 }

@@ -23,8 +23,9 @@ fn product_button_opens_a_room_and_the_desk_sees_a_verified_member() {
         v.enter_chat().await;
         v.b.wait_js("the guidance message", "document.querySelector('#consult .log > li.guidance')").await;
         let shown = v.messages().await;
-        assert_eq!(shown.len(), 1, "before the visitor speaks, only the guidance shows: {shown:?}");
+        assert_eq!(shown.len(), 2, "before the visitor speaks, only the guidance and the button's welcome line show: {shown:?}");
         assert!(shown[0].class.contains("guidance"), "the guidance comes first: {shown:?}");
+        assert!(shown[1].class.contains("welcome") && shown[1].text.contains("이 상품에 대해"), "then the product button's welcome: {shown:?}");
         assert!(shown[0].text.contains("90일") && shown[0].text.contains("보관"), "the guidance carries the retention notice: {:?}", shown[0].text);
 
         // No agent can write yet: the request does not even reach the desk before the first word.
@@ -46,6 +47,10 @@ fn product_button_opens_a_room_and_the_desk_sees_a_verified_member() {
         assert!(pane.member.contains("verified") && pane.member.contains("M-1024") && pane.member.contains("gold"), "membership shown verified: {:?}", pane.member);
         assert!(!pane.reply_disabled, "the assigned agent can answer now");
         agent.b.snap("desk").await;
+
+        // The chat wears the shop's colour.
+        let look = v.b.js("return { bubble: getComputedStyle(document.querySelector('#consult .mine .bubble')).backgroundColor, header: getComputedStyle(document.querySelector('#consult header') || document.querySelector('#consult .head') || document.body).backgroundColor }", vec![]).await;
+        assert_eq!(look["bubble"], "rgb(47, 93, 80)", "the visitor's bubbles in the channel's colour #2f5d50: {look}");
 
         // And the visitor sees who joined.
         v.b.wait_js("the agent's name in the chat header", "document.querySelector('#consult .status').textContent.includes('Mina')").await;

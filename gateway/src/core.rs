@@ -265,7 +265,7 @@ impl Core {
             if write.session.state == SessionState::Queued {
                 store.mark_session(&write.session.id, &SessionMark::Queued, now_ms)?;
             }
-            let bot_runs = typed && write.session.state == SessionState::Bot && channel.bot.is_some();
+            let bot_runs = typed && write.session.state == SessionState::Bot && self.menu_answers(&channel, &write.session);
             if !bot_runs && !open_now && let Some(h) = &channel.hours {
                 self.system(store, &conv.id, Sender::System, Body::Text { text: h.reply(now) }, now_ms)?;
             }
@@ -275,7 +275,7 @@ impl Core {
                 self.bot_free_text(store, &channel, &write.session, &body, true, now_ms)?;
             }
             self.route(store, now_ms)?;
-        } else if typed && write.session.state == SessionState::Bot {
+        } else if typed && write.session.state == SessionState::Bot && self.menu_answers(&channel, &write.session) {
             // Typing instead of choosing: an FAQ answer when one matches, else a person.
             self.bot_free_text(store, &channel, &write.session, &body, false, now_ms)?;
         } else if write.session.state == SessionState::Queued {

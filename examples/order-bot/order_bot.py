@@ -46,24 +46,31 @@ def api(method, path, body=None):
         return e.code, json.load(e)
 
 
+not_ours = set()  # sessions the gateway said are not with this bot (an agent has them, or the menu)
+
+
 def handle(event, delivery_id):
     data = event.get("data", {})
     msg = data.get("message", {})
-    if event.get("type") != "message.created" or msg.get("sender", {}).get("role") != "visitor":
+    if event.get("type") != "message.created" or msg.get("sender", {}).get("role") != "visitor" or data["session"] in not_ours:
         return
     session, text = data["session"], msg.get("body", {}).get("text", "")
     reply = lambda t: api("POST", f"/v1/counsel/sessions/{session}/messages",
                           {"client_id": f"order-bot-{delivery_id}", "sender": "bot", "body": {"kind": "text", "text": t}})
     number = re.search(r"\d{4,}", text)
     if any(w in text.lower() for w in PERSON):
-        status, _ = reply("Connecting you to our orders team. · 주문 담당 상담원에게 연결해 드릴게요.")
+        what, (status, _) = "handover", reply("Connecting you to our orders team. · 주문 담당 상담원에게 연결해 드릴게요.")
         if status == 200:
             status, _ = api("POST", f"/v1/counsel/sessions/{session}/handover", {"category": "orders"})
-        log(f"{session} handover -> {status}")
     elif number:
         state = ORDERS.get(number.group(), "being prepared")
-        status, _ = reply(f"Order {number.group()} is {state}. Type 'agent' to talk to our orders team.")
-        log(f"{session} order {number.group()} -> {status}")
+        what, (status, _) = f"order {number.group()}", reply(f"Order {number.group()} is {state}. Type 'agent' to talk to our orders team.")
+    else:
+        what, (status, _) = "hint", reply("Send me your order number (try 1234) and I'll look it up, or type 'agent' to talk to our orders team.")
+    if status == 409:
+        not_ours.add(session)
+        what += " (not with this bot; ignored from now on)"
+    log(f"{session} {what} -> {status}")
 
 
 jobs = queue.Queue()  # one worker: replies go out in the order the webhooks came

@@ -551,6 +551,12 @@ impl RawConfig {
         }
         let channel_ids: Vec<String> = channels.iter().map(|c: &Channel| c.id.clone()).collect();
         let counsel = self.counsel.unwrap_or_default().validate(&mut p.0, &channel_ids);
+        for (i, b) in counsel.bots.iter().enumerate() {
+            // The sessions of the other entry points need someone to answer them.
+            if !b.entries.is_empty() && channels.iter().any(|c| c.id == b.channel && c.bot.is_none()) {
+                p.add(&format!("counsel.bots[{i}].entries"), format!("channel {:?} has no [channels.bot] menu for its other entry points; add one, or drop entries", b.channel));
+            }
+        }
         if !p.0.is_empty() {
             return Err(ConfigError { problems: p.0 });
         }
@@ -872,6 +878,23 @@ mod tests {
         let good = agent("password_hash = \"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$LsyNtuDcAL3DJu/GNqCRZnRzoIUJXoO1FO1sJYMc3vQ\"");
         let problems = Config::from_toml(&good).unwrap_err().problems; // the channel lacks keys
         assert!(problems.iter().all(|l| !l.contains("agents[0]")), "{problems:?}");
+    }
+
+    #[test]
+    fn an_outside_bot_for_some_entry_points_needs_a_menu_for_the_others() {
+        let config = |menu: &str, entries: &str| {
+            format!("[[channels]]\nid = \"c\"\nguidance = \"hi\"\n{menu}\n[counsel]\n[[counsel.bots]]\nchannel = \"c\"\n{entries}\n")
+        };
+        let menu = "[channels.bot]\n[[channels.bot.options]]\nid = \"agent\"\nlabel = \"Agent\"\ncategory = \"general\"";
+        let counsel_problems = |text: String| match Config::from_toml(&text) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems.into_iter().filter(|l| l.starts_with("counsel")).collect::<Vec<_>>(),
+        };
+        let without_menu = counsel_problems(config("", "entries = [\"order-detail\"]"));
+        assert!(without_menu.len() == 1 && without_menu[0].starts_with("counsel.bots[0].entries:") && without_menu[0].contains("[channels.bot]"), "{without_menu:?}");
+        assert_eq!(counsel_problems(config(menu, "entries = [\"order-detail\"]")), Vec::<String>::new());
+        assert_eq!(counsel_problems(config("", "")), Vec::<String>::new(), "every session of the channel: no menu needed");
+        assert!(counsel_problems(config(menu, "entries = [\"\"]"))[0].starts_with("counsel.bots[0].entries:"));
     }
 
     #[test]

@@ -274,7 +274,7 @@ impl Core {
             if write.session.state == SessionState::Queued {
                 store.mark_session(&write.session.id, &SessionMark::Queued, now_ms)?;
             }
-            let bot_runs = typed && write.session.state == SessionState::Bot && channel.bot.is_some();
+            let bot_runs = typed && write.session.state == SessionState::Bot && self.menu_answers(&channel, &write.session);
             if !bot_runs && !open_now && let Some(h) = &channel.hours {
                 self.system(store, &conv.id, Sender::System, Body::Text { text: h.reply(now) }, now_ms)?;
             }
@@ -284,7 +284,7 @@ impl Core {
                 self.bot_free_text(store, &channel, &write.session, &body, true, now_ms)?;
             }
             self.route(store, now_ms)?;
-        } else if typed && write.session.state == SessionState::Bot {
+        } else if typed && write.session.state == SessionState::Bot && self.menu_answers(&channel, &write.session) {
             // Typing instead of choosing: an FAQ answer when one matches, else a person.
             self.bot_free_text(store, &channel, &write.session, &body, false, now_ms)?;
         } else if write.session.state == SessionState::Queued {
@@ -525,7 +525,12 @@ impl Core {
         self.audit(store, actor, "hand_back_to_bot", Some(&row.channel), Some(session), "", now_ms)?;
         let text = "상담원 상담이 끝났어요. 챗봇이 이어서 도와드릴게요. · The agent has finished; the assistant takes it from here.";
         self.system(store, &row.conversation, Sender::System, Body::Text { text: text.into() }, now_ms)?;
-        if let Some(menu) = Self::menu_body(self.channel(&row.channel)?) {
+        // The built-in menu again, unless the session belongs to an outside bot (it hears the
+        // state change and answers itself).
+        let channel = self.channel(&row.channel)?;
+        if self.menu_answers(channel, &row)
+            && let Some(menu) = Self::menu_body(channel)
+        {
             self.system(store, &row.conversation, Sender::Bot, menu, now_ms)?;
         }
         self.hub.to_visitors(&row.conversation, &self.state_event(store, &row)?);

@@ -8,9 +8,12 @@ use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState
 
 use axum::http::StatusCode;
 
+use crate::config::Channel;
 use crate::core::Core;
 use crate::error::AppError;
 use crate::store::{AgentWriteError, SessionRow, Store};
+use crate::supervise::entry_label;
+use crate::webhooks::config::BotConfig;
 use crate::webhooks::emit;
 
 type R<T> = Result<T, AppError>;
@@ -105,7 +108,32 @@ fn not_with_bot() -> AppError {
     AppError::Api(StatusCode::CONFLICT, codes::NOT_WITH_BOT, "the session is not open with the bot".into())
 }
 
+fn with_the_menu() -> AppError {
+    AppError::Api(StatusCode::CONFLICT, codes::NOT_WITH_BOT, "the session is with the channel's built-in menu, not the outside bot (see counsel.bots entries)".into())
+}
+
 impl Core {
+    /// The outside bot that answers a session while it is with the bot (`[[counsel.bots]]` of
+    /// its channel, for its entry point), if any.
+    pub fn outside_bot(&self, row: &SessionRow) -> Option<&BotConfig> {
+        self.config.counsel.bot_for(&row.channel, &entry_label(row))
+    }
+
+    /// Whether the channel's built-in menu answers a session while it is with the bot: the
+    /// channel has one and no outside bot takes the session.
+    pub fn menu_answers(&self, channel: &Channel, row: &SessionRow) -> bool {
+        channel.bot.is_some() && self.outside_bot(row).is_none()
+    }
+
+    /// Refuses bot writes into a session that the channel's menu answers while an outside bot
+    /// takes the channel's other sessions (without `[[counsel.bots]]`, any integration may).
+    fn outside_bot_may_answer(&self, row: &SessionRow) -> R<()> {
+        if self.config.counsel.bot(&row.channel).is_some() && self.outside_bot(row).is_none() {
+            return Err(with_the_menu());
+        }
+        Ok(())
+    }
+
     /// A session of `channel`, or `not_found` (another channel's sessions look like none).
     ///
     /// # Errors
@@ -114,8 +142,9 @@ impl Core {
         store.session(session)?.filter(|r| r.channel == channel).ok_or(AppError::NotFound)
     }
 
-    /// A bot reply over the API: only into an open session still with the bot; the same
-    /// `client_id` answers with the first send's seq and stores nothing.
+    /// A bot reply over the API: only into an open session still with the bot (and, when the
+    /// channel has an outside bot, one that bot takes); the same `client_id` answers with the
+    /// first send's seq and stores nothing.
     ///
     /// # Errors
     /// `not_found`, `not_with_bot`, `session_not_open`, body errors.
@@ -123,7 +152,8 @@ impl Core {
         if client_id.is_empty() || client_id.len() > consult_sdk::protocol::MAX_CLIENT_ID_LEN {
             return Err(AppError::BadRequest(format!("client_id must be 1 to {} bytes", consult_sdk::protocol::MAX_CLIENT_ID_LEN)));
         }
-        self.channel_session(store, channel, session)?;
+        let row = self.channel_session(store, channel, session)?;
+        self.outside_bot_may_answer(&row)?;
         let body = match body {
             // Buttons: the bot's own choices (reply or link); a tap comes back as the label.
             Body::Menu { .. } => check_menu(body)?,
@@ -144,7 +174,8 @@ impl Core {
         Ok(message.seq)
     }
 
-    /// The bot hands a session to the agents' queue (with a category: agents with that skill).
+    /// The bot hands a session to the agents' queue (with a category: agents with that skill);
+    /// as [`Core::bot_send`], only a session the outside bot takes.
     ///
     /// # Errors
     /// `not_found`, `not_with_bot`.
@@ -153,6 +184,7 @@ impl Core {
         if row.state != SessionState::Bot {
             return Err(not_with_bot());
         }
+        self.outside_bot_may_answer(&row)?;
         if let Some(c) = category
             && (c.is_empty() || c.len() > 64)
         {
@@ -242,8 +274,8 @@ impl Core {
         self.channel_session(store, channel, session)
     }
 
-    /// Outside bots: a session still with the bot whose visitor has waited `fallback_secs` for
-    /// an answer goes to the queue (the bot endpoint is down or slow).
+    /// Outside bots: a session still with its outside bot whose visitor has waited
+    /// `fallback_secs` for an answer goes to the queue (the bot endpoint is down or slow).
     ///
     /// # Errors
     /// Storage failures.
@@ -252,7 +284,7 @@ impl Core {
             return Ok(());
         }
         for s in store.bot_sessions()? {
-            let Some(bot) = self.config.counsel.bot(&s.channel) else { continue };
+            let Some(bot) = self.outside_bot(&s) else { continue };
             let last = store.session_messages(&s.id, s.last_seq.saturating_sub(1), 1)?;
             let waiting = last.first().is_some_and(|m| m.sender == Sender::Visitor && now_ms.saturating_sub(m.at_ms) >= bot.fallback_secs * 1000);
             if waiting {

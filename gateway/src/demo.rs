@@ -56,8 +56,23 @@ pub struct DemoArgs {
     pub site_dir: Option<PathBuf>,
 }
 
-/// The environment knobs of `consult demo`, as `--help` lists them.
-pub const DEMO_ENV_HELP: &str = "Environment:
+/// The entry point whose sessions go to the example integration instead of the built-in menu:
+/// the orders page's per-order buttons.
+pub const ORDER_BOT_ENTRY: &str = "order-detail";
+/// Seconds a visitor of the example's chats waits for its answer before the chat goes to the
+/// agents' queue (python3 died, or the example is slow): short enough that nobody gives up.
+pub const ORDER_BOT_FALLBACK_SECS: u64 = 5;
+
+/// The environment knobs of `consult demo` and what the example integration does, as `--help`
+/// lists them.
+pub const DEMO_ENV_HELP: &str = "Example integration:
+  With python3 on PATH the demo runs examples/order-bot/order_bot.py beside the gateway (Counsel API:
+  signed webhooks in, REST out). Chats opened from the orders page's per-order buttons (entry
+  order-detail) go to it instead of the built-in menu: ask about order 1234, then for an agent.
+  When it has not answered within 5 seconds (it died or is slow), the chat goes to the agents'
+  queue. Without python3, the built-in menu answers those chats too.
+
+Environment:
   CONSULT_DEMO_INACTIVITY_SECS=N   close a session after N quiet seconds (default 600)
   CONSULT_DEMO_HOURS=closed        closed today (a holiday), open from 09:00 tomorrow: the after-hours reply,
                                    requests wait in the queue (after_hours = \"wait\"); default: open
@@ -124,7 +139,8 @@ pub struct OrderBot {
 }
 
 /// The demo configuration as TOML, so it goes through the same validation as a real file. With
-/// the order bot: a webhook endpoint of the demo channel to it, private targets allowed.
+/// the order bot: a webhook endpoint of the demo channel to it, private targets allowed, and the
+/// sessions of [`ORDER_BOT_ENTRY`] its own (`[[counsel.bots]]`), not the menu's.
 pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, knobs: &DemoKnobs, order_bot: Option<&OrderBot>) -> String {
     let DemoKnobs { inactivity_secs, hours_closed, enabled } = knobs;
     // Closed: today is a holiday in Seoul and the shop opens tomorrow at 09:00, so every
@@ -144,7 +160,7 @@ pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, kno
         .collect();
     let counsel = order_bot.map_or_else(String::new, |b| {
         format!(
-            "\n[counsel]\nallow_private_targets = true\nretry_base_ms = 500\n\n[[counsel.webhooks]]\nid = \"order-bot\"\nchannel = \"{DEMO_CHANNEL}\"\nurl = \"http://127.0.0.1:{}/webhook\"\nsecret = \"{}\"\nevents = [\"message.created\"]\n",
+            "\n[counsel]\nallow_private_targets = true\nretry_base_ms = 500\n\n[[counsel.webhooks]]\nid = \"order-bot\"\nchannel = \"{DEMO_CHANNEL}\"\nurl = \"http://127.0.0.1:{}/webhook\"\nsecret = \"{}\"\nevents = [\"message.created\"]\n\n[[counsel.bots]]\nchannel = \"{DEMO_CHANNEL}\"\nentries = [\"{ORDER_BOT_ENTRY}\"]\nfallback_secs = {ORDER_BOT_FALLBACK_SECS}\n",
             b.port, b.secret
         )
     });
@@ -337,11 +353,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let _order_bot = match &order_bot {
         Ok((bot, python, script)) => {
             let child = start_order_bot(bot, python, script, &gateway, &api_key)?;
-            println!("  order bot   examples/order-bot on http://127.0.0.1:{}/webhook (webhook endpoint order-bot)", bot.port);
+            println!(
+                "  order bot   examples/order-bot on http://127.0.0.1:{}/webhook (webhook endpoint order-bot): answers chats from {site}/orders.html (entry {ORDER_BOT_ENTRY}); when it is silent for {ORDER_BOT_FALLBACK_SECS} s, the chat goes to the queue",
+                bot.port
+            );
             Some(child)
         }
         Err(why) => {
-            println!("  order bot   skipped: {why}");
+            println!("  order bot   skipped: {why}; the built-in menu answers every chat");
             None
         }
     };
@@ -549,6 +568,12 @@ mod tests {
         assert!(with_bot.counsel.allow_private_targets);
         let hook = &with_bot.counsel.webhooks[0];
         assert_eq!((hook.channel.as_str(), hook.url.as_str(), hook.secret.as_str()), (DEMO_CHANNEL, "http://127.0.0.1:8090/webhook", bot.secret.as_str()));
+        assert!(config.counsel.bots.is_empty(), "no order bot: the menu answers every chat");
+        let outside = with_bot.counsel.bot(DEMO_CHANNEL).expect("the order bot is the demo channel's outside bot");
+        assert_eq!(outside.entries, [ORDER_BOT_ENTRY], "only the orders page's chats are the example's");
+        assert!(with_bot.counsel.bot_for(DEMO_CHANNEL, "product-detail").is_none() && with_bot.channels[0].bot.is_some(), "the menu keeps the rest");
+        assert!((1..=10).contains(&outside.fallback_secs), "a person should not give up waiting: {}", outside.fallback_secs);
+        assert!(DEMO_ENV_HELP.contains(&format!("within {} seconds", outside.fallback_secs)), "--help names the fallback");
         assert!(config.channels[0].hours.as_ref().unwrap().is_open(now_ms() / 1000), "demo must be open now");
         assert!(config.channels[0].guidance.contains("90"));
         assert!(config.channels[0].enabled);

@@ -72,6 +72,9 @@ pub struct Demo {
     /// `http://127.0.0.1:PORT` of the demo shop.
     pub site: String,
     data: tempfile::TempDir,
+    /// What the demo printed after its ready line (with what the example integration it runs,
+    /// which shares its output, printed).
+    printed: Arc<Mutex<Vec<String>>>,
 }
 
 impl Demo {
@@ -127,11 +130,33 @@ impl Demo {
         let Some(first) = first else {
             panic!("consult demo printed no ready line; its log:\n{}", std::fs::read_to_string(log_path).unwrap_or_default());
         };
-        // Keep draining stdout so the demo never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep reading stdout (kept for `printed`) so the demo never blocks on a full pipe.
+        let printed: Arc<Mutex<Vec<String>>> = Arc::default();
+        let keep = printed.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                keep.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
         let rest = first.trim_start_matches("consult demo: gateway ");
         let (gateway, site) = rest.split_once(" site ").expect("ready line: gateway URL site URL");
-        Demo { _child: child, gateway: gateway.trim().to_string(), site: site.trim().to_string(), data }
+        Demo { _child: child, gateway: gateway.trim().to_string(), site: site.trim().to_string(), data, printed }
+    }
+
+    /// Waits until the demo (or the example integration it runs) has printed a line that `pick`
+    /// takes, and returns what `pick` made of it.
+    pub async fn printed<T>(&self, what: &str, pick: impl Fn(&str) -> Option<T>) -> T {
+        wait_for(what, WAIT, || {
+            let found = self.printed.lock().unwrap_or_else(|e| e.into_inner()).iter().find_map(|l| pick(l));
+            async move { found }
+        })
+        .await
+    }
+
+    /// `GET` a Counsel API document (`/v1/counsel/…`) with the read/write key the demo printed.
+    pub async fn counsel_get(&self, path: &str) -> Json {
+        let key = self.printed("the demo's api key line", |l| l.trim_start().strip_prefix("api key").and_then(|r| r.split_whitespace().next()).map(str::to_string)).await;
+        http_get_json_with(&format!("{}{path}", self.gateway), Some(&key)).await
     }
 
     /// The gateway's log so far (for failure messages).
@@ -147,6 +172,11 @@ impl Demo {
 
 /// Minimal HTTP GET for the demo's own JSON endpoints.
 pub async fn http_get_json(url: &str) -> Json {
+    http_get_json_with(url, None).await
+}
+
+/// [`http_get_json`] with an `Authorization: Bearer` key.
+pub async fn http_get_json_with(url: &str, bearer: Option<&str>) -> Json {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let u = url::Url::parse(url).expect("url");
     let addr = format!("{}:{}", u.host_str().unwrap_or("127.0.0.1"), u.port_or_known_default().unwrap_or(80));
@@ -155,7 +185,8 @@ pub async fn http_get_json(url: &str) -> Json {
         Some(q) => format!("{}?{q}", u.path()),
         None => u.path().to_string(),
     };
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.expect("write");
+    let auth = bearer.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n").as_bytes()).await.expect("write");
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.expect("read");
     let text = String::from_utf8_lossy(&buf);

@@ -32,6 +32,8 @@ struct RawEndpoint {
 struct RawBot {
     channel: Option<String>,
     fallback_secs: Option<i64>,
+    #[serde(default)]
+    entries: Vec<String>,
 }
 
 /// Validated `[counsel]`.
@@ -69,6 +71,12 @@ impl CounselConfig {
     pub fn bot(&self, channel: &str) -> Option<&BotConfig> {
         self.bots.iter().find(|b| b.channel == channel)
     }
+
+    /// The outside bot that answers a session of `channel` opened from `entry` (the entry point
+    /// as the reports name it), if any; otherwise the channel's menu does.
+    pub fn bot_for(&self, channel: &str, entry: &str) -> Option<&BotConfig> {
+        self.bots.iter().find(|b| b.channel == channel && b.takes(entry))
+    }
 }
 
 /// One endpoint from the file.
@@ -88,13 +96,25 @@ pub struct EndpointConfig {
 
 /// An outside bot for a channel: new sessions open with the bot (state `bot`), the bot hears of
 /// them by webhook and answers over the Counsel API; without an answer within `fallback_secs`
-/// of the visitor's last message, the session goes to the agents' queue.
+/// of the visitor's last message, the session goes to the agents' queue. The sessions it takes
+/// (every one, or those of its `entries`) skip the channel's built-in menu; the menu's sessions
+/// are not the outside bot's to answer.
 #[derive(Debug, Clone)]
 pub struct BotConfig {
     /// Channel.
     pub channel: String,
     /// Seconds to wait for the bot.
     pub fallback_secs: u64,
+    /// Entry points (the verified button or campaign, else the declared one, as the reports name
+    /// them) whose sessions go to this bot; empty: every session of the channel.
+    pub entries: Vec<String>,
+}
+
+impl BotConfig {
+    /// Whether a session opened from `entry` is this bot's.
+    pub fn takes(&self, entry: &str) -> bool {
+        self.entries.is_empty() || self.entries.iter().any(|e| e == entry)
+    }
 }
 
 /// Checks a webhook URL's form (the address is checked again at each delivery).
@@ -177,7 +197,10 @@ impl RawCounsel {
                     30
                 }
             };
-            bots.push(BotConfig { channel, fallback_secs });
+            if let Some(bad) = b.entries.iter().find(|e| e.is_empty() || e.len() > 64) {
+                problems.push(format!("counsel.bots[{i}].entries: {bad:?} is not an entry point name (1 to 64 characters)"));
+            }
+            bots.push(BotConfig { channel, fallback_secs, entries: b.entries });
         }
         CounselConfig {
             allow_private_targets: self.allow_private_targets.unwrap_or(false),

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consult_sdk::protocol::{AgentEvent, Body, Sender, SessionState, VisitorEvent};
+use consult_sdk::protocol::{AgentEvent, Body, LaunchRequest, Sender, SessionState, VisitorEvent};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -237,6 +237,67 @@ async fn a_bot_that_answered_once_then_went_silent_still_falls_back() {
     assert_eq!(a1.assigned("a1").await.id, id);
 }
 
+/// `[[counsel.bots]]` with `entries`: sessions opened from those entry points skip the channel's
+/// built-in menu and are the outside bot's (its answers, its fallback); the others stay the
+/// menu's, and the API may not answer or hand them over as the bot.
+#[tokio::test]
+async fn an_outside_bot_for_some_entry_points_leaves_the_others_to_the_menu() {
+    let bots = "[counsel]\n[[counsel.bots]]\nchannel = \"botshop\"\nentries = [\"order-detail\"]\nfallback_secs = 1\n";
+    let (s, cfg) = start("bot-entries", bots).await;
+    let key = api_key(&cfg, "botshop", "read,write", None);
+    let mut a1 = s.agent("a1", "pw1").await;
+    a1.available().await;
+    let launch = |button: &str| LaunchRequest {
+        channel: "botshop".into(),
+        declared: consult_sdk::EntryPoint { button: Some(button.into()), ..Default::default() },
+        ..Default::default()
+    };
+    let reply = |n: &str, t: &str| json!({"client_id": n, "sender": "bot", "body": {"kind": "text", "text": t}});
+
+    // From an order button: the menu stays silent and the outside bot answers over REST.
+    let (handle, _) = s.launch_ok(&launch("order-detail")).await;
+    let mut orders = s.visitor(&handle, 0).await;
+    orders.say("o1", "Where is order 1234?").await;
+    let mut before_ack = Vec::new();
+    orders
+        .until(|e| match e {
+            VisitorEvent::Ack { .. } => Some(()),
+            other => {
+                before_ack.push(other.clone());
+                None
+            }
+        })
+        .await;
+    assert!(!before_ack.iter().any(|e| matches!(e, VisitorEvent::Message { message } if message.sender == Sender::Bot)), "the menu stays silent: {before_ack:?}");
+    let (id, summary) = session_state(&s, &key).await;
+    assert_eq!(summary["state"], "bot");
+    let (st, b) = call(&s, "POST", &format!("/v1/counsel/sessions/{id}/messages"), Some(&key), Some(reply("r1", "Order 1234 has shipped."))).await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(bot_text(&mut orders).await, "Order 1234 has shipped.");
+
+    // From anywhere else: the menu answers; the outside bot may not write or hand over there.
+    let (handle, _) = s.launch_ok(&launch("product")).await;
+    let mut other = s.visitor(&handle, 0).await;
+    other.say("p1", "hello?").await;
+    other.until(|e| matches!(e, VisitorEvent::Message { message } if matches!(message.body, Body::Menu { .. })).then_some(())).await;
+    let (_, b) = call(&s, "GET", "/v1/counsel/sessions?state=bot", Some(&key), None).await;
+    let menu_id = b["sessions"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_string()).find(|s| *s != id).expect("the menu's session");
+    let (st, b) = call(&s, "POST", &format!("/v1/counsel/sessions/{menu_id}/messages"), Some(&key), Some(reply("r2", "Not mine"))).await;
+    assert_eq!((st, b["code"].as_str()), (409, Some("not_with_bot")), "{b}");
+    let (st, b) = call(&s, "POST", &format!("/v1/counsel/sessions/{menu_id}/handover"), Some(&key), Some(json!({"category": "orders"}))).await;
+    assert_eq!((st, b["code"].as_str()), (409, Some("not_with_bot")), "{b}");
+    // A link choice leaves the visitor's message last; the menu's sessions never fall back.
+    other.cmd(&consult_sdk::protocol::VisitorCommand::Choose { client_id: "p2".into(), option: "track".into() }).await;
+
+    // The outside bot goes silent: its session falls back to the queue after fallback_secs.
+    orders.say("o2", "hello? still there?").await;
+    assert!(bot_text(&mut orders).await.contains("Connecting you to an agent"));
+    assert_eq!(a1.assigned("a1").await.id, id);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, b) = call(&s, "GET", &format!("/v1/counsel/sessions/{menu_id}"), Some(&key), None).await;
+    assert_eq!(b["session"]["state"], "bot", "{b}");
+}
+
 /// A free port in 9800-9899 (the range these tests may use for fixed ports).
 fn free_port() -> u16 {
     (9800..9900).find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()).expect("a free port in 9800-9899")
@@ -266,8 +327,9 @@ async fn the_example_order_bot_answers_a_visitor_and_hands_over_to_orders() {
     v.until(|e| matches!(e, VisitorEvent::Message { message } if matches!(message.sender, Sender::Agent { .. })).then_some(())).await;
     drop(v);
 
-    // Beside the built-in menu (the demo's setup) it answers an order question too: one key
-    // per channel, so run a second example for botshop's key.
+    // Beside a built-in menu with no [[counsel.bots]] for the channel (any integration may answer
+    // as the bot there) it answers an order question too: one key per channel, so run a second
+    // example for botshop's key.
     let port2 = free_port();
     let _bot2 = spawn_example(&s, &menu_key, port2);
     let (_, b) = call(&s, "POST", "/v1/counsel/webhooks", Some(&api_key(&cfg, "botshop", "admin", None)), Some(json!({"url": format!("http://127.0.0.1:{port2}/webhook"), "events": ["message.created"], "secret": SECRET}))).await;

@@ -10,6 +10,7 @@ mod free_text;
 mod handoff;
 mod launcher_api;
 mod network_drop;
+mod order_bot;
 mod poster;
 mod strict_csp;
 mod switched_off;

@@ -184,3 +184,25 @@ async fn upload_bytes_live_in_the_directory_store_survive_a_restart_and_go_with_
     assert!(files_under(&dir.join("attachments")).is_empty(), "the bytes are gone with the row");
     assert_eq!(s2.http.get(s2.url(&format!("/v1/attachments/{attachment}"))).send().await.unwrap().status(), 404);
 }
+
+/// The same path through S3-compatible storage, when `CONSULT_TEST_S3` names a bucket URL of a
+/// local server (with its `AWS_*` variables; see blob/s3.rs) and the build has feature `s3`.
+#[cfg(feature = "s3")]
+#[tokio::test]
+async fn upload_bytes_go_to_s3_and_back() {
+    let Ok(url) = std::env::var("CONSULT_TEST_S3") else {
+        eprintln!("skipped: CONSULT_TEST_S3 is not set");
+        return;
+    };
+    let db = temp_dir("s3").join("c.db");
+    let toml = config_toml(&db, 1000) + &format!("\n[storage]\nattachments = {url:?}\n");
+    let s = Server::start_toml(&toml).await;
+    let (handle, _) = s.anon("shop").await;
+    let r = s.http.post(s.url("/v1/uploads?name=n.txt")).header("x-consult-session", &handle).body("to the bucket").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let attachment = r.json::<serde_json::Value>().await.unwrap()["attachment"].as_str().unwrap().to_string();
+    assert!(!db.parent().unwrap().join("attachments").exists(), "nothing written locally");
+    let s2 = Server::start_toml(&toml).await;
+    let r = s2.http.get(s2.url(&format!("/v1/attachments/{attachment}"))).send().await.unwrap();
+    assert_eq!(r.bytes().await.unwrap(), "to the bucket".as_bytes());
+}

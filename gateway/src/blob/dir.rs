@@ -41,6 +41,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlobError + '_ {
 
 fn put_file(path: &Path, bytes: &[u8]) -> BlobResult<()> {
     let dir = path.parent().expect("a blob path has a shard directory");
+    let fresh = !dir.exists();
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", crate::identity::random_token(6)));
@@ -54,8 +55,14 @@ fn put_file(path: &Path, bytes: &[u8]) -> BlobResult<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(io(path)(e));
     }
-    // The rename itself is durable once the directory is.
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    // The rename itself is durable once the directory is; a new shard directory (and the root,
+    // on the first put) once its parent is.
+    let parents = if fresh { 3 } else { 0 };
+    for d in dir.ancestors().take(1 + parents) {
+        let d = if d.as_os_str().is_empty() { Path::new(".") } else { d };
+        std::fs::File::open(d).and_then(|f| f.sync_all()).map_err(io(d))?;
+    }
+    Ok(())
 }
 
 /// Runs `f(path)` on the blocking pool.

@@ -32,6 +32,13 @@ pub struct RawConfig {
     #[serde(default)]
     canned: Vec<RawCanned>,
     counsel: Option<crate::webhooks::config::RawCounsel>,
+    storage: Option<RawStorage>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    attachments: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -144,6 +151,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// SQLite file.
     pub database: PathBuf,
+    /// Where attachment bytes are kept (`[storage] attachments`): by default the directory
+    /// `attachments` beside the SQLite file (for PostgreSQL, in the working directory).
+    pub attachments: crate::blob::BlobConfig,
     /// Built widget assets.
     pub assets_dir: PathBuf,
     /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR ranges.
@@ -409,6 +419,17 @@ fn toml_problem(e: &toml::de::Error) -> String {
     }
 }
 
+/// `attachments` beside a SQLite file; in the working directory for a PostgreSQL URL (a
+/// cluster should set `[storage] attachments` to shared storage).
+fn default_attachments_dir(database: &std::path::Path) -> PathBuf {
+    let text = database.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        return PathBuf::from("attachments");
+    }
+    let file = std::path::Path::new(text.strip_prefix("sqlite:").unwrap_or(&text));
+    file.parent().unwrap_or(std::path::Path::new("")).join("attachments")
+}
+
 /// The workspace's `widget/dist`, found from the crate at compile time, else from the current dir.
 pub fn default_assets_dir() -> PathBuf {
     let from_crate = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
@@ -549,6 +570,14 @@ impl RawConfig {
                 (_, None) => p.add(&format!("{key}.text"), "is missing"),
             }
         }
+        let database = PathBuf::from(server.database.unwrap_or_else(|| "consult.db".into()));
+        let attachments = match self.storage.unwrap_or_default().attachments {
+            Some(text) => crate::blob::BlobConfig::parse(&text).unwrap_or_else(|e| {
+                p.add("storage.attachments", e);
+                crate::blob::BlobConfig::Dir(PathBuf::new())
+            }),
+            None => crate::blob::BlobConfig::Dir(default_attachments_dir(&database)),
+        };
         let channel_ids: Vec<String> = channels.iter().map(|c: &Channel| c.id.clone()).collect();
         let counsel = self.counsel.unwrap_or_default().validate(&mut p.0, &channel_ids);
         for (i, b) in counsel.bots.iter().enumerate() {
@@ -563,7 +592,8 @@ impl RawConfig {
         Ok(Config {
             listen,
             public_url,
-            database: PathBuf::from(server.database.unwrap_or_else(|| "consult.db".into())),
+            database,
+            attachments,
             assets_dir: server.assets_dir.map(PathBuf::from).unwrap_or_else(default_assets_dir),
             trusted_proxies,
             log_json,
@@ -860,6 +890,17 @@ mod tests {
             assert!(joined.contains(key), "missing {key} in:\n{joined}");
         }
         assert!(problems.iter().all(|l| !l.contains('\n')));
+    }
+
+    #[test]
+    fn attachments_default_beside_the_database_or_are_named_when_bad() {
+        use crate::blob::BlobConfig;
+        let with = |server: &str, storage: &str| Config::from_toml(&format!("[server]\n{server}\n{storage}\n[[channels]]\nid = \"c\"\nguidance = \"hi\"\nkeys = {{ k1 = \"ed25519:A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\" }}\n"));
+        assert_eq!(with("database = \"/var/lib/consult/c.db\"", "").unwrap().attachments, BlobConfig::Dir("/var/lib/consult/attachments".into()));
+        assert_eq!(with("database = \"postgres://db/consult\"", "").unwrap().attachments, BlobConfig::Dir("attachments".into()));
+        assert_eq!(with("", "[storage]\nattachments = \"s3://b/p\"").unwrap().attachments, BlobConfig::S3("s3://b/p".into()));
+        let problems = with("", "[storage]\nattachments = \"/tmp/x\"").unwrap_err().problems;
+        assert!(problems.iter().any(|p| p.starts_with("storage.attachments") && p.contains("dir:/path")), "{problems:?}");
     }
 
     #[test]

@@ -226,7 +226,7 @@ impl Core {
                 if !owned {
                     return Err(AppError::BadRequest("unknown attachment".into()));
                 }
-                let size = a.data.len() as u64;
+                let size = a.size;
                 Ok(if a.mime.starts_with("image/") {
                     Body::Image { attachment: a.id, mime: a.mime, size }
                 } else {

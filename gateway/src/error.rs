@@ -79,6 +79,9 @@ pub enum AppError {
     /// Storage failed.
     #[error("internal error")]
     Store(#[from] StoreError),
+    /// The attachment store failed.
+    #[error("internal error")]
+    Blob(#[from] crate::blob::BlobError),
 }
 
 impl AppError {
@@ -109,7 +112,7 @@ impl AppError {
             AppError::AlreadyRated => codes::ALREADY_RATED,
             AppError::Message(b) => return b.code.clone(),
             AppError::Store(StoreError::Busy) => codes::BUSY,
-            AppError::Store(_) => codes::INTERNAL,
+            AppError::Store(_) | AppError::Blob(_) => codes::INTERNAL,
         }
         .into()
     }
@@ -130,7 +133,7 @@ impl AppError {
             AppError::AgentWrite(_) | AppError::AgentFull(_) | AppError::AlreadyRated => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Api(status, _, _) => *status,
-            AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Store(_) | AppError::Blob(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -141,6 +144,9 @@ impl AppError {
         }
         if let AppError::Store(cause) = self {
             tracing::error!(error = %cause, "storage failed");
+        }
+        if let AppError::Blob(cause) = self {
+            tracing::error!(error = %cause, "attachment storage failed");
         }
         ErrorBody { code: self.code(), message: self.to_string() }
     }

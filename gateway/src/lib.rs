@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod apikeys;
+pub mod blob;
 pub mod brand;
 #[cfg(feature = "postgres")]
 pub mod cluster;
@@ -53,11 +54,23 @@ use crate::error::AppError;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::ratelimit::KeyedLimiter;
-use crate::store::{Db, Store, StoreResult};
+use crate::store::{Db, Store};
 
 /// Unix milliseconds now.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The attachment store could not be configured.
+    #[error(transparent)]
+    Blob(#[from] blob::BlobError),
 }
 
 /// Everything handlers share.
@@ -70,6 +83,8 @@ pub struct Inner {
     pub core: Core,
     /// Storage thread.
     pub db: Db,
+    /// Attachment bytes (used off the storage thread).
+    pub blobs: Arc<dyn blob::BlobStore>,
     /// Rate limits and the cap on concurrent password checks.
     pub limits: Limits,
     /// The widget's files, compressed once.
@@ -88,15 +103,17 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Opens the database and builds the state.
+    /// Opens the database and the attachment store and builds the state.
     ///
     /// # Errors
-    /// Storage errors opening or migrating the database.
-    pub fn new(config: Config) -> StoreResult<AppState> {
+    /// Storage errors opening or migrating the database; an attachment store that can't be
+    /// configured.
+    pub fn new(config: Config) -> Result<AppState, StartError> {
+        let blobs = config.attachments.open()?;
         let db = Db::open(&config.database, config.durable_full)?;
         #[cfg(feature = "postgres")]
         let url = config.database.to_string_lossy().into_owned();
-        let state = AppState::with_db(config, db);
+        let state = AppState::with_stores(config, db, blobs);
         #[cfg(feature = "postgres")]
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // A cluster node: timed work waits for the lease; publishes reach the other nodes.
@@ -106,12 +123,12 @@ impl AppState {
         Ok(state)
     }
 
-    /// Builds the state over an open store.
-    pub fn with_db(config: Config, db: Db) -> AppState {
+    /// Builds the state over an open store and attachment store.
+    pub fn with_stores(config: Config, db: Db, blobs: Arc<dyn blob::BlobStore>) -> AppState {
         let limits = Limits::new(&config);
         let leader = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()), leader, switches: Arc::default() };
-        AppState(Arc::new(Inner { core, db, limits, assets: Default::default(), secrets: Mutex::default(), decoy: Default::default() }))
+        AppState(Arc::new(Inner { core, db, blobs, limits, assets: Default::default(), secrets: Mutex::default(), decoy: Default::default() }))
     }
 
     /// The configuration.
@@ -359,8 +376,13 @@ pub fn spawn_ticker(state: AppState) {
                     let (id, days) = (channel.id.clone(), channel.retention_days);
                     let before = now.saturating_sub(u64::from(days) * 86_400_000);
                     match state.db.call(move |s| s.purge(&id, before, now)).await {
-                        Ok(n) if n > 0 => tracing::info!(channel = %channel.id, deleted = n, "retention purge"),
-                        Ok(_) => {}
+                        Ok(purged) => {
+                            if purged.messages > 0 || !purged.blobs.is_empty() {
+                                tracing::info!(channel = %channel.id, deleted = purged.messages, attachments = purged.blobs.len(), "retention purge");
+                            }
+                            // The rows are committed gone: their bytes go now.
+                            blob::delete_all(state.blobs.as_ref(), &purged.blobs).await;
+                        }
                         Err(e) => tracing::warn!(error = %e, "retention purge failed"),
                     }
                 }

@@ -208,7 +208,8 @@ struct UserQuery {
 
 async fn export_user(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<UserQuery>) -> Result<Response, AppError> {
     let agent = signed_in(&state, &headers, Role::Admin).await?;
-    let data = state.run(move |core, s| core.export_user(s, &agent, &q.channel, &q.user_key, now_ms())).await?;
+    let mut data = state.run(move |core, s| core.export_user(s, &agent, &q.channel, &q.user_key, now_ms())).await?;
+    crate::blob::fill_export(state.blobs.as_ref(), &mut data).await?;
     let mut r = Json(data).into_response();
     r.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"consult-user-export.json\""));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -219,5 +220,7 @@ async fn erase_user(State(state): State<AppState>, headers: HeaderMap, body: axu
     let agent = signed_in(&state, &headers, Role::Admin).await?;
     let q: UserQuery = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{channel, user_key}}: {e}")))?;
     let counts = state.run(move |core, s| core.erase_user(s, &agent, &q.channel, &q.user_key, now_ms())).await?;
+    // The rows are committed gone: their bytes go now.
+    crate::blob::delete_all(state.blobs.as_ref(), &counts.blobs).await;
     Ok(Json(counts).into_response())
 }

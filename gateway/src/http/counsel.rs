@@ -15,7 +15,7 @@ use consult_sdk::counsel::{
     DeliveryList, HandoverRequest, MessagePage, ReadRequest, ReplayResult, Scope, SendAs, SendMessage, SendResult, SessionDetail, SessionPage,
     UnblockRequest, UploadResult, WebhookEndpoint, WebhookList, WebhookPayload, codes,
 };
-use consult_sdk::protocol::{ChannelStatus, ErrorBody, MAX_FILE_BYTES, MAX_IMAGE_BYTES, Receipts, SessionState};
+use consult_sdk::protocol::{ChannelStatus, ErrorBody, Receipts, SessionState};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -26,7 +26,7 @@ use utoipa_axum::routes;
 use crate::apikeys::{self, Caller};
 use crate::counsel::Actor;
 use crate::error::AppError;
-use crate::store::{Attachment, EndpointRow};
+use crate::store::EndpointRow;
 use crate::{AppState, now_ms};
 
 #[derive(OpenApi)]
@@ -379,22 +379,10 @@ struct UploadQuery {
     responses((status = 200, body = UploadResult), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 async fn upload(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Query(q): Query<UploadQuery>, request: Request) -> Res<UploadResult> {
     let c = caller(&state, peer, &headers, Scope::Write).await?;
-    let data = axum::body::to_bytes(request.into_body(), MAX_FILE_BYTES)
-        .await
-        .map_err(|_| AppError::TooLarge(format!("files may be at most {} MB", MAX_FILE_BYTES / 1024 / 1024)))?;
-    let mime = super::uploads::sniff(&data).ok_or_else(|| {
-        AppError::UnsupportedType("this file type is not accepted; send PNG, JPEG, GIF, WebP, PDF, ZIP or plain text".into())
-    })?;
-    if mime.starts_with("image/") && data.len() > MAX_IMAGE_BYTES {
-        return Err(AppError::TooLarge(format!("images may be at most {} MB", MAX_IMAGE_BYTES / 1024 / 1024)));
-    }
-    let name: String = q.name.unwrap_or_default().chars().filter(|c| !c.is_control() && !matches!(c, '/' | '\\')).take(120).collect();
-    let name = if name.trim().is_empty() { "file".to_string() } else { name };
-    let a = Attachment { id: crate::identity::random_id("a"), conversation: None, agent: Some(owner(&c)), mime: mime.into(), name, data: data.to_vec() };
-    let reply = UploadResult { attachment: a.id.clone(), mime: a.mime.clone(), size: a.data.len() as u64, name: a.name.clone() };
-    state.db.call(move |s| s.put_attachment(&a, now_ms())).await?;
-    state.core.metrics.upload(data.len());
-    Ok(Json(reply))
+    let (data, mime) = super::uploads::read_upload(request).await?;
+    let name = super::uploads::clean_name(q.name);
+    let a = super::uploads::store_upload(&state, None, Some(owner(&c)), mime, name, data, |_, _, _| Ok(())).await?;
+    Ok(Json(UploadResult { attachment: a.id, mime: a.mime, size: a.size, name: a.name }))
 }
 
 /// The channel's API keys (admin).

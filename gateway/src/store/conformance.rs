@@ -131,7 +131,7 @@ pub fn retention_forgets_personal_data(s: &mut dyn Store) {
     s.close_session(&w.session.id, CloseReason::VisitorLeft, "bye", 3).unwrap().unwrap();
     s.block("shop", "u1", 10, "x", "a1").unwrap();
     let now = 100 + HANDLE_TTL_MS;
-    assert!(s.purge("shop", 100, now).unwrap() >= 2);
+    assert!(s.purge("shop", 100, now).unwrap().messages >= 2);
     let session = s.session(&w.session.id).unwrap().unwrap();
     assert_eq!(session.context, LaunchContext::default());
     assert!(s.messages_after(&conv.id, 0, 100).unwrap().is_empty());
@@ -193,6 +193,47 @@ pub fn channel_switches_are_stored_and_changed_in_place(s: &mut dyn Store) {
     assert_eq!(all, vec![("brief".to_string(), true), ("shop".to_string(), true)]);
 }
 
+/// An attachment row keeps its blob key, size, MIME type and digest, not the bytes; a row with
+/// its bytes inline (written before blobs) still reads back; a purge hands back the blob keys of
+/// the rows it deleted, for the caller to delete after the commit.
+pub fn attachment_rows_keep_the_blob_key_and_digest(s: &mut dyn Store) {
+    use super::{Attachment, AttachmentBytes};
+    let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+    let conv = s.resolve_handle(&h, 1).unwrap().unwrap().id;
+    let digest = crate::blob::sha256_hex(b"png bytes");
+    let blob = Attachment {
+        id: "a_blob".into(),
+        conversation: Some(conv.clone()),
+        agent: None,
+        mime: "image/png".into(),
+        name: "p.png".into(),
+        size: 9,
+        sha256: digest.clone(),
+        bytes: AttachmentBytes::Blob("a_blob".into()),
+    };
+    s.put_attachment(&blob, 10).unwrap();
+    let back = s.attachment("a_blob").unwrap().unwrap();
+    assert_eq!((back.conversation.as_deref(), back.mime.as_str(), back.name.as_str()), (Some(conv.as_str()), "image/png", "p.png"));
+    assert_eq!((back.size, back.sha256, back.bytes), (9, digest, AttachmentBytes::Blob("a_blob".into())));
+    let inline = Attachment {
+        id: "a_old".into(),
+        conversation: None,
+        agent: Some("a1".into()),
+        mime: "text/plain; charset=utf-8".into(),
+        name: "n.txt".into(),
+        size: 5,
+        sha256: crate::blob::sha256_hex(b"hello"),
+        bytes: AttachmentBytes::Inline(b"hello".to_vec()),
+    };
+    s.put_attachment(&inline, 10).unwrap();
+    let back = s.attachment("a_old").unwrap().unwrap();
+    assert_eq!((back.agent.as_deref(), back.bytes, back.size), (Some("a1"), AttachmentBytes::Inline(b"hello".to_vec()), 5));
+    assert!(s.attachment("a_none").unwrap().is_none());
+    assert!(s.purge("shop", 10, 20).unwrap().blobs.is_empty(), "nothing older than 10");
+    assert_eq!(s.purge("shop", 11, 20).unwrap().blobs, vec!["a_blob".to_string()], "the blob's key; the inline row had none");
+    assert!(s.attachment("a_blob").unwrap().is_none() && s.attachment("a_old").unwrap().is_none());
+}
+
 /// Runs every conformance test against a store made by `$make` (an `Option<Box<dyn Store>>`;
 /// `None` skips, for a database that is not available here, saying so).
 macro_rules! conformance_suite {
@@ -207,7 +248,8 @@ macro_rules! conformance_suite {
             retention_forgets_personal_data,
             receipts_only_rise_and_stop_at_the_last_message,
             channel_switches_are_stored_and_changed_in_place,
-            a_session_returns_to_the_bot_and_frees_the_agent);
+            a_session_returns_to_the_bot_and_frees_the_agent,
+            attachment_rows_keep_the_blob_key_and_digest);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -226,8 +226,65 @@ pub struct Attachment {
     pub mime: String,
     /// Display name.
     pub name: String,
-    /// Bytes.
-    pub data: Vec<u8>,
+    /// Length of the bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    /// Where the bytes are.
+    pub bytes: AttachmentBytes,
+}
+
+/// Where an attachment's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentBytes {
+    /// In the blob store ([`crate::blob`]) under this key: every upload since blobs left the
+    /// database.
+    Blob(String),
+    /// In the row itself: uploads stored before that, still served from the row.
+    Inline(Vec<u8>),
+}
+
+impl AttachmentBytes {
+    /// The blob key, if the bytes are in the blob store.
+    pub fn blob_key(&self) -> Option<&str> {
+        match self {
+            AttachmentBytes::Blob(k) => Some(k),
+            AttachmentBytes::Inline(_) => None,
+        }
+    }
+}
+
+impl Attachment {
+    /// The row's columns as both stores keep them: `blob_key` and `sha256` are NULL on rows
+    /// written before blobs left the database, whose `data` holds the bytes (the digest is then
+    /// computed here).
+    pub(crate) fn bytes_from_columns(blob_key: Option<String>, sha256: Option<String>, data: Option<Vec<u8>>) -> (AttachmentBytes, String) {
+        match blob_key {
+            Some(key) => (AttachmentBytes::Blob(key), sha256.unwrap_or_default()),
+            None => {
+                let data = data.unwrap_or_default();
+                let digest = sha256.unwrap_or_else(|| crate::blob::sha256_hex(&data));
+                (AttachmentBytes::Inline(data), digest)
+            }
+        }
+    }
+
+    /// The `data` column of the row: the bytes of an inline row, empty for a blob.
+    pub(crate) fn data_column(&self) -> &[u8] {
+        match &self.bytes {
+            AttachmentBytes::Inline(d) => d,
+            AttachmentBytes::Blob(_) => &[],
+        }
+    }
+}
+
+/// What a retention purge removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Messages deleted.
+    pub messages: u64,
+    /// Blob keys of the attachment rows deleted: the caller deletes them after the commit.
+    pub blobs: Vec<String>,
 }
 
 /// The storage operations the gateway needs. Every method is atomic on its own (a savepoint),
@@ -311,14 +368,17 @@ pub trait Store: Send {
     /// Uses a handoff code once: revokes the desktop handle and issues the phone's.
     /// `Ok(None)` when the code was used already or is unknown.
     fn handoff_use(&mut self, serial: u64, now_ms: u64) -> StoreResult<Option<(String, String, ConversationRef)>>;
-    /// Stores an attachment.
+    /// Stores an attachment's row. The gateway writes [`AttachmentBytes::Blob`] rows only, after
+    /// the blob is stored; [`AttachmentBytes::Inline`] is what older rows hold.
     fn put_attachment(&mut self, attachment: &Attachment, now_ms: u64) -> StoreResult<()>;
-    /// Loads an attachment.
+    /// Loads an attachment's row (a blob's bytes are not read here: they are fetched off the
+    /// storage thread).
     fn attachment(&mut self, id: &str) -> StoreResult<Option<Attachment>>;
     /// Retention: deletes a channel's messages and attachments older than `before_ms`, forgets
     /// the entry point and membership of sessions closed before it (and of conversations idle
-    /// since), and deletes expired handles, blocks and handoff codes. Returns messages deleted.
-    fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<u64>;
+    /// since), and deletes expired handles, blocks and handoff codes. Returns messages deleted
+    /// and the blob keys of the attachments deleted.
+    fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<Purged>;
     /// Sessions of these channels whose user key, member id, tags or message text contain
     /// `query` (case-insensitive for ASCII), newest first.
     fn search(&mut self, channels: &[String], query: &str, limit: u32) -> StoreResult<Vec<SessionRow>>;
@@ -353,10 +413,13 @@ pub trait Store: Send {
     fn audit_append(&mut self, entry: &AuditEntry) -> StoreResult<()>;
     /// Audit lines matching the filter, newest first.
     fn audit_list(&mut self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
-    /// Everything stored about one user key of a channel, as JSON.
+    /// Everything stored about one user key of a channel, as JSON. An attachment in the blob
+    /// store is listed with its `blob_key` (the caller adds the bytes, off the storage thread);
+    /// an older one carries its bytes as `data_base64`.
     fn user_export(&mut self, channel: &str, user_key: &str) -> StoreResult<serde_json::Value>;
     /// Erases one user key of a channel: messages, attachments, handles, conversation, context,
     /// membership, tags, notes, blocks and rating comments go; sessions stay as anonymous counts.
+    /// The deleted attachments' blob keys come back in [`EraseCounts::blobs`].
     fn user_erase(&mut self, channel: &str, user_key: &str, now_ms: u64) -> StoreResult<EraseCounts>;
 
     // --- Counsel API (issue 13): API keys, session paging, bot replies, webhook outbox. ---

@@ -15,7 +15,7 @@ use postgres::{Client, NoTls, Row, Statement};
 
 use super::sqlite::{parse_reason, parse_state, reason_str, state_str};
 use super::{
-    AgentWriteError, Attachment, BatchStep, ConversationRef, LaunchContext, OpenAs, SessionRow, Store, StoreError, StoreResult,
+    AgentWriteError, Attachment, BatchStep, ConversationRef, LaunchContext, OpenAs, Purged, SessionRow, Store, StoreError, StoreResult,
     VisitorWrite, preview_of,
 };
 use crate::identity::random_id;
@@ -90,6 +90,10 @@ CREATE INDEX webhook_deliveries_line ON webhook_deliveries(endpoint, session, st
 CREATE TABLE channel_switches(channel TEXT PRIMARY KEY, enabled BOOLEAN NOT NULL, by_actor TEXT NOT NULL, at_ms BIGINT NOT NULL);
 ALTER TABLE conversations ADD COLUMN visitor_delivered_seq BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN visitor_read_seq BIGINT NOT NULL DEFAULT 0, ADD COLUMN agent_read_seq BIGINT NOT NULL DEFAULT 0;
+"#, r#"
+-- Attachment bytes live in the blob store; `data` keeps the bytes of older rows (empty when
+-- blob_key is set), which are still served from here.
+ALTER TABLE attachments ADD COLUMN blob_key TEXT, ADD COLUMN sha256 TEXT;
 "#];
 
 /// The advisory lock key that serialises migrations across nodes.
@@ -575,24 +579,24 @@ impl Store for PostgresStore {
 
     fn put_attachment(&mut self, a: &Attachment, now_ms: u64) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO attachments(id, conversation, agent, mime, name, size, data, created_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-            &[&a.id, &a.conversation, &a.agent, &a.mime, &a.name, &(a.data.len() as i64), &a.data, &ms(now_ms)],
+            "INSERT INTO attachments(id, conversation, agent, mime, name, size, data, blob_key, sha256, created_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            &[&a.id, &a.conversation, &a.agent, &a.mime, &a.name, &(a.size as i64), &a.data_column(), &a.bytes.blob_key(), &a.sha256, &ms(now_ms)],
         )?;
         Ok(())
     }
 
     fn attachment(&mut self, id: &str) -> StoreResult<Option<Attachment>> {
-        Ok(self.query_opt("SELECT id, conversation, agent, mime, name, data FROM attachments WHERE id = $1", &[&id])?.map(|r| Attachment {
-            id: r.get(0),
-            conversation: r.get(1),
-            agent: r.get(2),
-            mime: r.get(3),
-            name: r.get(4),
-            data: r.get(5),
+        let row = self.query_opt(
+            "SELECT id, conversation, agent, mime, name, size, blob_key, sha256, CASE WHEN blob_key IS NULL THEN data END FROM attachments WHERE id = $1",
+            &[&id],
+        )?;
+        Ok(row.map(|r| {
+            let (bytes, sha256) = Attachment::bytes_from_columns(r.get(6), r.get(7), r.get(8));
+            Attachment { id: r.get(0), conversation: r.get(1), agent: r.get(2), mime: r.get(3), name: r.get(4), size: r.get::<_, i64>(5) as u64, sha256, bytes }
         }))
     }
 
-    fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<u64> {
+    fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<Purged> {
         let empty = serde_json::to_string(&LaunchContext::default())?;
         let before = ms(before_ms);
         self.execute(
@@ -617,11 +621,16 @@ impl Store for PostgresStore {
              AND (session IS NULL OR session IN (SELECT id FROM sessions WHERE state = 'closed'))",
             &[&channel, &before],
         )?;
-        self.execute(
-            "DELETE FROM attachments WHERE created_ms < $2 AND (conversation IS NULL OR conversation IN (SELECT id FROM conversations WHERE channel = $1))",
-            &[&channel, &before],
-        )?;
-        Ok(n)
+        let blobs = self
+            .query(
+                "DELETE FROM attachments WHERE created_ms < $2 AND (conversation IS NULL OR conversation IN (SELECT id FROM conversations WHERE channel = $1))
+                 RETURNING blob_key",
+                &[&channel, &before],
+            )?
+            .iter()
+            .filter_map(|r| r.get::<_, Option<String>>(0))
+            .collect();
+        Ok(Purged { messages: n, blobs })
     }
 
     fn search(&mut self, channels: &[String], query: &str, limit: u32) -> StoreResult<Vec<SessionRow>> {

@@ -94,4 +94,7 @@ pub struct EraseCounts {
     pub messages: u64,
     /// Attachments deleted.
     pub attachments: u64,
+    /// Blob keys of the attachments deleted: the caller deletes them after the commit.
+    #[serde(skip)]
+    pub blobs: Vec<String>,
 }

@@ -7,7 +7,7 @@ use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{
-    AgentWriteError, Attachment, ConversationRef, LaunchContext, OpenAs, SessionRow, Store, StoreResult, VisitorWrite,
+    AgentWriteError, Attachment, ConversationRef, LaunchContext, OpenAs, Purged, SessionRow, Store, StoreResult, VisitorWrite,
 };
 use super::preview_of;
 use crate::identity::random_id;
@@ -51,7 +51,12 @@ ALTER TABLE sessions ADD COLUMN current_page TEXT;
 "#, r#"
 CREATE TABLE session_tags(session TEXT NOT NULL, pos INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(session, pos)) WITHOUT ROWID;
 CREATE INDEX session_tags_tag ON session_tags(tag);
-"#, super::sqlite_ops::MIGRATION, super::sqlite_counsel::MIGRATION, super::sqlite_counsel::RECEIPTS_AND_SWITCHES_MIGRATION];
+"#, super::sqlite_ops::MIGRATION, super::sqlite_counsel::MIGRATION, super::sqlite_counsel::RECEIPTS_AND_SWITCHES_MIGRATION, r#"
+-- Attachment bytes live in the blob store; `data` keeps the bytes of older rows (empty when
+-- blob_key is set), which are still served from here.
+ALTER TABLE attachments ADD COLUMN blob_key TEXT;
+ALTER TABLE attachments ADD COLUMN sha256 TEXT;
+"#];
 
 /// SQLite behind [`Store`].
 pub struct SqliteStore {
@@ -551,28 +556,39 @@ impl Store for SqliteStore {
     }
 
     fn put_attachment(&mut self, a: &Attachment, now_ms: u64) -> StoreResult<()> {
-        self.conn.prepare_cached("INSERT INTO attachments(id, conversation, agent, mime, name, size, data, created_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?.execute(params![a.id, a.conversation, a.agent, a.mime, a.name, a.data.len() as i64, a.data, now_ms as i64],
-        )?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO attachments(id, conversation, agent, mime, name, size, data, blob_key, sha256, created_ms)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+            )?
+            .execute(params![a.id, a.conversation, a.agent, a.mime, a.name, a.size as i64, a.data_column(), a.bytes.blob_key(), a.sha256, now_ms as i64])?;
         Ok(())
     }
 
     fn attachment(&mut self, id: &str) -> StoreResult<Option<Attachment>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT id, conversation, agent, mime, name, data FROM attachments WHERE id = ?1")?.query_row([id], |r| {
+            .prepare_cached(
+                "SELECT id, conversation, agent, mime, name, size, blob_key, sha256, CASE WHEN blob_key IS NULL THEN data END
+                 FROM attachments WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                let (bytes, sha256) = Attachment::bytes_from_columns(r.get(6)?, r.get(7)?, r.get(8)?);
                 Ok(Attachment {
                     id: r.get(0)?,
                     conversation: r.get(1)?,
                     agent: r.get(2)?,
                     mime: r.get(3)?,
                     name: r.get(4)?,
-                    data: r.get(5)?,
+                    size: r.get::<_, i64>(5)? as u64,
+                    sha256,
+                    bytes,
                 })
             })
             .optional()?)
     }
 
-    fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<u64> {
+    fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<Purged> {
         let tx = self.conn.savepoint()?;
         let empty = serde_json::to_string(&LaunchContext::default())?;
         tx.prepare_cached("UPDATE sessions SET context = ?3, current_page = NULL
@@ -590,10 +606,16 @@ impl Store for SqliteStore {
         let n = tx.prepare_cached("DELETE FROM messages WHERE at_ms < ?2 AND conversation IN (SELECT id FROM conversations WHERE channel = ?1)
              AND (session IS NULL OR session IN (SELECT id FROM sessions WHERE state = 'closed'))")?.execute(params![channel, before_ms as i64],
         )?;
-        tx.prepare_cached("DELETE FROM attachments WHERE created_ms < ?2 AND (conversation IS NULL OR conversation IN (SELECT id FROM conversations WHERE channel = ?1))")?.execute(params![channel, before_ms as i64],
-        )?;
+        let blobs = tx
+            .prepare_cached(
+                "DELETE FROM attachments WHERE created_ms < ?2 AND (conversation IS NULL OR conversation IN (SELECT id FROM conversations WHERE channel = ?1))
+                 RETURNING blob_key",
+            )?
+            .query_map(params![channel, before_ms as i64], |r| r.get::<_, Option<String>>(0))?
+            .filter_map(Result::transpose)
+            .collect::<Result<_, _>>()?;
         tx.commit()?;
-        Ok(n as u64)
+        Ok(Purged { messages: n as u64, blobs })
     }
 
     fn search(&mut self, channels: &[String], query: &str, limit: u32) -> StoreResult<Vec<SessionRow>> {
@@ -804,6 +826,29 @@ mod tests {
 
     fn text(t: &str) -> Body {
         Body::Text { text: t.into() }
+    }
+
+    /// A row written before blobs left the database (bytes in `data`, no key, no digest) still
+    /// reads back, with its digest computed, and the export carries its bytes.
+    #[test]
+    fn rows_from_before_blobs_still_read() {
+        let mut s = store();
+        let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+        let conv = s.resolve_handle(&h, 1).unwrap().unwrap().id;
+        s.conn
+            .execute(
+                "INSERT INTO attachments(id, conversation, agent, mime, name, size, data, created_ms) VALUES ('a_old', ?1, NULL, 'text/plain', 'n.txt', 5, X'68656c6c6f', 1)",
+                [&conv],
+            )
+            .unwrap();
+        let a = s.attachment("a_old").unwrap().unwrap();
+        assert_eq!(a.bytes, super::super::AttachmentBytes::Inline(b"hello".to_vec()));
+        assert_eq!(a.sha256, crate::blob::sha256_hex(b"hello"));
+        let export = s.user_export("shop", "u1").unwrap();
+        assert_eq!(export["attachments"][0]["data_base64"], "aGVsbG8=");
+        assert!(export["attachments"][0].get("blob_key").is_none());
+        let erased = s.user_erase("shop", "u1", 2).unwrap();
+        assert_eq!((erased.attachments, erased.blobs.len()), (1, 0));
     }
 
     #[test]

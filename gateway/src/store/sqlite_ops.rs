@@ -206,15 +206,20 @@ pub(super) fn user_export(conn: &Connection, channel: &str, user_key: &str) -> S
     }
     let mut attachments = Vec::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT id, conversation, mime, name, data, created_ms FROM attachments WHERE conversation IN (SELECT value FROM json_each(?1))",
+        "SELECT id, conversation, mime, name, size, created_ms, blob_key, sha256, CASE WHEN blob_key IS NULL THEN data END
+         FROM attachments WHERE conversation IN (SELECT value FROM json_each(?1))",
     )?;
     for r in stmt.query_map([&conv_json], |r| {
-        let data: Vec<u8> = r.get(4)?;
-        Ok(json!({
+        let (bytes, sha256) = super::Attachment::bytes_from_columns(r.get(6)?, r.get(7)?, r.get(8)?);
+        let mut a = json!({
             "id": r.get::<_, String>(0)?, "conversation": r.get::<_, String>(1)?, "mime": r.get::<_, String>(2)?,
-            "name": r.get::<_, String>(3)?, "size": data.len(), "created_ms": r.get::<_, i64>(5)?,
-            "data_base64": base64::engine::general_purpose::STANDARD.encode(&data),
-        }))
+            "name": r.get::<_, String>(3)?, "size": r.get::<_, i64>(4)?, "created_ms": r.get::<_, i64>(5)?, "sha256": sha256,
+        });
+        match bytes {
+            super::AttachmentBytes::Blob(key) => a["blob_key"] = json!(key),
+            super::AttachmentBytes::Inline(data) => a["data_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(&data)),
+        }
+        Ok(a)
     })? {
         attachments.push(r?);
     }
@@ -240,7 +245,12 @@ pub(super) fn user_erase(conn: &mut Connection, channel: &str, user_key: &str, n
     let convs = serde_json::to_string(&convs)?;
     let in_convs = "IN (SELECT value FROM json_each(?1))";
     let messages = tx.prepare_cached(&format!("DELETE FROM messages WHERE conversation {in_convs}"))?.execute([&convs])? as u64;
-    let attachments = tx.prepare_cached(&format!("DELETE FROM attachments WHERE conversation {in_convs}"))?.execute([&convs])? as u64;
+    let deleted: Vec<Option<String>> = tx
+        .prepare_cached(&format!("DELETE FROM attachments WHERE conversation {in_convs} RETURNING blob_key"))?
+        .query_map([&convs], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let attachments = deleted.len() as u64;
+    let blobs = deleted.into_iter().flatten().collect();
     tx.prepare_cached(&format!("DELETE FROM handoffs WHERE handle IN (SELECT handle FROM handles WHERE conversation {in_convs})"))?
         .execute([&convs])?;
     tx.prepare_cached(&format!("DELETE FROM handles WHERE conversation {in_convs}"))?.execute([&convs])?;
@@ -261,5 +271,5 @@ pub(super) fn user_erase(conn: &mut Connection, channel: &str, user_key: &str, n
         )?
         .execute(params![channel, user_key, anonymous, empty, now_ms as i64])? as u64;
     tx.commit()?;
-    Ok(EraseCounts { sessions, messages, attachments })
+    Ok(EraseCounts { sessions, messages, attachments, blobs })
 }

@@ -234,6 +234,47 @@ pub fn attachment_rows_keep_the_blob_key_and_digest(s: &mut dyn Store) {
     assert!(s.attachment("a_blob").unwrap().is_none() && s.attachment("a_old").unwrap().is_none());
 }
 
+/// One user key's data is exported whole and erased whole; another user's stays; the session
+/// counts stay for the reports.
+pub fn one_users_data_is_exported_and_erased_and_no_one_elses(s: &mut dyn Store) {
+    use super::{Attachment, AttachmentBytes};
+    let mut convs = Vec::new();
+    for user in ["u1", "u2"] {
+        let h = s.launch("shop", user, &member_context(), 1).unwrap();
+        let conv = s.resolve_handle(&h, 1).unwrap().unwrap().id;
+        let w = s.visitor_write(&conv, "c1", &text(&format!("hello from {user}")), &OpenAs::Queued(None), 2).unwrap();
+        s.assign(&w.session.id, "a1", None).unwrap().unwrap();
+        s.agent_write(&w.session.id, "a1", "A", "r1", &text("hi"), 3).unwrap().unwrap();
+        s.add_note(&w.session.id, "a1", "A", &format!("note on {user}"), 4).unwrap();
+        s.set_tags(&w.session.id, &["vip".to_string()]).unwrap();
+        let id = format!("att_{user}");
+        let a = Attachment { id: id.clone(), conversation: Some(conv.clone()), agent: None, mime: "image/png".into(), name: "p.png".into(), size: 3, sha256: "00".into(), bytes: AttachmentBytes::Blob(id) };
+        s.put_attachment(&a, 5).unwrap();
+        s.block("shop", user, 99_999_999, "spam", "a1").unwrap();
+        convs.push(conv);
+    }
+    let export = s.user_export("shop", "u1").unwrap();
+    let count = |k: &str| export[k].as_array().map_or(0, Vec::len);
+    assert_eq!((count("conversations"), count("sessions"), count("messages"), count("attachments"), count("blocks")), (1, 1, 2, 1, 1), "{export}");
+    assert_eq!(export["sessions"][0]["tags"], serde_json::json!(["vip"]));
+    assert_eq!(export["sessions"][0]["notes"][0]["text"], "note on u1");
+    assert_eq!(export["messages"][0]["body"]["text"], "hello from u1");
+    assert_eq!(export["attachments"][0]["blob_key"], "att_u1");
+    assert!(export.to_string().contains("m-1") && !export.to_string().contains("hello from u2"), "the member, and nobody else: {export}");
+
+    let erased = s.user_erase("shop", "u1", 10).unwrap();
+    assert_eq!((erased.sessions, erased.messages, erased.attachments, erased.blobs.clone()), (1, 2, 1, vec!["att_u1".to_string()]));
+    let after = s.user_export("shop", "u1").unwrap();
+    for k in ["conversations", "sessions", "messages", "attachments", "blocks"] {
+        assert_eq!(after[k].as_array().map_or(0, Vec::len), 0, "{k} left after the erase: {after}");
+    }
+    assert!(s.attachment("att_u1").unwrap().is_none() && s.attachment("att_u2").unwrap().is_some());
+    assert!(!s.is_blocked("shop", "u1", 11).unwrap() && s.is_blocked("shop", "u2", 11).unwrap());
+    assert_eq!(s.messages_after(&convs[1], 0, 10).unwrap().len(), 2, "u2 keeps everything");
+    let reports = s.report_rows(&["shop".to_string()], 0, 100).unwrap();
+    assert_eq!(reports.len(), 2, "both sessions still count in the reports");
+}
+
 /// Runs every conformance test against a store made by `$make` (an `Option<Box<dyn Store>>`;
 /// `None` skips, for a database that is not available here, saying so).
 macro_rules! conformance_suite {
@@ -249,7 +290,8 @@ macro_rules! conformance_suite {
             receipts_only_rise_and_stop_at_the_last_message,
             channel_switches_are_stored_and_changed_in_place,
             a_session_returns_to_the_bot_and_frees_the_agent,
-            attachment_rows_keep_the_blob_key_and_digest);
+            attachment_rows_keep_the_blob_key_and_digest,
+            one_users_data_is_exported_and_erased_and_no_one_elses);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -1039,12 +1039,101 @@ impl Store for PostgresStore {
         Ok(Some(n))
     }
 
-    fn user_export(&mut self, _channel: &str, _user_key: &str) -> StoreResult<serde_json::Value> {
-        Err(StoreError::UnsupportedDatabase("exporting a user's data is not built for PostgreSQL yet; it works on SQLite".into()))
+    fn user_export(&mut self, channel: &str, user_key: &str) -> StoreResult<serde_json::Value> {
+        use base64::Engine as _;
+        use serde_json::json;
+        // Columns stored as JSON text come back as JSON (text if ever corrupt, never an error).
+        let col = |t: String| serde_json::from_str::<serde_json::Value>(&t).unwrap_or(serde_json::Value::String(t));
+        let conversations: Vec<serde_json::Value> = self
+            .query("SELECT id, context, created_ms FROM conversations WHERE channel = $1 AND user_key = $2", &[&channel, &user_key])?
+            .iter()
+            .map(|r| json!({ "id": r.get::<_, String>(0), "context": col(r.get(1)), "created_ms": r.get::<_, i64>(2) }))
+            .collect();
+        let ids: Vec<String> = conversations.iter().filter_map(|c| c["id"].as_str().map(String::from)).collect();
+        let rows = self.query(
+            "SELECT id, conversation, state, context, category, agent, opened_ms, closed_ms, close_reason, current_page, entry_point,
+                    rating, rating_comment, rated_ms
+             FROM sessions WHERE channel = $1 AND user_key = $2 ORDER BY opened_ms",
+            &[&channel, &user_key],
+        )?;
+        let mut sessions = Vec::new();
+        for r in &rows {
+            let id: String = r.get(0);
+            let tags: Vec<String> = self.query("SELECT tag FROM session_tags WHERE session = $1 ORDER BY pos", &[&id])?.iter().map(|t| t.get(0)).collect();
+            let notes = Store::notes(self, &id)?;
+            sessions.push(json!({
+                "id": id, "conversation": r.get::<_, String>(1), "state": r.get::<_, String>(2), "context": col(r.get(3)),
+                "category": r.get::<_, Option<String>>(4), "agent": r.get::<_, Option<String>>(5), "opened_ms": r.get::<_, i64>(6),
+                "closed_ms": r.get::<_, Option<i64>>(7), "close_reason": r.get::<_, Option<String>>(8), "current_page": r.get::<_, Option<String>>(9),
+                "entry_point": r.get::<_, Option<String>>(10), "rating": r.get::<_, Option<i64>>(11), "rating_comment": r.get::<_, Option<String>>(12),
+                "rated_ms": r.get::<_, Option<i64>>(13), "tags": tags, "notes": notes,
+            }));
+        }
+        let messages: Vec<serde_json::Value> = self
+            .query("SELECT conversation, seq, session, sender, body, at_ms FROM messages WHERE conversation = ANY($1) ORDER BY conversation, seq", &[&ids])?
+            .iter()
+            .map(|r| {
+                json!({ "conversation": r.get::<_, String>(0), "seq": r.get::<_, i64>(1), "session": r.get::<_, Option<String>>(2),
+                        "sender": col(r.get(3)), "body": col(r.get(4)), "at_ms": r.get::<_, i64>(5) })
+            })
+            .collect();
+        let attachments: Vec<serde_json::Value> = self
+            .query(
+                "SELECT id, conversation, mime, name, size, created_ms, blob_key, sha256, CASE WHEN blob_key IS NULL THEN data END
+                 FROM attachments WHERE conversation = ANY($1)",
+                &[&ids],
+            )?
+            .iter()
+            .map(|r| {
+                let (bytes, sha256) = super::Attachment::bytes_from_columns(r.get(6), r.get(7), r.get(8));
+                let mut a = json!({ "id": r.get::<_, String>(0), "conversation": r.get::<_, String>(1), "mime": r.get::<_, String>(2),
+                                    "name": r.get::<_, String>(3), "size": r.get::<_, i64>(4), "created_ms": r.get::<_, i64>(5), "sha256": sha256 });
+                match bytes {
+                    super::AttachmentBytes::Blob(key) => a["blob_key"] = json!(key),
+                    super::AttachmentBytes::Inline(data) => a["data_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(&data)),
+                }
+                a
+            })
+            .collect();
+        let blocks: Vec<serde_json::Value> = self
+            .query("SELECT until_ms, reason, agent, created_ms FROM blocks WHERE channel = $1 AND user_key = $2", &[&channel, &user_key])?
+            .iter()
+            .map(|r| json!({ "until_ms": r.get::<_, i64>(0), "reason": r.get::<_, String>(1), "agent": r.get::<_, String>(2), "created_ms": r.get::<_, i64>(3) }))
+            .collect();
+        Ok(json!({
+            "channel": channel, "user_key": user_key, "conversations": conversations, "sessions": sessions,
+            "messages": messages, "attachments": attachments, "blocks": blocks,
+        }))
     }
 
-    fn user_erase(&mut self, _channel: &str, _user_key: &str, _now_ms: u64) -> StoreResult<super::EraseCounts> {
-        Err(StoreError::UnsupportedDatabase("erasing a user's data is not built for PostgreSQL yet; it works on SQLite".into()))
+    fn user_erase(&mut self, channel: &str, user_key: &str, now_ms: u64) -> StoreResult<super::EraseCounts> {
+        // One transaction (the caller's); the conversations are locked first so no write lands between.
+        let ids: Vec<String> = self
+            .query("SELECT id FROM conversations WHERE channel = $1 AND user_key = $2 ORDER BY id FOR UPDATE", &[&channel, &user_key])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let messages = self.execute("DELETE FROM messages WHERE conversation = ANY($1)", &[&ids])?;
+        let deleted = self.query("DELETE FROM attachments WHERE conversation = ANY($1) RETURNING blob_key", &[&ids])?;
+        let attachments = deleted.len() as u64;
+        let blobs = deleted.iter().filter_map(|r| r.get::<_, Option<String>>(0)).collect();
+        self.execute("DELETE FROM handoffs WHERE handle IN (SELECT handle FROM handles WHERE conversation = ANY($1))", &[&ids])?;
+        self.execute("DELETE FROM handles WHERE conversation = ANY($1)", &[&ids])?;
+        self.execute("DELETE FROM conversations WHERE id = ANY($1)", &[&ids])?;
+        for table in ["session_tags", "session_notes"] {
+            self.execute(&format!("DELETE FROM {table} WHERE session IN (SELECT id FROM sessions WHERE channel = $1 AND user_key = $2)"), &[&channel, &user_key])?;
+        }
+        self.execute("DELETE FROM blocks WHERE channel = $1 AND user_key = $2", &[&channel, &user_key])?;
+        // The sessions stay as counts (reports): one new key that links to nothing, no context.
+        let empty = serde_json::to_string(&LaunchContext::default())?;
+        let anonymous = format!("erased:{}", random_id("u"));
+        let sessions = self.execute(
+            "UPDATE sessions SET user_key = $3, context = $4, current_page = NULL, rating_comment = NULL,
+                 state = 'closed', closed_ms = COALESCE(closed_ms, $5), close_reason = COALESCE(close_reason, 'visitor_left')
+             WHERE channel = $1 AND user_key = $2",
+            &[&channel, &user_key, &anonymous, &empty, &ms(now_ms)],
+        )?;
+        Ok(super::EraseCounts { sessions, messages, attachments, blobs })
     }
 }
 

@@ -252,12 +252,12 @@ pub enum KeyCommand {
 /// Bad arguments, configuration or storage failures, as one line.
 pub fn cli(cmd: KeyCommand) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let open = |path: &std::path::Path| -> anyhow::Result<(crate::config::Config, crate::store::SqliteStore)> {
+    // SQLite or PostgreSQL, as `consult serve` would open it.
+    let open = |path: &std::path::Path| -> anyhow::Result<(crate::config::Config, Box<dyn crate::store::Store>)> {
         let config = crate::config::Config::load(path)?;
-        let store = crate::store::SqliteStore::open(&config.database, true).with_context(|| format!("opening {}", config.database.display()))?;
+        let store = crate::store::open_store(&config.database, true).with_context(|| format!("opening {}", config.database.display()))?;
         Ok((config, store))
     };
-    use crate::store::Store as _;
     match cmd {
         KeyCommand::Create { config, channel, scopes, name, agent } => {
             let (cfg, mut store) = open(&config)?;

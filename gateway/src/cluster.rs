@@ -4,7 +4,10 @@
 //!   other nodes as a `NOTIFY` on the channel `consult`, sent in batches from one connection;
 //!   each node `LISTEN`s on another and delivers to its own sockets. Messages carry their `seq`:
 //!   a client that missed one (a node died, a notification was lost with a connection) gets the
-//!   gap filled from the database when it reconnects, as on one node.
+//!   gap filled from the database when it reconnects, as on one node. A publish too big for a
+//!   notification (PostgreSQL's limit is 8000 bytes: a bot's menu with long links, a session with
+//!   a large context) is written to `bus_spill` in the same transaction and the notification
+//!   carries its id; receivers read it from there (rows are kept a minute).
 //! - **Presence**: each node announces its agents (and whether they are available) every few
 //!   seconds and at once when they change; an announcement not renewed expires, so the agents of
 //!   a node that died stop being assigned chats.
@@ -46,7 +49,12 @@ struct Note {
 enum NoteBody {
     Publish { remote: Remote },
     Presence { agents: Vec<(String, bool)> },
+    /// A note too big to notify, stored in `bus_spill` under this id.
+    Spilled { id: i64 },
 }
+
+/// How long spilled notes stay readable.
+const SPILL_KEEP_MS: i64 = 60_000;
 
 /// This node's view of the others.
 pub struct Cluster {
@@ -111,22 +119,28 @@ fn send_loop(url: &str, node: &str, rx: mpsc::Receiver<NoteBody>) {
                 break;
             }
         }
-        let payloads: Vec<String> = batch
-            .into_iter()
-            .filter_map(|body| serde_json::to_string(&Note { node: node.to_string(), body }).ok())
-            .filter(|p| {
-                // Too big to notify: the other nodes' clients fill the gap from the database.
-                p.len() < MAX_PAYLOAD || { tracing::debug!(bytes = p.len(), "notification too large; peers catch up by seq"); false }
-            })
-            .collect();
+        let payloads: Vec<String> = batch.into_iter().filter_map(|body| serde_json::to_string(&Note { node: node.to_string(), body }).ok()).collect();
         for attempt in 0..2 {
             if client.as_ref().is_none_or(Client::is_closed) {
                 client = Client::connect(url, NoTls).map_err(|e| tracing::warn!(error = %e, "bus: cannot reach the database")).ok();
             }
             let Some(c) = client.as_mut() else { break };
             let sent = c.transaction().and_then(|mut tx| {
+                let mut spilled = false;
                 for p in &payloads {
-                    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, p])?;
+                    if p.len() < MAX_PAYLOAD {
+                        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, p])?;
+                        continue;
+                    }
+                    // Too big to notify: stored, and the notification says where.
+                    let now = crate::now_ms() as i64;
+                    let id: i64 = tx.query_one("INSERT INTO bus_spill(payload, created_ms) VALUES ($1, $2) RETURNING id", &[p, &now])?.get(0);
+                    let note = serde_json::to_string(&Note { node: node.to_string(), body: NoteBody::Spilled { id } }).unwrap_or_default();
+                    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &note])?;
+                    spilled = true;
+                }
+                if spilled {
+                    tx.execute("DELETE FROM bus_spill WHERE created_ms < $1", &[&(crate::now_ms() as i64 - SPILL_KEEP_MS)])?;
                 }
                 tx.commit()
             });
@@ -146,6 +160,8 @@ fn send_loop(url: &str, node: &str, rx: mpsc::Receiver<NoteBody>) {
 fn listen_loop(url: &str, cluster: &Cluster, hub: &Hub) {
     let mut listening = false;
     let mut connection: Option<Client> = None;
+    // Reads spilled notes (the listening connection is busy with its notifications).
+    let mut reader: Option<Client> = None;
     loop {
         if connection.as_ref().is_none_or(Client::is_closed) {
             listening = false;
@@ -173,7 +189,7 @@ fn listen_loop(url: &str, cluster: &Cluster, hub: &Hub) {
         let mut it = notes.timeout_iter(Duration::from_secs(5));
         loop {
             match it.next() {
-                Ok(Some(n)) => receive(cluster, hub, n.payload()),
+                Ok(Some(n)) => receive(cluster, hub, n.payload(), Some((url, &mut reader))),
                 // Quiet for a while: go round to check the connection.
                 Ok(None) => break,
                 Err(e) => {
@@ -185,7 +201,16 @@ fn listen_loop(url: &str, cluster: &Cluster, hub: &Hub) {
     }
 }
 
-fn receive(cluster: &Cluster, hub: &Hub, payload: &str) {
+/// A connection for reading `bus_spill`, opened when first needed.
+fn spilled<'a>(url: &str, reader: &'a mut Option<Client>) -> Option<&'a mut Client> {
+    if reader.as_ref().is_none_or(Client::is_closed) {
+        *reader = Client::connect(url, NoTls).map_err(|e| tracing::warn!(error = %e, "bus: cannot read a spilled note")).ok();
+    }
+    reader.as_mut()
+}
+
+/// Delivers one note; `reader` (the URL and a connection) reads spilled notes.
+fn receive(cluster: &Cluster, hub: &Hub, payload: &str, reader: Option<(&str, &mut Option<Client>)>) {
     let Ok(note) = serde_json::from_str::<Note>(payload) else { return };
     if note.node == cluster.node {
         return;
@@ -194,6 +219,16 @@ fn receive(cluster: &Cluster, hub: &Hub, payload: &str) {
         NoteBody::Publish { remote } => hub.deliver(remote),
         NoteBody::Presence { agents } => {
             cluster.presence.lock().unwrap_or_else(|e| e.into_inner()).insert(note.node, (Instant::now(), agents));
+        }
+        NoteBody::Spilled { id } => {
+            let stored = reader
+                .and_then(|(url, r)| spilled(url, r))
+                .and_then(|c| c.query_opt("SELECT payload FROM bus_spill WHERE id = $1", &[&id]).ok().flatten());
+            match stored {
+                // Never a spill of a spill: the stored note is delivered as it was sent.
+                Some(row) => receive(cluster, hub, row.get::<_, &str>(0), None),
+                None => tracing::warn!(id, "bus: a spilled note is gone; clients catch up by seq on reconnect"),
+            }
         }
     }
 }

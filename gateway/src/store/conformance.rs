@@ -275,6 +275,27 @@ pub fn one_users_data_is_exported_and_erased_and_no_one_elses(s: &mut dyn Store)
     assert_eq!(reports.len(), 2, "both sessions still count in the reports");
 }
 
+/// API keys are stored, found, used and revoked; the Counsel API pages sessions by state.
+pub fn api_keys_and_session_paging_work(s: &mut dyn Store) {
+    use consult_sdk::counsel::Scope;
+    let key = super::ApiKeyRow { id: "k_1".into(), channel: "shop".into(), name: "crm".into(), scopes: vec![Scope::Read, Scope::Write], agent: None, hash: [7; 32], created_ms: 1, last_used_ms: None, revoked_ms: None };
+    s.api_key_put(&key).unwrap();
+    assert_eq!(s.api_key_get("k_1").unwrap().as_ref(), Some(&key));
+    s.api_key_used("k_1", 5).unwrap();
+    assert_eq!(s.api_key_get("k_1").unwrap().unwrap().last_used_ms, Some(5));
+    assert_eq!(s.api_keys("shop").unwrap().len(), 1);
+    let h = s.launch("shop", "u1", &LaunchContext::default(), 1).unwrap();
+    let conv = s.resolve_handle(&h, 1).unwrap().unwrap().id;
+    let w = s.visitor_write(&conv, "c1", &text("hi"), &OpenAs::Bot, 2).unwrap();
+    let bots = s.counsel_sessions("shop", Some(SessionState::Bot), None, 10).unwrap();
+    assert_eq!(bots.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![w.session.id.as_str()]);
+    assert!(s.counsel_sessions("shop", Some(SessionState::Queued), None, 10).unwrap().is_empty());
+    assert_eq!(s.counsel_sessions("shop", None, None, 10).unwrap().len(), 1);
+    assert!(s.counsel_sessions("shop", None, Some((w.session.opened_ms, &w.session.id)), 10).unwrap().is_empty(), "after the last, nothing");
+    assert!(s.api_key_revoke("shop", "k_1", 9).unwrap());
+    assert_eq!(s.api_key_get("k_1").unwrap().unwrap().revoked_ms, Some(9));
+}
+
 /// Runs every conformance test against a store made by `$make` (an `Option<Box<dyn Store>>`;
 /// `None` skips, for a database that is not available here, saying so).
 macro_rules! conformance_suite {
@@ -291,7 +312,8 @@ macro_rules! conformance_suite {
             channel_switches_are_stored_and_changed_in_place,
             a_session_returns_to_the_bot_and_frees_the_agent,
             attachment_rows_keep_the_blob_key_and_digest,
-            one_users_data_is_exported_and_erased_and_no_one_elses);
+            one_users_data_is_exported_and_erased_and_no_one_elses,
+            api_keys_and_session_paging_work);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

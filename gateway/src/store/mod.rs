@@ -555,6 +555,23 @@ pub struct DbStats {
     pub jobs: AtomicU64,
 }
 
+/// Opens (creating and migrating) a store on this thread, for command-line tools: PostgreSQL for
+/// a `postgres://` or `postgresql://` URL, otherwise the SQLite file at that path.
+///
+/// # Errors
+/// [`StoreError`] when the database cannot be opened or migrated.
+pub fn open_store(path: &Path, durable_full: bool) -> StoreResult<Box<dyn Store>> {
+    let text = path.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(PostgresStore::open(&text)?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(StoreError::UnsupportedDatabase("this consult was built without PostgreSQL support (cargo feature `postgres`)".into()));
+    }
+    let text = text.strip_prefix("sqlite:").map(str::to_string);
+    Ok(Box::new(SqliteStore::open(text.as_deref().map_or(path, Path::new), durable_full)?))
+}
+
 impl Db {
     /// Opens (creating and migrating) the database and starts its thread: PostgreSQL for a
     /// `postgres://` or `postgresql://` URL, otherwise the SQLite file at that path.
@@ -572,9 +589,7 @@ impl Db {
             #[cfg(not(feature = "postgres"))]
             return Err(StoreError::UnsupportedDatabase("this consult was built without PostgreSQL support (cargo feature `postgres`)".into()));
         }
-        let text = text.strip_prefix("sqlite:").map(str::to_string);
-        let store = SqliteStore::open(text.as_deref().map_or(path, Path::new), durable_full)?;
-        Ok(Db::spawn(Box::new(store)))
+        Ok(Db::spawn(open_store(path, durable_full)?))
     }
 
     /// Runs a store on its own thread.

@@ -94,6 +94,9 @@ ALTER TABLE conversations ADD COLUMN visitor_delivered_seq BIGINT NOT NULL DEFAU
 -- Attachment bytes live in the blob store; `data` keeps the bytes of older rows (empty when
 -- blob_key is set), which are still served from here.
 ALTER TABLE attachments ADD COLUMN blob_key TEXT, ADD COLUMN sha256 TEXT;
+"#, r#"
+-- Cluster bus notes too big for NOTIFY (see cluster.rs), kept a minute.
+CREATE TABLE bus_spill(id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, created_ms BIGINT NOT NULL);
 "#];
 
 /// The advisory lock key that serialises migrations across nodes.
@@ -830,7 +833,7 @@ impl Store for PostgresStore {
     }
 
     fn api_key_used(&mut self, id: &str, now_ms: u64) -> StoreResult<()> {
-        self.execute("UPDATE api_keys SET last_used_ms = $2 WHERE id = $1 AND (last_used_ms IS NULL OR last_used_ms < $2 - 60000)", &[&id, &ms(now_ms)])?;
+        self.execute("UPDATE api_keys SET last_used_ms = $2::bigint WHERE id = $1 AND (last_used_ms IS NULL OR last_used_ms < $2::bigint - 60000)", &[&id, &ms(now_ms)])?;
         Ok(())
     }
 
@@ -838,8 +841,8 @@ impl Store for PostgresStore {
         let (after_ms, after_id) = after.map_or((-1, ""), |(t, id)| (ms(t), id));
         let state = state.map(state_str).unwrap_or("");
         self.sessions(
-            "WHERE s.channel = $1 AND ($2 = '' OR s.state = $2) AND (s.opened_ms > $3 OR (s.opened_ms = $3 AND s.id > $4))
-             ORDER BY s.opened_ms, s.id LIMIT $5",
+            "WHERE s.channel = $1 AND ($2::text = '' OR s.state = $2::text) AND (s.opened_ms > $3::bigint OR (s.opened_ms = $3::bigint AND s.id > $4::text))
+             ORDER BY s.opened_ms, s.id LIMIT $5::bigint",
             &[&channel, &state, &after_ms, &after_id, &i64::from(limit)],
         )
     }

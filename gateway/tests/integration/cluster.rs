@@ -245,3 +245,40 @@ async fn kill_9_of_the_agents_node_loses_nothing_and_the_lease_moves() {
         let _ = child.wait();
     }
 }
+
+/// A publish too big for a PostgreSQL notification (a bot's menu with long links, over 8000
+/// bytes) still reaches a visitor whose socket is on another node, live.
+#[tokio::test]
+async fn a_publish_too_big_to_notify_still_reaches_the_other_node() {
+    let Some(db) = fresh_db().await else { return };
+    let dir = temp_dir("cluster-spill");
+    let toml = config_toml(std::path::Path::new(&db), 100_000);
+    let path = dir.join("consult.toml");
+    std::fs::write(&path, &toml).unwrap();
+    let (a, b) = (Server::start_toml(&toml).await, Server::start_toml(&toml).await);
+    let key = crate::counsel::api_key(&path, "botshop", "read,write", None);
+
+    // The visitor is on node b and talks to the built-in bot.
+    let (handle, _) = b.anon("botshop").await;
+    let mut v = b.visitor(&handle, 0).await;
+    v.say("v1", "hello").await;
+    v.until(|e| matches!(e, VisitorEvent::Ack { .. }).then_some(())).await;
+    let (_, list) = crate::counsel::call(&a, "GET", "/v1/counsel/sessions?state=bot", Some(&key), None).await;
+    let id = list["sessions"][0]["id"].as_str().unwrap_or_else(|| panic!("the session with the bot: {list}")).to_string();
+
+    // An integration answers through node a with ten buttons of long links: ~20 KB.
+    let options: Vec<_> = (0..10).map(|i| serde_json::json!({"id": format!("o{i}"), "label": format!("Option {i}"), "url": format!("https://shop.test/{i}/{}", "x".repeat(1900))})).collect();
+    let body = serde_json::json!({"client_id": "big", "sender": "bot", "body": {"kind": "menu", "text": "Pick one", "options": options}});
+    let (st, sent) = crate::counsel::call(&a, "POST", &format!("/v1/counsel/sessions/{id}/messages"), Some(&key), Some(body)).await;
+    assert_eq!(st, 200, "{sent}");
+    let seq = sent["seq"].as_u64().unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), v.until(|e| match e {
+        VisitorEvent::Message { message } if message.seq == seq => Some(message.clone()),
+        _ => None,
+    }))
+    .await
+    .expect("the big menu reached the visitor's node live, without a reconnect");
+    let consult_sdk::protocol::Body::Menu { options, .. } = got.body else { panic!("a menu: {got:?}") };
+    assert_eq!(options.len(), 10);
+    assert!(options[9].url.as_deref().is_some_and(|u| u.len() > 1900));
+}

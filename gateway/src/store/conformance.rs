@@ -296,6 +296,40 @@ pub fn api_keys_and_session_paging_work(s: &mut dyn Store) {
     assert_eq!(s.api_key_get("k_1").unwrap().unwrap().revoked_ms, Some(9));
 }
 
+/// The webhook outbox: one row per listening endpoint, one delivery at a time per session line,
+/// retries keep their id, failures are listed and replayed, a paused endpoint waits.
+pub fn the_webhook_outbox_keeps_order_retries_and_replays(s: &mut dyn Store) {
+    use super::{DeliveryOutcome, EndpointRow};
+    let endpoint = |id: &str, events: &[&str]| EndpointRow {
+        id: id.into(), channel: "shop".into(), url: format!("https://{id}.test/hook"), secret: "whsec_x".into(),
+        events: events.iter().map(|e| e.to_string()).collect(), source: "api".into(), paused_ms: None, paused_reason: None, pending: 0, failed: 0,
+    };
+    s.webhook_endpoint_put(&endpoint("all", &["*"]), 1).unwrap();
+    s.webhook_endpoint_put(&endpoint("msgs", &["message.created"]), 1).unwrap();
+    assert_eq!(s.webhook_emit("shop", Some("s1"), "message.created", "{\"n\":1}", "msg_a", 2).unwrap(), 2, "both listen");
+    assert_eq!(s.webhook_emit("shop", Some("s1"), "session.opened", "{\"n\":2}", "msg_b", 2).unwrap(), 1, "only the catch-all");
+    assert_eq!(s.webhook_emit("other", Some("s9"), "message.created", "{}", "msg_c", 2).unwrap(), 0, "another channel's endpoints only");
+    // One at a time per (endpoint, session): the first of each line is due.
+    let due = s.webhook_due(3, 10).unwrap();
+    let mut heads: Vec<(String, String)> = due.iter().map(|d| (d.endpoint.clone(), d.payload.clone())).collect();
+    heads.sort();
+    assert_eq!(heads, vec![("all".into(), "{\"n\":1}".into()), ("msgs".into(), "{\"n\":1}".into())]);
+    let first = due.iter().find(|d| d.endpoint == "all").unwrap().clone();
+    s.webhook_outcome(first.n, &DeliveryOutcome::Retry { next_ms: 100, status: Some(500), error: "500".into() }, 3).unwrap();
+    assert!(s.webhook_due(50, 10).unwrap().iter().all(|d| d.endpoint != "all"), "the line waits for its head's retry");
+    let again = s.webhook_due(100, 10).unwrap().into_iter().find(|d| d.endpoint == "all").unwrap();
+    assert_eq!((again.id.as_str(), again.attempts), (first.id.as_str(), 1), "a retry keeps its delivery id");
+    s.webhook_outcome(again.n, &DeliveryOutcome::GiveUp { status: None, error: "down".into() }, 101).unwrap();
+    s.webhook_pause("all", "failing", 101).unwrap();
+    assert!(s.webhook_due(200, 10).unwrap().iter().all(|d| d.endpoint != "all"), "a paused endpoint gets nothing");
+    assert_eq!(s.webhook_deliveries("shop", "all", Some("failed"), 10).unwrap().len(), 1);
+    assert_eq!(s.webhook_replay("shop", "all", 300).unwrap(), Some(1), "the failed one goes again");
+    let replayed = s.webhook_due(300, 10).unwrap().into_iter().find(|d| d.endpoint == "all").unwrap();
+    assert_eq!(replayed.id, first.id, "the same delivery id");
+    assert!(s.webhook_endpoint_delete("shop", "msgs").unwrap());
+    assert_eq!(s.webhook_endpoints(Some("shop")).unwrap().len(), 1);
+}
+
 /// Runs every conformance test against a store made by `$make` (an `Option<Box<dyn Store>>`;
 /// `None` skips, for a database that is not available here, saying so).
 macro_rules! conformance_suite {
@@ -313,7 +347,8 @@ macro_rules! conformance_suite {
             a_session_returns_to_the_bot_and_frees_the_agent,
             attachment_rows_keep_the_blob_key_and_digest,
             one_users_data_is_exported_and_erased_and_no_one_elses,
-            api_keys_and_session_paging_work);
+            api_keys_and_session_paging_work,
+            the_webhook_outbox_keeps_order_retries_and_replays);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -19,6 +19,8 @@ type Result<T = ()> = std::result::Result<T, String>;
 const BINARYEN: &str = "binaryen@132.0.0";
 /// Minifies the widget's glue JS, CSS and launcher in widget/dist.
 const ESBUILD: &str = "esbuild@0.25.12";
+/// The accessibility engine the e2e suite runs over the chat panel and the desk.
+const AXE: &str = "axe-core@4.14.1";
 /// What the npm package's test installs `@consult/web` beside, as a user's project would have.
 const PKG_TEST_NPM: &[&str] = &["typescript@5.9.3", "esbuild@0.28.2", "vite@7.3.8", "webpack@5.113.0", "playwright-core@1.65.1"];
 /// Peers measured beside us in the benches.
@@ -426,7 +428,11 @@ fn test() -> Result {
     // Node: the npm package's wasm and its webhook helper against the same vectors.
     run(Command::new("node").args(["--test", "pkg/test/vectors.test.mjs", "pkg/test/webhooks.test.mjs"]))?;
     test_pkg()?;
-    // End to end: whole flows in headless Chromium against the real gateway.
+    // End to end: whole flows in headless Chromium against the real gateway (axe-core included).
+    let axe_version = std::fs::read_to_string(tools_dir().join("node_modules/axe-core/package.json")).unwrap_or_default();
+    if !axe_version.contains(&format!("\"version\": \"{}\"", AXE.trim_start_matches("axe-core@"))) {
+        npm_install(&[AXE])?;
+    }
     run(chromedriver_env(&mut cargo()).args(["test", "-p", "consult-e2e"]))?;
     eprintln!("xtask: every test passed");
     Ok(())

@@ -1,5 +1,6 @@
 //! One module per flow of issue 5.
 
+mod accessibility;
 mod after_hours;
 mod bad_token;
 mod blocked;

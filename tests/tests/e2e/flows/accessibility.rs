@@ -1,0 +1,49 @@
+//! axe-core (the maintained accessibility engine, installed by `cargo xtask test`) over the chat
+//! panel on a desktop and on a phone, the agent desk with a chat open and the desk's close
+//! dialog: no serious or critical violation anywhere.
+
+use consult_e2e::{Browser, Device, run, workspace};
+use serde_json::Value;
+
+/// Serious and critical violations axe finds in the current frame's document (or why it could
+/// not check: it failed, or no rule applied).
+async fn serious_violations(b: &Browser) -> Vec<Value> {
+    let path = workspace().join(".tools/node_modules/axe-core/axe.min.js");
+    let axe = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; `cargo xtask test` installs axe-core", path.display()));
+    let script = format!(
+        "const done = arguments[0]; {axe}
+         axe.run(document).then(r => done(r.passes.length === 0 ? [{{ id: 'axe-checked-nothing' }}] : r.violations
+           .filter(v => v.impact === 'serious' || v.impact === 'critical')
+           .map(v => ({{ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map(n => n.target.join(' ')) }}))),
+           e => done([{{ id: 'axe-failed', help: String(e) }}]));"
+    );
+    let found = b.client.execute_async(&script, vec![]).await.expect("running axe-core");
+    found.as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn the_chat_panel_and_the_desk_have_no_serious_accessibility_violations() {
+    run("flow-accessibility", None, |t| async move {
+        let agent = t.agent("mina", "mina-demo").await;
+        for (name, device) in [("visitor", Device::Desktop), ("phone", Device::Phone)] {
+            let v = t.visitor_on(name, device, "/product.html").await;
+            v.click_consult_button("#product-consult").await;
+            v.enter_chat().await;
+            v.send("접근성 점검 중이에요").await;
+            v.wait_message("mine", "접근성 점검").await;
+            let found = serious_violations(&v.b).await;
+            assert!(found.is_empty(), "the chat panel ({name}) has serious accessibility violations: {found:#?}");
+            v.choose("agent").await;
+        }
+        // The desk with a chat open.
+        agent.open_chat("Visitor").await;
+        agent.b.top().await;
+        let found = serious_violations(&agent.b).await;
+        assert!(found.is_empty(), "the desk has serious accessibility violations: {found:#?}");
+        // And its close dialog.
+        agent.b.js("document.getElementById('close').click(); return true", vec![]).await;
+        agent.b.wait_js("the close dialog", "document.querySelector('dialog[open]')").await;
+        let found = serious_violations(&agent.b).await;
+        assert!(found.is_empty(), "the desk's close dialog has serious accessibility violations: {found:#?}");
+    });
+}

@@ -112,6 +112,7 @@ impl AppError {
             AppError::AlreadyRated => codes::ALREADY_RATED,
             AppError::Message(b) => return b.code.clone(),
             AppError::Store(StoreError::Busy) => codes::BUSY,
+            AppError::Store(e) if e.is_unreachable() => codes::UNAVAILABLE,
             AppError::Store(_) | AppError::Blob(_) => codes::INTERNAL,
         }
         .into()
@@ -127,6 +128,7 @@ impl AppError {
             AppError::ClosedAfterHours(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy | AppError::Store(StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Store(e) if e.is_unreachable() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::HandoffUsed => StatusCode::GONE,
             AppError::UnknownChannel(_) | AppError::UnknownSession | AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -143,6 +145,10 @@ impl AppError {
             return ErrorBody { code: self.code(), message: AppError::Busy.to_string() };
         }
         if let AppError::Store(cause) = self {
+            if cause.is_unreachable() {
+                tracing::warn!(error = %cause, "the database is unreachable; answered unavailable");
+                return ErrorBody { code: self.code(), message: "the database can't be reached right now; nothing was stored. Retry shortly.".into() };
+            }
             tracing::error!(error = %cause, "storage failed");
         }
         if let AppError::Blob(cause) = self {
@@ -158,6 +164,7 @@ impl AppError {
         match self {
             AppError::RateLimited(wait) => Some(crate::ratelimit::retry_after_secs(*wait)),
             AppError::Busy | AppError::Store(StoreError::Busy) => Some(1),
+            AppError::Store(e) if e.is_unreachable() => Some(2),
             _ => None,
         }
     }

@@ -4,6 +4,7 @@
 #                               initdb in DIR, start on 127.0.0.1:PORT, print the URL; with PID,
 #                               the server stops by itself when that process ends
 #   pg-temp.sh stop DIR         stop it at once
+#   pg-temp.sh resume DIR PORT  start a stopped one again on its data
 # initdb refuses to run as root, so as root it runs as the postgres user in a DIR made theirs.
 set -eu
 cmd=$1
@@ -32,8 +33,15 @@ start)
 stop)
   $as "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   ;;
+resume)
+  # Starts a stopped server again on its data (tests that take the database away and back).
+  port=$3
+  $as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null \
+    || { cat "$dir/server.log" >&2; exit 1; }
+  ;;
 *)
-  echo "usage: pg-temp.sh start DIR PORT | stop DIR" >&2
+  echo "usage: pg-temp.sh start DIR PORT [PID] | stop DIR | resume DIR PORT" >&2
   exit 2
   ;;
 esac

@@ -211,6 +211,8 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// The gateway could not take the request in time; nothing was stored. Retry (503).
     pub const BUSY: &str = "busy";
+    /// The database can't be reached right now; nothing was stored. Retry (503).
+    pub const UNAVAILABLE: &str = "unavailable";
     /// Outside business hours and the channel refuses requests (503).
     pub const CLOSED_AFTER_HOURS: &str = "closed_after_hours";
     /// Missing credentials (401).

@@ -67,6 +67,18 @@ pub enum StoreError {
     Commit(String),
 }
 
+impl StoreError {
+    /// The database could not be reached (down, restarting, a broken connection): the request
+    /// may be retried; nothing is wrong with it or with the data.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            #[cfg(feature = "postgres")]
+            StoreError::Postgres(e) => e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+            _ => false,
+        }
+    }
+}
+
 /// Result of storage calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -282,3 +282,58 @@ async fn a_publish_too_big_to_notify_still_reaches_the_other_node() {
     assert_eq!(options.len(), 10);
     assert!(options[9].url.as_deref().is_some_and(|u| u.len() > 1900));
 }
+
+/// The database goes away under a running node and comes back: requests get a typed 503
+/// `unavailable` with Retry-After (never a hang, a crash or a 500), `/healthz` says so, and the
+/// node works again once the database is back, without a restart.
+#[tokio::test]
+async fn the_database_going_away_gives_typed_errors_and_the_node_recovers() {
+    if server().is_none() {
+        return;
+    }
+    // A private server: this test stops it.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pg-temp.sh");
+    let dir = temp_dir("pg-loss");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let pg = |args: &[&str]| {
+        let out = std::process::Command::new("sh").arg(script).args(args).output().unwrap();
+        assert!(out.status.success(), "pg-temp.sh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let dir_s = dir.to_string_lossy().to_string();
+    let url = pg(&["start", &dir_s, &port, &std::process::id().to_string()]);
+    let s = Server::start_toml(&config_toml(std::path::Path::new(&url), 100_000)).await;
+    let launch = || async {
+        let r = tokio::time::timeout(Duration::from_secs(10), s.http.post(s.url("/v1/launch")).header("origin", SHOP_ORIGIN).json(&serde_json::json!({"channel": "shop"})).send())
+            .await
+            .expect("an answer within 10 s, not a hang")
+            .unwrap();
+        let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        (r.status().as_u16(), retry, r.json::<serde_json::Value>().await.unwrap_or_default())
+    };
+    assert_eq!(launch().await.0, 200);
+
+    pg(&["stop", &dir_s]);
+    let (status, retry, body) = launch().await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("unavailable")), "{body}");
+    assert!(retry.is_some(), "Retry-After tells the client when to try again");
+    let health = s.http.get(s.url("/healthz")).send().await.unwrap().status().as_u16();
+    assert_eq!(health, 503, "/healthz says the database is gone");
+
+    pg(&["resume", &dir_s, &port]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _, body) = launch().await;
+        if status == 200 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the node did not recover: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // And a whole chat works again.
+    let (handle, _) = s.anon("shop").await;
+    let mut v = s.visitor(&handle, 0).await;
+    v.say("back", "are you there again?").await;
+    assert_eq!(v.until(|e| match e { VisitorEvent::Ack { client_id, seq } if client_id == "back" => Some(*seq), _ => None }).await, 1);
+    assert_eq!(s.http.get(s.url("/healthz")).send().await.unwrap().status().as_u16(), 200);
+}

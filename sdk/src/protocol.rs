@@ -260,6 +260,7 @@ pub mod codes {
         UNSUPPORTED_TYPE,
         RATE_LIMITED,
         BUSY,
+        UNAVAILABLE,
         CLOSED_AFTER_HOURS,
         UNAUTHORIZED,
         INTERNAL,

@@ -78,7 +78,7 @@ fn error_index(code: &str) -> Option<usize> {
         "not_found" => 9,
         "handoff_used" => 10,
         "unsupported_type" => 11,
-        "rate_limited" | "busy" => 12,
+        "rate_limited" | "busy" | "unavailable" => 12,
         "closed_after_hours" => 13,
         "empty_message" => 14,
         "message_too_long" => 15,

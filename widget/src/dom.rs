@@ -530,7 +530,8 @@ impl Dom {
                     None => place,
                 }
             }
-            (_, true, SessionState::Closed) => s.chat_ended.to_string(),
+            // Short: the banner right under it says what to do next.
+            (_, true, SessionState::Closed) => s.ended.to_string(),
             (_, true, SessionState::Bot) => s.bot.to_string(),
             (_, true, SessionState::Waiting) => s.waiting_for_first_message.to_string(),
         };

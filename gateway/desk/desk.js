@@ -239,6 +239,10 @@ function onEvent(e) {
     case "board":
       onBoard(e);
       break;
+    case "canned":
+      desk.canned = e.canned;
+      if (typeof renderCannedAdmin === "function") renderCannedAdmin();
+      break;
     case "receipts":
       desk.receipts.set(e.session, e.receipts);
       if (e.session === desk.active) renderMessages();

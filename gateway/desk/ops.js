@@ -21,6 +21,8 @@ Object.assign(DESK_STRINGS.ko, {
   "col.key": "구분", "col.sessions": "상담", "col.bot": "봇 해결", "col.p50": "첫 상담원 응답 p50", "col.p90": "첫 상담원 응답 p90",
   "col.handle": "평균 처리", "col.transfers": "전달", "col.left": "대기 중 이탈", "col.csat": "만족도", "col.rate": "응답률",
   "audit.title": "감사 로그", "audit.actor": "수행자", "audit.action": "작업", "audit.filter": "찾기", "audit.csv": "CSV 내려받기",
+  "canned.title": "자주 쓰는 답변", "canned.shortcut": "단축어", "canned.text": "답변", "canned.save": "저장", "canned.remove": "삭제",
+  "canned.confirm": "{k} 답변을 삭제할까요? 모든 상담원의 목록에서 바로 사라집니다.",
   "channels.title": "채널", "channels.on": "상담 받는 중", "channels.off": "꺼짐: 버튼이 숨겨지고 새 상담을 받지 않아요",
   "channels.turn_off": "끄기", "channels.turn_on": "켜기", "channels.confirm_off": "{name} 채널을 끌까요? 모든 상담 버튼이 숨겨지고 새 상담을 받지 않아요. 진행 중인 상담은 계속돼요.",
   "audit.at": "시각", "audit.target": "대상", "audit.detail": "내용", "audit.channel": "채널",
@@ -44,6 +46,8 @@ Object.assign(DESK_STRINGS.en, {
   "col.key": "Group", "col.sessions": "Sessions", "col.bot": "Bot resolved", "col.p50": "1st agent reply p50", "col.p90": "1st agent reply p90",
   "col.handle": "Handle time", "col.transfers": "Transfers", "col.left": "Left waiting", "col.csat": "CSAT", "col.rate": "Response rate",
   "audit.title": "Audit log", "audit.actor": "Actor", "audit.action": "Action", "audit.filter": "Filter", "audit.csv": "Download CSV",
+  "canned.title": "Canned answers", "canned.shortcut": "Shortcut", "canned.text": "Answer", "canned.save": "Save", "canned.remove": "Remove",
+  "canned.confirm": "Remove {k}? It leaves every agent's list at once.",
   "channels.title": "Channels", "channels.on": "Taking chats", "channels.off": "Off: buttons hidden, no new chats",
   "channels.turn_off": "Switch off", "channels.turn_on": "Switch on", "channels.confirm_off": "Switch {name} off? Every consult button hides and no new chat starts. Chats already open go on.",
   "audit.at": "When", "audit.target": "Target", "audit.detail": "Detail", "audit.channel": "Channel",
@@ -112,7 +116,7 @@ function showView(v) {
     ops.boardTimer = setInterval(() => send({ type: "board" }), 5000);
   }
   if (v === "reports") loadReports();
-  if (v === "audit") { loadChannels(); loadAudit(); }
+  if (v === "audit") { loadChannels(); renderCannedAdmin(); loadAudit(); }
   renderViews();
 }
 for (const v of ["chats", "board", "reports", "audit"]) $("view-" + v).addEventListener("click", () => showView(v));
@@ -328,6 +332,40 @@ function auditQuery() {
   for (const [id, k] of [["a-actor", "actor"], ["a-action", "action"], ["a-from", "from"], ["a-to", "to"]]) if ($(id).value) q.set(k, $(id).value.trim());
   return q;
 }
+
+// Canned answers: every change reaches every desk at once (the gateway sends the new list).
+function renderCannedAdmin() {
+  if (!$("cn-list")) return;
+  $("cn-list").replaceChildren(...desk.canned.map((c) => {
+    const li = el("li", "cn");
+    const remove = el("button", "ghost small", t("canned.remove"));
+    remove.type = "button";
+    remove.addEventListener("click", async () => {
+      if (await confirmDialog(t("canned.remove"), t("canned.confirm", { k: c.shortcut }), t("canned.remove"), true)) editCanned({ shortcut: c.shortcut });
+    });
+    li.append(el("code", "", c.shortcut), el("span", "", c.text), remove);
+    return li;
+  }));
+}
+
+async function editCanned(body) {
+  $("cn-error").textContent = "";
+  const r = await authFetch("/v1/admin/canned", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const b = await r.json().catch(() => ({}));
+  if (!r.ok) { $("cn-error").textContent = b.message || r.statusText; return false; }
+  desk.canned = b;
+  renderCannedAdmin();
+  loadAudit();
+  return true;
+}
+
+$("cn-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  if (await editCanned({ shortcut: $("cn-shortcut").value.trim(), text: $("cn-text").value })) {
+    $("cn-shortcut").value = "";
+    $("cn-text").value = "";
+  }
+});
 
 async function loadChannels() {
   $("ch-error").textContent = "";

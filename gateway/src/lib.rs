@@ -19,6 +19,7 @@
 pub mod apikeys;
 pub mod blob;
 pub mod brand;
+pub mod canned;
 #[cfg(feature = "postgres")]
 pub mod cluster;
 pub mod config;

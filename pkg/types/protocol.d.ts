@@ -561,7 +561,11 @@ agents: Array<BoardAgent>,
 /**
  * Open sessions (with the bot, queued, assigned), oldest first.
  */
-sessions: Array<SessionSummary>, } | { "type": "receipts", 
+sessions: Array<SessionSummary>, } | { "type": "canned", 
+/**
+ * Canned answers.
+ */
+canned: Array<CannedAnswer>, } | { "type": "receipts", 
 /**
  * Session id.
  */
@@ -1049,6 +1053,19 @@ name: string,
  * Switched on or off, open by its hours.
  */
 status: ChannelStatus, };
+
+/**
+ * `POST /v1/admin/canned`: save a canned answer (with `text`) or remove it (without).
+ */
+export type CannedEdit = { 
+/**
+ * `/shortcut`.
+ */
+shortcut: string, 
+/**
+ * The text; absent removes the answer.
+ */
+text?: string | null, };
 
 /**
  * API keys of the channel.

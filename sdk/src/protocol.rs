@@ -91,6 +91,18 @@ pub struct ChannelInfo {
     pub welcome: Option<String>,
 }
 
+/// `POST /v1/admin/canned`: save a canned answer (with `text`) or remove it (without).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct CannedEdit {
+    /// `/shortcut`.
+    pub shortcut: String,
+    /// The text; absent removes the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
 /// `GET /v1/admin/channels`: one of the admin's channels and its status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -889,6 +901,11 @@ pub enum AgentEvent {
         agents: Vec<BoardAgent>,
         /// Open sessions (with the bot, queued, assigned), oldest first.
         sessions: Vec<SessionSummary>,
+    },
+    /// The canned answers changed (an admin edited them): the whole list now.
+    Canned {
+        /// Canned answers.
+        canned: Vec<CannedAnswer>,
     },
     /// How far the visitor (and the agents) have got with a session's messages: the agent's
     /// replies show "delivered" and then "read".

@@ -46,6 +46,7 @@ pub fn declarations() -> String {
     root(Writer::visit::<ErrorBody>);
     // Admin HTTP.
     root(Writer::visit::<ChannelSummary>);
+    root(Writer::visit::<CannedEdit>);
     // Counsel API bodies and webhook payloads.
     root(Writer::visit::<ApiKeyList>);
     root(Writer::visit::<CreateApiKey>);

@@ -264,7 +264,9 @@ fn after_hours_notice_follows_the_guidance_until_open() {
                 open_now: false,
                 next_opening: None,
                 after_hours_message: Some("Back at 9.".into()),
+                color: None,
             },
+            welcome: None,
         },
         verified: false,
     };
@@ -280,4 +282,15 @@ fn after_hours_notice_follows_the_guidance_until_open() {
     launch.channel.status.open_now = true;
     open.show_channel(&launch, Locale::En.strings()).unwrap();
     assert!(open.log.query_selector(".after-hours").unwrap().is_none());
+
+    // A branded channel: its colour on the accents, its welcome line under the guidance, once.
+    let branded = mounted();
+    launch.channel.status.color = Some("#2f5d50".into());
+    launch.channel.welcome = Some("Ask about your order.".into());
+    branded.show_channel(&launch, Locale::En.strings()).unwrap();
+    branded.show_channel(&launch, Locale::En.strings()).unwrap();
+    assert_eq!(branded.root.style().get_property_value("--accent").unwrap(), "#2f5d50");
+    let welcome = branded.log.query_selector_all(".welcome").unwrap();
+    assert_eq!(welcome.length(), 1);
+    assert_eq!(branded.log.query_selector(".guidance + .welcome").unwrap().unwrap().text_content().unwrap(), "Ask about your order.");
 }

@@ -9,7 +9,7 @@
 
 use axum::extract::{Path, Query, State};
 use consult_sdk::counsel::ChannelSwitch;
-use consult_sdk::protocol::{ChannelStatus, ChannelSummary};
+use consult_sdk::protocol::{CannedAnswer, CannedEdit, ChannelStatus, ChannelSummary};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,7 +32,21 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/users/export", get(export_user))
         .route("/v1/admin/users/erase", post(erase_user))
         .route("/v1/admin/channels", get(channels))
+        .route("/v1/admin/canned", get(canned).post(edit_canned))
         .route("/v1/admin/channels/{id}", post(switch_channel))
+}
+
+/// The canned answers every agent has.
+async fn canned(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<CannedAnswer>>, AppError> {
+    signed_in(&state, &headers, Role::Admin).await?;
+    Ok(Json(state.run(|core, s| core.canned(s)).await?))
+}
+
+/// Save or remove one canned answer (body [`CannedEdit`]); answers with the whole list.
+async fn edit_canned(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Json<Vec<CannedAnswer>>, AppError> {
+    let admin = signed_in(&state, &headers, Role::Admin).await?;
+    let req: CannedEdit = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{shortcut, text}}: {e}")))?;
+    Ok(Json(state.run(move |core, s| core.edit_canned(s, &admin, &req.shortcut, req.text.as_deref(), now_ms())).await?))
 }
 
 /// The admin's channels with their status.

@@ -215,7 +215,7 @@ async fn run(state: AppState, socket: WebSocket) {
                 agent_name: me.name.clone(),
                 queue,
                 chats,
-                canned: core.config.canned.clone(),
+                canned: core.canned(store)?,
                 agents: core.agent_infos(),
             }))
         })

@@ -330,6 +330,17 @@ pub fn the_webhook_outbox_keeps_order_retries_and_replays(s: &mut dyn Store) {
     assert_eq!(s.webhook_endpoints(Some("shop")).unwrap().len(), 1);
 }
 
+/// Canned answers: none stored until first set; then exactly what was set, in order.
+pub fn canned_answers_are_stored_whole(s: &mut dyn Store) {
+    use consult_sdk::protocol::CannedAnswer;
+    assert_eq!(s.canned_answers().unwrap(), None, "nothing stored: the file's answers apply");
+    let a = |k: &str, t: &str| CannedAnswer { shortcut: k.into(), text: t.into() };
+    s.set_canned_answers(&[a("/hi", "Hello"), a("/bye", "Bye")]).unwrap();
+    assert_eq!(s.canned_answers().unwrap(), Some(vec![a("/hi", "Hello"), a("/bye", "Bye")]));
+    s.set_canned_answers(&[]).unwrap();
+    assert_eq!(s.canned_answers().unwrap(), Some(vec![]), "emptied on purpose is not 'never set'");
+}
+
 /// Runs every conformance test against a store made by `$make` (an `Option<Box<dyn Store>>`;
 /// `None` skips, for a database that is not available here, saying so).
 macro_rules! conformance_suite {
@@ -348,7 +359,8 @@ macro_rules! conformance_suite {
             attachment_rows_keep_the_blob_key_and_digest,
             one_users_data_is_exported_and_erased_and_no_one_elses,
             api_keys_and_session_paging_work,
-            the_webhook_outbox_keeps_order_retries_and_replays);
+            the_webhook_outbox_keeps_order_retries_and_replays,
+            canned_answers_are_stored_whole);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

@@ -515,6 +515,12 @@ pub trait Store: Send {
     /// `None` when it is not assigned or queued.
     fn return_to_bot(&mut self, session: &str) -> StoreResult<Option<SessionRow>>;
 
+    /// The canned answers, or `None` before anything was stored (the file seeds them then).
+    fn canned_answers(&mut self) -> StoreResult<Option<Vec<consult_sdk::protocol::CannedAnswer>>>;
+
+    /// Replaces the stored canned answers (in shortcut order; marks them as managed here).
+    fn set_canned_answers(&mut self, answers: &[consult_sdk::protocol::CannedAnswer]) -> StoreResult<()>;
+
     /// Stores a channel's runtime switch (see [`crate::switches`]).
     fn set_channel_enabled(&mut self, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()>;
 

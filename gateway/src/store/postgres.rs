@@ -97,7 +97,14 @@ ALTER TABLE attachments ADD COLUMN blob_key TEXT, ADD COLUMN sha256 TEXT;
 "#, r#"
 -- Cluster bus notes too big for NOTIFY (see cluster.rs), kept a minute.
 CREATE TABLE bus_spill(id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, created_ms BIGINT NOT NULL);
+"#, r#"
+-- Settings an admin changes at runtime (canned answers; which of them the database now owns).
+CREATE TABLE canned_answers(pos BIGINT PRIMARY KEY, shortcut TEXT NOT NULL UNIQUE, text TEXT NOT NULL);
+CREATE TABLE runtime_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#];
+
+/// The advisory lock key that serialises edits of the canned answers across nodes.
+const CANNED_LOCK: i64 = 0x636f_6e73_756c_7403;
 
 /// The advisory lock key that serialises migrations across nodes.
 const MIGRATION_LOCK: i64 = 0x636f_6e73_756c_7401;
@@ -866,6 +873,25 @@ impl Store for PostgresStore {
         self.lock_session_conversation(session)?;
         let n = self.execute("UPDATE sessions SET state = 'bot', agent = NULL WHERE id = $1 AND state IN ('assigned', 'queued')", &[&session])?;
         if n == 0 { Ok(None) } else { self.session_by_id(session) }
+    }
+
+    fn canned_answers(&mut self) -> StoreResult<Option<Vec<consult_sdk::protocol::CannedAnswer>>> {
+        if self.query_opt("SELECT 1 FROM runtime_settings WHERE name = 'canned'", &[])?.is_none() {
+            return Ok(None);
+        }
+        let rows = self.query("SELECT shortcut, text FROM canned_answers ORDER BY pos", &[])?;
+        Ok(Some(rows.iter().map(|r| consult_sdk::protocol::CannedAnswer { shortcut: r.get(0), text: r.get(1) }).collect()))
+    }
+
+    fn set_canned_answers(&mut self, answers: &[consult_sdk::protocol::CannedAnswer]) -> StoreResult<()> {
+        // Several admins on several nodes: the last write wins whole, never a mix.
+        self.execute("SELECT pg_advisory_xact_lock($1)", &[&CANNED_LOCK])?;
+        self.execute("DELETE FROM canned_answers", &[])?;
+        for (i, a) in answers.iter().enumerate() {
+            self.execute("INSERT INTO canned_answers(pos, shortcut, text) VALUES ($1, $2, $3)", &[&(i as i64), &a.shortcut, &a.text])?;
+        }
+        self.execute("INSERT INTO runtime_settings(name, value) VALUES ('canned', 'db') ON CONFLICT(name) DO NOTHING", &[])?;
+        Ok(())
     }
 
     fn set_channel_enabled(&mut self, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()> {

@@ -56,7 +56,7 @@ CREATE INDEX session_tags_tag ON session_tags(tag);
 -- blob_key is set), which are still served from here.
 ALTER TABLE attachments ADD COLUMN blob_key TEXT;
 ALTER TABLE attachments ADD COLUMN sha256 TEXT;
-"#];
+"#, super::sqlite_counsel::RUNTIME_MIGRATION];
 
 /// SQLite behind [`Store`].
 pub struct SqliteStore {
@@ -763,6 +763,14 @@ impl Store for SqliteStore {
     fn return_to_bot(&mut self, session: &str) -> StoreResult<Option<SessionRow>> {
         let n = self.conn.prepare_cached("UPDATE sessions SET state = 'bot', agent = NULL WHERE id = ?1 AND state IN ('assigned', 'queued')")?.execute([session])?;
         if n == 0 { Ok(None) } else { Ok(session_by_id(&self.conn, session)?) }
+    }
+
+    fn canned_answers(&mut self) -> StoreResult<Option<Vec<consult_sdk::protocol::CannedAnswer>>> {
+        super::sqlite_counsel::canned_answers(&self.conn)
+    }
+
+    fn set_canned_answers(&mut self, answers: &[consult_sdk::protocol::CannedAnswer]) -> StoreResult<()> {
+        super::sqlite_counsel::set_canned_answers(&mut self.conn, answers)
     }
 
     fn set_channel_enabled(&mut self, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()> {

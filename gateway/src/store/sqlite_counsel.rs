@@ -80,6 +80,33 @@ pub(super) fn channel_switches(conn: &Connection) -> StoreResult<Vec<(String, bo
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Settings an admin changes at runtime (canned answers; which of them the database now owns).
+pub const RUNTIME_MIGRATION: &str = r#"
+CREATE TABLE canned_answers(pos INTEGER PRIMARY KEY, shortcut TEXT NOT NULL UNIQUE, text TEXT NOT NULL);
+CREATE TABLE runtime_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#;
+
+pub(super) fn canned_answers(conn: &Connection) -> StoreResult<Option<Vec<consult_sdk::protocol::CannedAnswer>>> {
+    let managed = conn.prepare_cached("SELECT 1 FROM runtime_settings WHERE name = 'canned'")?.exists([])?;
+    if !managed {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare_cached("SELECT shortcut, text FROM canned_answers ORDER BY pos")?;
+    let rows = stmt.query_map([], |r| Ok(consult_sdk::protocol::CannedAnswer { shortcut: r.get(0)?, text: r.get(1)? }))?;
+    Ok(Some(rows.collect::<Result<_, _>>()?))
+}
+
+pub(super) fn set_canned_answers(conn: &mut Connection, answers: &[consult_sdk::protocol::CannedAnswer]) -> StoreResult<()> {
+    let tx = conn.savepoint()?;
+    tx.prepare_cached("DELETE FROM canned_answers")?.execute([])?;
+    for (i, a) in answers.iter().enumerate() {
+        tx.prepare_cached("INSERT INTO canned_answers(pos, shortcut, text) VALUES (?1, ?2, ?3)")?.execute(params![i as i64, a.shortcut, a.text])?;
+    }
+    tx.prepare_cached("INSERT INTO runtime_settings(name, value) VALUES ('canned', 'db') ON CONFLICT(name) DO NOTHING")?.execute([])?;
+    tx.commit()?;
+    Ok(())
+}
+
 fn receipts_row(r: &Row<'_>) -> rusqlite::Result<Receipts> {
     Ok(Receipts {
         visitor_delivered_seq: r.get::<_, i64>(0)? as u64,

@@ -87,3 +87,45 @@ async fn a_channel_switched_off_refuses_launches_keeps_open_chats_and_stays_off_
     let again = Server::start_toml(&toml).await;
     assert_eq!(status(&again).await["enabled"], false, "the stored switch outlives the restart");
 }
+
+/// Canned answers edited by an admin reach every open desk at once, are audited, are refused
+/// when bad, and from then on the database wins over the file (also after a restart).
+#[tokio::test]
+async fn an_admin_edits_canned_answers_and_every_desk_gets_them() {
+    use consult_sdk::protocol::{AgentEvent, CannedAnswer};
+    let (s, config) = start("canned", SHOP_ADMIN).await;
+    let mut a1 = s.agent("a1", "pw1").await;
+    let welcome = a1.until(|e| match e { AgentEvent::Welcome { canned, .. } => Some(canned.clone()), _ => None }).await;
+    assert_eq!(welcome, vec![CannedAnswer { shortcut: "/hi".into(), text: "Hello!".into() }], "the file's answers first");
+    let (_, token) = s.login("adm", "pw5").await;
+    let token = token.unwrap();
+    let (_, sup_token) = s.login("sup", "pw3").await;
+
+    let (st, _) = admin_post(&s, &sup_token.unwrap(), "/v1/admin/canned", json!({"shortcut": "/x", "text": "y"})).await;
+    assert_eq!(st, 403, "a supervisor is not an admin");
+    for bad in [json!({"shortcut": "refund", "text": "no slash"}), json!({"shortcut": "/a b", "text": "space"}), json!({"shortcut": "/ok", "text": ""}), json!({"shortcut": "/ok", "txt": "typo"})] {
+        let (st, b) = admin_post(&s, &token, "/v1/admin/canned", bad.clone()).await;
+        assert_eq!(st, 400, "{bad}: {b}");
+    }
+    let (st, _) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/nope"})).await;
+    assert_eq!(st, 404, "removing what isn't there");
+
+    let (st, list) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/refund", "text": "환불은 7일 안에 신청할 수 있어요."})).await;
+    assert_eq!(st, 200, "{list}");
+    let pushed = a1.until(|e| match e { AgentEvent::Canned { canned } => Some(canned.clone()), _ => None }).await;
+    assert_eq!(pushed.iter().map(|c| c.shortcut.as_str()).collect::<Vec<_>>(), vec!["/hi", "/refund"], "the open desk got the new list");
+    let (st, _) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/hi"})).await;
+    assert_eq!(st, 200);
+    let pushed = a1.until(|e| match e { AgentEvent::Canned { canned } => Some(canned.clone()), _ => None }).await;
+    assert_eq!(pushed.iter().map(|c| c.shortcut.as_str()).collect::<Vec<_>>(), vec!["/refund"]);
+    let audit: Value = s.http.get(s.url("/v1/admin/audit?action=config")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(audit["entries"].as_array().map_or(0, Vec::len), 2, "{audit}");
+
+    // A restart on the same database with the same file (which still lists /hi): the database wins.
+    let toml = std::fs::read_to_string(&config).unwrap();
+    drop(s);
+    let again = Server::start_toml(&toml).await;
+    let mut a1 = again.agent("a1", "pw1").await;
+    let welcome = a1.until(|e| match e { AgentEvent::Welcome { canned, .. } => Some(canned.clone()), _ => None }).await;
+    assert_eq!(welcome.iter().map(|c| c.shortcut.as_str()).collect::<Vec<_>>(), vec!["/refund"]);
+}

@@ -1,6 +1,7 @@
 //! axe-core (the maintained accessibility engine, installed by `cargo xtask test`) over the chat
-//! panel on a desktop and on a phone, the agent desk with a chat open and the desk's close
-//! dialog: no serious or critical violation anywhere.
+//! panel on a desktop and on a phone, the agent desk with a chat open, the desk's close dialog
+//! and an admin's view (channels, canned answers, audit log): no serious or critical violation
+//! anywhere, and the admin's top bar fits without a sideways scroll.
 
 use consult_e2e::{Browser, Device, run, workspace};
 use serde_json::Value;
@@ -45,5 +46,16 @@ fn the_chat_panel_and_the_desk_have_no_serious_accessibility_violations() {
         agent.b.wait_js("the close dialog", "document.querySelector('dialog[open]')").await;
         let found = serious_violations(&agent.b).await;
         assert!(found.is_empty(), "the desk's close dialog has serious accessibility violations: {found:#?}");
+
+        // An admin's desk: every control in the top bar without a sideways scroll, and the admin
+        // view (channels, canned answers, audit log) as clean as the rest.
+        let admin = t.agent("hana", "hana-demo").await;
+        let bar = admin.b.js("const b = document.querySelector('.topbar'); return b.scrollWidth <= b.clientWidth && document.getElementById('sign-out').getBoundingClientRect().right <= innerWidth", vec![]).await;
+        assert_eq!(bar, serde_json::json!(true), "the admin's top bar fits (wraps) at 1280 px");
+        admin.b.js("document.getElementById('view-audit').click(); return true", vec![]).await;
+        admin.b.wait_js("the channels and canned answers", "document.querySelectorAll('#ch-list > li').length > 0 && document.querySelectorAll('#cn-list > li').length > 0").await;
+        admin.b.snap("admin-view").await;
+        let found = serious_violations(&admin.b).await;
+        assert!(found.is_empty(), "the admin view has serious accessibility violations: {found:#?}");
     });
 }

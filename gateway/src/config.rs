@@ -51,6 +51,7 @@ struct RawServer {
     trusted_proxies: Option<Vec<String>>,
     log_format: Option<String>,
     quiet_after_secs: Option<i64>,
+    report_time_zone: Option<String>,
     durability: Option<String>,
     metrics_token: Option<String>,
     ping_secs: Option<i64>,
@@ -162,6 +163,8 @@ pub struct Config {
     pub log_json: bool,
     /// After this long without a visitor message, the assigned agent gets a quiet notice.
     pub quiet_after_secs: u64,
+    /// Where a report's days begin and end (`[server] report_time_zone`, UTC by default).
+    pub report_tz: jiff::tz::TimeZone,
     /// `synchronous=FULL` (survives power loss) rather than NORMAL (survives process kills).
     pub durable_full: bool,
     /// Launches and uploads per address per minute.
@@ -517,6 +520,13 @@ impl RawConfig {
             }
         };
         let quiet_after_secs = positive(&mut p, "server.quiet_after_secs", server.quiet_after_secs, 120, 86_400);
+        let report_tz = match server.report_time_zone.as_deref() {
+            None => jiff::tz::TimeZone::UTC,
+            Some(name) => jiff::tz::TimeZone::get(name).unwrap_or_else(|_| {
+                p.add("server.report_time_zone", format!("{name:?} is not a known time zone (e.g. \"Asia/Seoul\")"));
+                jiff::tz::TimeZone::UTC
+            }),
+        };
         let ping_secs = positive(&mut p, "server.ping_secs", server.ping_secs, 20, 3600);
         let metrics_token = server.metrics_token.filter(|t| !t.is_empty());
         if metrics_token.as_ref().is_some_and(|t| t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control())) {
@@ -598,6 +608,7 @@ impl RawConfig {
             trusted_proxies,
             log_json,
             quiet_after_secs,
+            report_tz,
             durable_full,
             rate_per_minute,
             rate_burst,

@@ -170,6 +170,7 @@ pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, kno
         r#"[server]
 database = {database:?}
 quiet_after_secs = 60
+report_time_zone = "Asia/Seoul"
 durability = "normal"
 
 [rate_limit]

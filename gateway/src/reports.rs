@@ -12,6 +12,7 @@
 //! - `csat_avg`: mean rating (1–5); `csat_asked`: closed sessions an agent had (the widget asks
 //!   those); `csat_response_rate` = ratings / asked.
 
+use jiff::tz::TimeZone;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -59,10 +60,10 @@ impl GroupBy {
         }
     }
 
-    fn key(self, r: &ReportRow) -> String {
+    fn key(self, r: &ReportRow, tz: &TimeZone) -> String {
         let none = || "(none)".to_string();
         match self {
-            GroupBy::Day => day_of(r.opened_ms),
+            GroupBy::Day => day_of(r.opened_ms, tz),
             GroupBy::Channel => r.channel.clone(),
             GroupBy::Entry => r.entry.clone().unwrap_or_else(none),
             GroupBy::Category => r.category.clone().unwrap_or_else(none),
@@ -71,9 +72,9 @@ impl GroupBy {
     }
 }
 
-/// `YYYY-MM-DD` (UTC) of a Unix-ms instant.
-pub fn day_of(ms: u64) -> String {
-    jiff::Timestamp::from_millisecond(ms as i64).map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string()).unwrap_or_default()
+/// `YYYY-MM-DD` of a Unix-ms instant in the reports' time zone.
+pub fn day_of(ms: u64, tz: &TimeZone) -> String {
+    jiff::Timestamp::from_millisecond(ms as i64).map(|t| t.to_zoned(tz.clone()).date().to_string()).unwrap_or_default()
 }
 
 /// One group's numbers.
@@ -143,10 +144,10 @@ fn line(key: String, rows: &[&ReportRow]) -> ReportLine {
 }
 
 /// Groups rows; lines sorted by key (days in order), then a `total` line.
-pub fn aggregate(rows: &[ReportRow], by: GroupBy) -> Vec<ReportLine> {
+pub fn aggregate(rows: &[ReportRow], by: GroupBy, tz: &TimeZone) -> Vec<ReportLine> {
     let mut groups: BTreeMap<String, Vec<&ReportRow>> = BTreeMap::new();
     for r in rows {
-        groups.entry(by.key(r)).or_default().push(r);
+        groups.entry(by.key(r, tz)).or_default().push(r);
     }
     let mut out: Vec<ReportLine> = groups.into_iter().map(|(k, rs)| line(k, &rs)).collect();
     out.push(line("total".into(), &rows.iter().collect::<Vec<_>>()));
@@ -331,6 +332,14 @@ fn empty_line() -> ReportLine {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn days_are_the_reports_time_zone_days() {
+        // 2026-11-26 16:00 UTC is already the 27th in Seoul.
+        let ms = 1_795_708_800_000;
+        assert_eq!(day_of(ms, &TimeZone::UTC), "2026-11-26");
+        assert_eq!(day_of(ms, &TimeZone::get("Asia/Seoul").unwrap()), "2026-11-27");
+    }
+
     use super::*;
 
     fn row(opened: u64) -> ReportRow {
@@ -370,7 +379,7 @@ mod tests {
     fn chart_escapes_labels_and_draws_a_bar_per_group() {
         let mut a = row(0);
         a.entry = Some("<script>".into());
-        let lines = aggregate(&[a, row(1)], GroupBy::Entry);
+        let lines = aggregate(&[a, row(1)], GroupBy::Entry, &TimeZone::UTC);
         let svg = chart_svg(&lines, Metric::Sessions);
         assert!(svg.contains("&lt;script&gt;") && !svg.contains("<script>"));
         assert_eq!(svg.matches("<rect x=").count(), 2);

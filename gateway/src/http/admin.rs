@@ -85,29 +85,39 @@ struct ReportQuery {
     metric: Option<String>,
 }
 
-/// `YYYY-MM-DD` (UTC) → Unix ms of its midnight.
-fn day_ms(field: &str, s: &str) -> Result<u64, AppError> {
-    let date: jiff::civil::Date = s.parse().map_err(|_| AppError::BadRequest(format!("{field}: {s:?} is not a YYYY-MM-DD date")))?;
-    let ts = date.to_zoned(jiff::tz::TimeZone::UTC).map_err(|_| AppError::BadRequest(format!("{field}: {s:?} is out of range")))?;
+/// A `YYYY-MM-DD` query field.
+fn date(field: &str, s: &str) -> Result<jiff::civil::Date, AppError> {
+    s.parse().map_err(|_| AppError::BadRequest(format!("{field}: {s:?} is not a YYYY-MM-DD date")))
+}
+
+/// Unix ms of a day's midnight in the reports' time zone.
+fn midnight_ms(field: &str, d: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> Result<u64, AppError> {
+    let ts = d.to_zoned(tz.clone()).map_err(|_| AppError::BadRequest(format!("{field}: {d} is out of range")))?;
     Ok(ts.timestamp().as_millisecond().max(0) as u64)
 }
 
-/// The period `[from, to]` (whole UTC days; the last 7 by default, at most 366).
-fn period(q: &ReportQuery) -> Result<(u64, u64), AppError> {
-    const DAY: u64 = 86_400_000;
-    let today = now_ms() / DAY * DAY;
-    let to = match &q.to {
-        Some(t) => day_ms("to", t)?,
+/// `YYYY-MM-DD` → Unix ms of its midnight in the reports' time zone.
+fn day_ms(field: &str, s: &str, tz: &jiff::tz::TimeZone) -> Result<u64, AppError> {
+    midnight_ms(field, date(field, s)?, tz)
+}
+
+/// The period `[from, to]`: whole days in the reports' time zone (`[server] report_time_zone`);
+/// the last 7 by default, at most 366.
+fn period(q: &ReportQuery, tz: &jiff::tz::TimeZone) -> Result<(u64, u64), AppError> {
+    let today = jiff::Timestamp::from_millisecond(now_ms() as i64).map_err(|e| AppError::BadRequest(e.to_string()))?.to_zoned(tz.clone()).date();
+    let to_day = match &q.to {
+        Some(t) => date("to", t)?,
         None => today,
-    } + DAY;
-    let from = match &q.from {
-        Some(f) => day_ms("from", f)?,
-        None => to - 7 * DAY,
     };
-    if from >= to || to - from > 366 * DAY {
+    let from_day = match &q.from {
+        Some(f) => date("from", f)?,
+        None => to_day.saturating_sub(jiff::ToSpan::days(6)),
+    };
+    let days = (to_day - from_day).get_days();
+    if !(0..366).contains(&days) {
         return Err(AppError::BadRequest("from must be on or before to, at most 366 days apart".into()));
     }
-    Ok((from, to))
+    Ok((midnight_ms("from", from_day, tz)?, midnight_ms("to", to_day.saturating_add(jiff::ToSpan::days(1)), tz)?))
 }
 
 /// The report lines the agent may see.
@@ -115,7 +125,7 @@ async fn lines(state: &AppState, headers: &HeaderMap, q: &ReportQuery) -> Result
     let agent = signed_in(state, headers, Role::Supervisor).await?;
     let by = GroupBy::parse(q.by.as_deref().unwrap_or("day"))
         .ok_or_else(|| AppError::BadRequest("by must be day, channel, entry, category or agent".into()))?;
-    let (from, to) = period(q)?;
+    let (from, to) = period(q, &state.config().report_tz)?;
     let mut channels = state.core.channels_of(&agent)?;
     if let Some(c) = &q.channel {
         if !channels.contains(c) {
@@ -124,7 +134,7 @@ async fn lines(state: &AppState, headers: &HeaderMap, q: &ReportQuery) -> Result
         channels = vec![c.clone()];
     }
     let rows = state.db.call(move |s| s.report_rows(&channels, from, to)).await?;
-    Ok((agent, by, reports::aggregate(&rows, by)))
+    Ok((agent, by, reports::aggregate(&rows, by, &state.config().report_tz)))
 }
 
 async fn report(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Result<Response, AppError> {
@@ -180,8 +190,9 @@ async fn audit(State(state): State<AppState>, headers: HeaderMap, Query(q): Quer
         }
         channels = vec![c.clone()];
     }
-    let from_ms = q.from.as_deref().map(|f| day_ms("from", f)).transpose()?.unwrap_or(0);
-    let to_ms = q.to.as_deref().map(|t| day_ms("to", t).map(|d| d + 86_400_000)).transpose()?.unwrap_or(u64::MAX / 2);
+    let tz = &state.config().report_tz;
+    let from_ms = q.from.as_deref().map(|f| day_ms("from", f, tz)).transpose()?.unwrap_or(0);
+    let to_ms = q.to.as_deref().map(|t| day_ms("to", t, tz).map(|d| d + 86_400_000)).transpose()?.unwrap_or(u64::MAX / 2);
     let empty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     let filter = AuditFilter {
         channels,

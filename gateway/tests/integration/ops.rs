@@ -321,7 +321,7 @@ async fn reports_match_figures_computed_from_the_seeded_history() {
     let s = Server::start_toml(&ops_toml(&db)).await;
     let t = token(&s, "sup", "pw3").await;
     let period = "from=2026-03-02&to=2026-03-04";
-    let day = |d: u64| consult_gateway::reports::day_of(BASE_MS + d * 86_400_000);
+    let day = |d: u64| consult_gateway::reports::day_of(BASE_MS + d * 86_400_000, &jiff::tz::TimeZone::UTC);
     type Key = fn(&Seed) -> String;
     let groups: [(&str, Key); 4] = [
         ("entry", |s| s.entry.to_string()),

@@ -240,11 +240,12 @@ impl Core {
     /// A visitor message: opens a session when none is open (the visitor speaks first), runs
     /// the bot or queues, and routes. Returns the stored seq.
     pub fn visitor_send(&self, store: &mut dyn Store, conv: &ConversationRef, client_id: &str, body: Body, now_ms: u64) -> R<u64> {
-        Ok(self.visitor_write(store, conv, client_id, body, true, now_ms)?.0)
+        Ok(self.visitor_write(store, conv, client_id, body, None, now_ms)?.0)
     }
 
-    /// `typed`: written by the visitor, not a menu choice recorded as text.
-    fn visitor_write(&self, store: &mut dyn Store, conv: &ConversationRef, client_id: &str, body: Body, typed: bool, now_ms: u64) -> R<(u64, bool)> {
+    /// `tapped`: `None` when the visitor typed it, else the menu option whose label it records.
+    fn visitor_write(&self, store: &mut dyn Store, conv: &ConversationRef, client_id: &str, body: Body, tapped: Option<&str>, now_ms: u64) -> R<(u64, bool)> {
+        let typed = tapped.is_none();
         check_client_id(client_id)?;
         let channel = self.channel(&conv.channel)?;
         if store.is_blocked(&conv.channel, &conv.user_key, now_ms)? {
@@ -267,7 +268,7 @@ impl Core {
         }
         self.metrics.message("visitor");
         self.publish_message(&conv.id, Some(&write.session), &write.message);
-        crate::counsel::visitor_wrote(store, &write.session, write.opened, &write.message, now_ms)?;
+        crate::counsel::visitor_wrote(store, &write.session, write.opened, &write.message, tapped, now_ms)?;
         if write.opened {
             self.metrics.session_opened();
             store.mark_session(&write.session.id, &SessionMark::Opened { entry: entry_label(&write.session) }, now_ms)?;
@@ -316,11 +317,11 @@ impl Core {
         let Some(choice) = built_in else {
             // A button an outside bot sent over the API: the tap is the label, as a message.
             let label = self.outside_bot_option(store, conv, option)?.ok_or_else(|| AppError::BadRequest(format!("no menu option {option:?}")))?;
-            return self.visitor_write(store, conv, client_id, Body::Text { text: label }, false, now_ms).map(|(seq, _)| seq);
+            return self.visitor_write(store, conv, client_id, Body::Text { text: label }, Some(option), now_ms).map(|(seq, _)| seq);
         };
         let (before, _) = store.conversation_state(&conv.id)?;
         let was_bot = before.as_ref().is_none_or(|s| !s.is_open() || s.state == SessionState::Bot);
-        let (seq, duplicate) = self.visitor_write(store, conv, client_id, Body::Text { text: choice.label.clone() }, false, now_ms)?;
+        let (seq, duplicate) = self.visitor_write(store, conv, client_id, Body::Text { text: choice.label.clone() }, Some(option), now_ms)?;
         let (session, _) = store.conversation_state(&conv.id)?;
         let Some(session) = session.filter(|s| s.state == SessionState::Bot && was_bot && !duplicate) else { return Ok(seq) };
         match &choice.action {

@@ -19,16 +19,17 @@ use crate::webhooks::emit;
 type R<T> = Result<T, AppError>;
 
 /// A visitor message stored: `session.opened` first when it opened the session, then the message.
-pub fn visitor_wrote(store: &mut dyn Store, session: &SessionRow, opened: bool, message: &ChatMessage, now_ms: u64) -> R<()> {
+pub fn visitor_wrote(store: &mut dyn Store, session: &SessionRow, opened: bool, message: &ChatMessage, option: Option<&str>, now_ms: u64) -> R<()> {
     if opened {
         emit(store, &session.channel, Some(&session.id), WebhookEvent::SessionOpened(SessionOpened { session: session.summary() }), now_ms)?;
     }
-    message_created(store, session, message, now_ms)
+    let data = MessageCreated { session: session.id.clone(), user_key: session.user_key.clone(), message: message.clone(), option: option.map(Into::into) };
+    emit(store, &session.channel, Some(&session.id), WebhookEvent::MessageCreated(data), now_ms)
 }
 
 /// `message.created`.
 pub fn message_created(store: &mut dyn Store, session: &SessionRow, message: &ChatMessage, now_ms: u64) -> R<()> {
-    let data = MessageCreated { session: session.id.clone(), user_key: session.user_key.clone(), message: message.clone() };
+    let data = MessageCreated { session: session.id.clone(), user_key: session.user_key.clone(), message: message.clone(), option: None };
     emit(store, &session.channel, Some(&session.id), WebhookEvent::MessageCreated(data), now_ms)
 }
 

@@ -1520,7 +1520,12 @@ user_key: string,
 /**
  * The message.
  */
-message: ChatMessage, };
+message: ChatMessage, 
+/**
+ * When the visitor tapped a menu option rather than typing: the option's id (the message's
+ * text is its label).
+ */
+option?: string | null, };
 
 /**
  * `message.status` data: the conversation's marks after the change.

@@ -473,6 +473,10 @@ pub struct MessageCreated {
     pub user_key: String,
     /// The message.
     pub message: ChatMessage,
+    /// When the visitor tapped a menu option rather than typing: the option's id (the message's
+    /// text is its label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
 }
 
 /// `message.status` data: the conversation's marks after the change.

@@ -379,7 +379,9 @@ impl Drop for KillOnDrop {
 /// and the bot reads the tap as the option's label. Menus that could hurt are refused.
 #[tokio::test]
 async fn an_outside_bot_offers_buttons_and_hears_the_tap() {
-    let (s, config) = start("bot-buttons", &bot_config(9, 60)).await;
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let port = receiver(Arc::new(AtomicBool::new(true)), hits.clone()).await;
+    let (s, config) = start("bot-buttons", &bot_config(port, 60)).await;
     let key = api_key(&config, "shop", "read,write", None);
     let agent_key = api_key(&config, "shop", "read,write", Some("a1"));
     let (handle, _) = s.anon("shop").await;
@@ -428,4 +430,15 @@ async fn an_outside_bot_offers_buttons_and_hears_the_tap() {
     assert_eq!((last["sender"]["role"].as_str(), last["body"]["text"].as_str()), (Some("visitor"), Some("Order 1234")), "{b}");
     v.cmd(&consult_sdk::protocol::VisitorCommand::Choose { client_id: "tap2".into(), option: "nope".into() }).await;
     assert_eq!(v.error_code().await, "bad_request");
+    // The webhook says which option it was, beside the label.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let tap = hits.lock().unwrap().iter().filter(|h| verify(h)).filter_map(|h| serde_json::from_str::<Value>(&h.body).ok()).find(|v| v["type"] == "message.created" && v["data"]["message"]["body"]["text"] == "Order 1234");
+        if let Some(tap) = tap {
+            assert_eq!(tap["data"]["option"], "order-1234", "{tap}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no message.created for the tap");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

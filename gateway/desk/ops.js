@@ -21,6 +21,10 @@ Object.assign(DESK_STRINGS.ko, {
   "col.key": "구분", "col.sessions": "상담", "col.bot": "봇 해결", "col.p50": "첫 상담원 응답 p50", "col.p90": "첫 상담원 응답 p90",
   "col.handle": "평균 처리", "col.transfers": "전달", "col.left": "대기 중 이탈", "col.csat": "만족도", "col.rate": "응답률",
   "audit.title": "감사 로그", "audit.actor": "수행자", "audit.action": "작업", "audit.filter": "찾기", "audit.csv": "CSV 내려받기",
+  "agents.title": "상담원", "agents.disable": "사용 중지", "agents.enable": "다시 사용", "agents.password": "새 비밀번호…",
+  "agents.disabled": "사용 중지됨", "agents.online": "접속 중", "agents.offline": "접속 안 함",
+  "agents.confirm": "{name} 님을 사용 중지할까요? 열려 있는 상담 화면이 바로 닫히고 다시 로그인할 수 없습니다.",
+  "agents.pw.title": "{name} 님의 새 비밀번호", "agents.pw.label": "새 비밀번호 (10자 이상)", "agents.pw.ok": "바꾸기",
   "canned.title": "자주 쓰는 답변", "canned.shortcut": "단축어", "canned.text": "답변", "canned.save": "저장", "canned.remove": "삭제",
   "canned.confirm": "{k} 답변을 삭제할까요? 모든 상담원의 목록에서 바로 사라집니다.",
   "channels.title": "채널", "channels.on": "상담 받는 중", "channels.off": "꺼짐: 버튼이 숨겨지고 새 상담을 받지 않아요",
@@ -46,6 +50,10 @@ Object.assign(DESK_STRINGS.en, {
   "col.key": "Group", "col.sessions": "Sessions", "col.bot": "Bot resolved", "col.p50": "1st agent reply p50", "col.p90": "1st agent reply p90",
   "col.handle": "Handle time", "col.transfers": "Transfers", "col.left": "Left waiting", "col.csat": "CSAT", "col.rate": "Response rate",
   "audit.title": "Audit log", "audit.actor": "Actor", "audit.action": "Action", "audit.filter": "Filter", "audit.csv": "Download CSV",
+  "agents.title": "Agents", "agents.disable": "Disable", "agents.enable": "Enable", "agents.password": "New password…",
+  "agents.disabled": "Disabled", "agents.online": "Online", "agents.offline": "Offline",
+  "agents.confirm": "Disable {name}? Their open desk closes at once and they can't sign in again.",
+  "agents.pw.title": "New password for {name}", "agents.pw.label": "New password (10 characters or more)", "agents.pw.ok": "Change",
   "canned.title": "Canned answers", "canned.shortcut": "Shortcut", "canned.text": "Answer", "canned.save": "Save", "canned.remove": "Remove",
   "canned.confirm": "Remove {k}? It leaves every agent's list at once.",
   "channels.title": "Channels", "channels.on": "Taking chats", "channels.off": "Off: buttons hidden, no new chats",
@@ -116,7 +124,7 @@ function showView(v) {
     ops.boardTimer = setInterval(() => send({ type: "board" }), 5000);
   }
   if (v === "reports") loadReports();
-  if (v === "audit") { loadChannels(); renderCannedAdmin(); loadAudit(); }
+  if (v === "audit") { loadChannels(); loadAgents(); renderCannedAdmin(); loadAudit(); }
   renderViews();
 }
 for (const v of ["chats", "board", "reports", "audit"]) $("view-" + v).addEventListener("click", () => showView(v));
@@ -331,6 +339,52 @@ function auditQuery() {
   const q = new URLSearchParams();
   for (const [id, k] of [["a-actor", "actor"], ["a-action", "action"], ["a-from", "from"], ["a-to", "to"]]) if ($(id).value) q.set(k, $(id).value.trim());
   return q;
+}
+
+// Agents: disable or enable, or a new password; either signs them out everywhere.
+async function loadAgents() {
+  $("ag-error").textContent = "";
+  const r = await authFetch("/v1/admin/agents");
+  const list = await r.json().catch(() => []);
+  if (!r.ok) { $("ag-error").textContent = list.message || r.statusText; return; }
+  $("ag-list").replaceChildren(...list.map((a) => {
+    const li = el("li", "ch " + (a.disabled ? "off" : "on"));
+    const state = el("span", "ch-state" + (!a.disabled && !a.online ? " idle" : ""), a.disabled ? t("agents.disabled") : a.online ? t("agents.online") : t("agents.offline"));
+    const toggle = el("button", a.disabled ? "" : "danger", a.disabled ? t("agents.enable") : t("agents.disable"));
+    toggle.type = "button";
+    toggle.disabled = desk.me && a.id === desk.me.id;
+    toggle.addEventListener("click", async () => {
+      if (!a.disabled && !(await confirmDialog(t("agents.disable"), t("agents.confirm", { name: a.name }), t("agents.disable"), true))) return;
+      manageAgent(a.id, { disabled: !a.disabled });
+    });
+    const pw = el("button", "ghost", t("agents.password"));
+    pw.type = "button";
+    pw.addEventListener("click", async () => {
+      const password = await openDialog({
+        title: t("agents.pw.title", { name: a.name }),
+        ok: t("agents.pw.ok"),
+        fill(body) {
+          const label = el("label", "", t("agents.pw.label"));
+          const input = Object.assign(document.createElement("input"), { type: "password", minLength: 10, required: true, autocomplete: "new-password" });
+          label.append(input);
+          body.append(label);
+          return () => (input.value.length >= 10 ? input.value : false);
+        },
+      });
+      if (password) manageAgent(a.id, { password });
+    });
+    const actions = el("span", "ch-actions");
+    actions.append(pw, toggle);
+    li.append(el("strong", "", a.name), el("span", "small", a.id + " · " + a.role), state, actions);
+    return li;
+  }));
+}
+
+async function manageAgent(id, body) {
+  const r = await authFetch("/v1/admin/agents/" + encodeURIComponent(id), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!r.ok) { const b = await r.json().catch(() => ({})); $("ag-error").textContent = b.message || r.statusText; return; }
+  loadAgents();
+  loadAudit();
 }
 
 // Canned answers: every change reaches every desk at once (the gateway sends the new list).

@@ -74,6 +74,9 @@ pub enum Remote {
     /// [`Hub::hand_off`].
     #[allow(missing_docs)]
     HandOff { conversation: String, handle: String },
+    /// [`Hub::end_agent`].
+    #[allow(missing_docs)]
+    EndAgent { agent: String },
 }
 
 /// The other nodes of a cluster: told of every publish after its commit; asked who is online.
@@ -187,6 +190,7 @@ impl Hub {
             Remote::Agent { agent, event } => self.to_agent_now(&agent, &event),
             Remote::End { conversation, event } => self.end_conversation_now(&conversation, &event),
             Remote::HandOff { conversation, handle } => self.hand_off_now(&conversation, &handle),
+            Remote::EndAgent { agent } => self.remove_agent_conns(&agent, |_| true),
         }
     }
 
@@ -233,6 +237,14 @@ impl Hub {
                 }
             });
         }
+    }
+
+    /// Closes every desk socket of `agent`, on every node, after the commit (disabled, or a new
+    /// password: their sign-ins are gone).
+    pub fn end_agent(&self, agent: &str) {
+        let agent = agent.to_string();
+        self.tell_peers(|| Remote::EndAgent { agent: agent.clone() });
+        self.after_commit(move |hub| hub.remove_agent_conns(&agent, |_| true));
     }
 
     /// Sends `last` to every socket of a conversation and closes them (a block ends them all).

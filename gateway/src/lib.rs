@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod apikeys;
 pub mod blob;
 pub mod brand;

@@ -1068,6 +1068,45 @@ shortcut: string,
 text?: string | null, };
 
 /**
+ * `GET /v1/admin/agents`: an agent of the admin's channels.
+ */
+export type AgentAccountInfo = { 
+/**
+ * Sign-in id.
+ */
+id: string, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * `agent`, `supervisor` or `admin`.
+ */
+role: string, 
+/**
+ * Disabled by an admin: signed out and refused at sign-in.
+ */
+disabled: boolean, 
+/**
+ * Has a desk open now.
+ */
+online: boolean, };
+
+/**
+ * `POST /v1/admin/agents/{id}`: disable or enable an agent, and/or set a new password (at
+ * least 10 characters). Either signs the agent out everywhere.
+ */
+export type AgentUpdate = { 
+/**
+ * Disable (true) or enable (false); absent: unchanged.
+ */
+disabled?: boolean | null, 
+/**
+ * A new password; absent: unchanged.
+ */
+password?: string | null, };
+
+/**
  * API keys of the channel.
  */
 export type ApiKeyList = { 

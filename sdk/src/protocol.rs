@@ -91,6 +91,36 @@ pub struct ChannelInfo {
     pub welcome: Option<String>,
 }
 
+/// `GET /v1/admin/agents`: an agent of the admin's channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AgentAccountInfo {
+    /// Sign-in id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// `agent`, `supervisor` or `admin`.
+    pub role: String,
+    /// Disabled by an admin: signed out and refused at sign-in.
+    pub disabled: bool,
+    /// Has a desk open now.
+    pub online: bool,
+}
+
+/// `POST /v1/admin/agents/{id}`: disable or enable an agent, and/or set a new password (at
+/// least 10 characters). Either signs the agent out everywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct AgentUpdate {
+    /// Disable (true) or enable (false); absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// A new password; absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
 /// `POST /v1/admin/canned`: save a canned answer (with `text`) or remove it (without).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

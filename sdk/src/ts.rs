@@ -47,6 +47,8 @@ pub fn declarations() -> String {
     // Admin HTTP.
     root(Writer::visit::<ChannelSummary>);
     root(Writer::visit::<CannedEdit>);
+    root(Writer::visit::<AgentAccountInfo>);
+    root(Writer::visit::<AgentUpdate>);
     // Counsel API bodies and webhook payloads.
     root(Writer::visit::<ApiKeyList>);
     root(Writer::visit::<CreateApiKey>);

@@ -9,7 +9,7 @@
 
 use axum::extract::{Path, Query, State};
 use consult_sdk::counsel::ChannelSwitch;
-use consult_sdk::protocol::{CannedAnswer, CannedEdit, ChannelStatus, ChannelSummary};
+use consult_sdk::protocol::{AgentAccountInfo, AgentUpdate, CannedAnswer, CannedEdit, ChannelStatus, ChannelSummary};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,7 +33,34 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/users/erase", post(erase_user))
         .route("/v1/admin/channels", get(channels))
         .route("/v1/admin/canned", get(canned).post(edit_canned))
+        .route("/v1/admin/agents", get(agents))
+        .route("/v1/admin/agents/{id}", post(manage_agent))
         .route("/v1/admin/channels/{id}", post(switch_channel))
+}
+
+/// The agents of the admin's channels.
+async fn agents(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<AgentAccountInfo>>, AppError> {
+    let admin = signed_in(&state, &headers, Role::Admin).await?;
+    Ok(Json(state.run(move |core, s| core.agent_accounts(s, &admin)).await?))
+}
+
+/// Disable or enable an agent and/or set a new password (body [`AgentUpdate`]).
+async fn manage_agent(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<AgentAccountInfo>, AppError> {
+    let admin = signed_in(&state, &headers, Role::Admin).await?;
+    let req: AgentUpdate = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{disabled, password}}: {e}")))?;
+    if req.disabled.is_none() && req.password.is_none() {
+        return Err(AppError::BadRequest("say disabled, password or both".into()));
+    }
+    // Hashed off the async threads and before the storage thread (argon2 is slow on purpose).
+    let hash = match req.password {
+        Some(p) if p.chars().count() < crate::accounts::MIN_PASSWORD_CHARS || p.len() > 1024 => {
+            return Err(AppError::BadRequest(format!("a password has {} to 1024 characters", crate::accounts::MIN_PASSWORD_CHARS)));
+        }
+        Some(p) => Some(tokio::task::spawn_blocking(move || crate::identity::hash_password(&p)).await.map_err(|e| AppError::BadRequest(e.to_string()))?),
+        None => None,
+    };
+    let disabled = req.disabled;
+    Ok(Json(state.run(move |core, s| core.manage_agent(s, &admin, &id, disabled, hash.as_deref(), now_ms())).await?))
 }
 
 /// The canned answers every agent has.

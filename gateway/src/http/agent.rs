@@ -74,9 +74,12 @@ async fn login(
         }
         return Err(AppError::RateLimited(wait));
     }
-    // Unknown ids cost the same check as known ones, so timing tells nothing about which exist.
-    let expected = state.config().agent(&req.agent_id).map(|a| a.password.clone()).unwrap_or_else(|| state.decoy_password().clone());
-    let known = state.config().agent(&req.agent_id).is_some();
+    // The password an admin set wins over the file's; a disabled agent is refused like an unknown
+    // one. Unknown ids cost the same check as known ones, so timing tells nothing about which exist.
+    let id = req.agent_id.clone();
+    let account = state.run(move |core, s| core.password_of(s, &id)).await?;
+    let known = account.as_ref().is_some_and(|(_, disabled)| !disabled);
+    let expected = account.map_or_else(|| state.decoy_password().clone(), |(p, _)| p);
     // At most one check per core at once (each holds ~19 MiB); the rest are refused quickly
     // instead of piling up memory.
     let Some(matched) = state.limits.password_checks.check(expected, req.password, CHECK_WAIT).await else {

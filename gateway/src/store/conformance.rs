@@ -341,6 +341,26 @@ pub fn canned_answers_are_stored_whole(s: &mut dyn Store) {
     assert_eq!(s.canned_answers().unwrap(), Some(vec![]), "emptied on purpose is not 'never set'");
 }
 
+/// An agent disabled or given a new password by an admin: stored, changed field by field, and
+/// every sign-in of theirs can be ended at once.
+pub fn agent_accounts_change_field_by_field_and_sign_ins_end(s: &mut dyn Store) {
+    assert_eq!(s.agent_account("a1").unwrap(), Default::default());
+    s.agent_token_put(&[1; 32], "a1", 1, 1_000_000).unwrap();
+    s.agent_token_put(&[2; 32], "a1", 1, 1_000_000).unwrap();
+    s.agent_token_put(&[3; 32], "a2", 1, 1_000_000).unwrap();
+    s.set_agent_account("a1", Some(true), None).unwrap();
+    s.set_agent_account("a1", None, Some("$argon2id$x")).unwrap();
+    assert_eq!(s.agent_account("a1").unwrap(), super::AgentAccount { disabled: true, password_hash: Some("$argon2id$x".into()) });
+    s.set_agent_account("a1", Some(false), None).unwrap();
+    assert_eq!(s.agent_account("a1").unwrap().password_hash.as_deref(), Some("$argon2id$x"), "unchanged when not given");
+    assert_eq!(s.agent_accounts().unwrap().len(), 1);
+    let mut ended = s.agent_tokens_revoke("a1").unwrap();
+    ended.sort();
+    assert_eq!(ended, vec![[1; 32], [2; 32]]);
+    assert_eq!(s.agent_token_get(&[1; 32], 2).unwrap(), None);
+    assert_eq!(s.agent_token_get(&[3; 32], 2).unwrap().as_deref(), Some("a2"), "another agent stays signed in");
+}
+
 /// Runs every conformance test against a store made by `$make` (an `Option<Box<dyn Store>>`;
 /// `None` skips, for a database that is not available here, saying so).
 macro_rules! conformance_suite {
@@ -360,7 +380,8 @@ macro_rules! conformance_suite {
             one_users_data_is_exported_and_erased_and_no_one_elses,
             api_keys_and_session_paging_work,
             the_webhook_outbox_keeps_order_retries_and_replays,
-            canned_answers_are_stored_whole);
+            canned_answers_are_stored_whole,
+            agent_accounts_change_field_by_field_and_sign_ins_end);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

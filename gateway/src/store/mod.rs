@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use records::{AuditEntry, AuditFilter, EraseCounts, ReportRow, SessionMark};
+pub use records::{AgentAccount, AuditEntry, AuditFilter, EraseCounts, ReportRow, SessionMark};
 pub use sqlite::SqliteStore;
 pub use counsel_rows::{ApiKeyRow, DeliveryOutcome, DueDelivery, EndpointRow};
 
@@ -514,6 +514,18 @@ pub trait Store: Send {
     /// An open session with an agent (or queued) goes back to the bot: state `bot`, no agent.
     /// `None` when it is not assigned or queued.
     fn return_to_bot(&mut self, session: &str) -> StoreResult<Option<SessionRow>>;
+
+    /// What an admin changed about an agent (default: nothing).
+    fn agent_account(&mut self, agent: &str) -> StoreResult<AgentAccount>;
+
+    /// Every agent an admin changed.
+    fn agent_accounts(&mut self) -> StoreResult<Vec<(String, AgentAccount)>>;
+
+    /// Sets `disabled` and/or a new password hash (`None`: unchanged).
+    fn set_agent_account(&mut self, agent: &str, disabled: Option<bool>, password_hash: Option<&str>) -> StoreResult<()>;
+
+    /// Ends every sign-in of `agent`; answers the ended tokens' hashes.
+    fn agent_tokens_revoke(&mut self, agent: &str) -> StoreResult<Vec<[u8; 32]>>;
 
     /// The canned answers, or `None` before anything was stored (the file seeds them then).
     fn canned_answers(&mut self) -> StoreResult<Option<Vec<consult_sdk::protocol::CannedAnswer>>>;

@@ -101,6 +101,9 @@ CREATE TABLE bus_spill(id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, created_
 -- Settings an admin changes at runtime (canned answers; which of them the database now owns).
 CREATE TABLE canned_answers(pos BIGINT PRIMARY KEY, shortcut TEXT NOT NULL UNIQUE, text TEXT NOT NULL);
 CREATE TABLE runtime_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#, r#"
+-- Agents an admin disabled or gave a new password.
+CREATE TABLE agent_accounts(agent TEXT PRIMARY KEY, disabled BOOLEAN NOT NULL DEFAULT FALSE, password_hash TEXT);
 "#];
 
 /// The advisory lock key that serialises edits of the canned answers across nodes.
@@ -873,6 +876,31 @@ impl Store for PostgresStore {
         self.lock_session_conversation(session)?;
         let n = self.execute("UPDATE sessions SET state = 'bot', agent = NULL WHERE id = $1 AND state IN ('assigned', 'queued')", &[&session])?;
         if n == 0 { Ok(None) } else { self.session_by_id(session) }
+    }
+
+    fn agent_account(&mut self, agent: &str) -> StoreResult<super::AgentAccount> {
+        let row = self.query_opt("SELECT disabled, password_hash FROM agent_accounts WHERE agent = $1", &[&agent])?;
+        Ok(row.map(|r| super::AgentAccount { disabled: r.get(0), password_hash: r.get(1) }).unwrap_or_default())
+    }
+
+    fn agent_accounts(&mut self) -> StoreResult<Vec<(String, super::AgentAccount)>> {
+        let rows = self.query("SELECT agent, disabled, password_hash FROM agent_accounts ORDER BY agent", &[])?;
+        Ok(rows.iter().map(|r| (r.get(0), super::AgentAccount { disabled: r.get(1), password_hash: r.get(2) })).collect())
+    }
+
+    fn set_agent_account(&mut self, agent: &str, disabled: Option<bool>, password_hash: Option<&str>) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO agent_accounts(agent, disabled, password_hash) VALUES ($1, COALESCE($2::boolean, FALSE), $3::text)
+             ON CONFLICT(agent) DO UPDATE SET disabled = COALESCE($2::boolean, agent_accounts.disabled),
+                 password_hash = COALESCE($3::text, agent_accounts.password_hash)",
+            &[&agent, &disabled, &password_hash],
+        )?;
+        Ok(())
+    }
+
+    fn agent_tokens_revoke(&mut self, agent: &str) -> StoreResult<Vec<[u8; 32]>> {
+        let rows = self.query("DELETE FROM agent_tokens WHERE agent = $1 RETURNING token_sha256", &[&agent])?;
+        Ok(rows.iter().filter_map(|r| <[u8; 32]>::try_from(r.get::<_, Vec<u8>>(0).as_slice()).ok()).collect())
     }
 
     fn canned_answers(&mut self) -> StoreResult<Option<Vec<consult_sdk::protocol::CannedAnswer>>> {

@@ -49,6 +49,15 @@ pub struct ReportRow {
     pub rating: Option<u8>,
 }
 
+/// What an admin changed about an agent at runtime (the agent itself comes from the file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentAccount {
+    /// Signed out everywhere and refused at sign-in.
+    pub disabled: bool,
+    /// A password an admin set (argon2id PHC string); wins over the file's.
+    pub password_hash: Option<String>,
+}
+
 /// One line of the append-only audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

@@ -56,7 +56,7 @@ CREATE INDEX session_tags_tag ON session_tags(tag);
 -- blob_key is set), which are still served from here.
 ALTER TABLE attachments ADD COLUMN blob_key TEXT;
 ALTER TABLE attachments ADD COLUMN sha256 TEXT;
-"#, super::sqlite_counsel::RUNTIME_MIGRATION];
+"#, super::sqlite_counsel::RUNTIME_MIGRATION, super::sqlite_counsel::ACCOUNTS_MIGRATION];
 
 /// SQLite behind [`Store`].
 pub struct SqliteStore {
@@ -767,6 +767,22 @@ impl Store for SqliteStore {
 
     fn canned_answers(&mut self) -> StoreResult<Option<Vec<consult_sdk::protocol::CannedAnswer>>> {
         super::sqlite_counsel::canned_answers(&self.conn)
+    }
+
+    fn agent_account(&mut self, agent: &str) -> StoreResult<super::AgentAccount> {
+        super::sqlite_counsel::agent_account(&self.conn, agent)
+    }
+
+    fn agent_accounts(&mut self) -> StoreResult<Vec<(String, super::AgentAccount)>> {
+        super::sqlite_counsel::agent_accounts(&self.conn)
+    }
+
+    fn set_agent_account(&mut self, agent: &str, disabled: Option<bool>, password_hash: Option<&str>) -> StoreResult<()> {
+        super::sqlite_counsel::set_agent_account(&self.conn, agent, disabled, password_hash)
+    }
+
+    fn agent_tokens_revoke(&mut self, agent: &str) -> StoreResult<Vec<[u8; 32]>> {
+        super::sqlite_counsel::agent_tokens_revoke(&self.conn, agent)
     }
 
     fn set_canned_answers(&mut self, answers: &[consult_sdk::protocol::CannedAnswer]) -> StoreResult<()> {

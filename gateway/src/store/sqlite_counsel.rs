@@ -86,6 +86,40 @@ CREATE TABLE canned_answers(pos INTEGER PRIMARY KEY, shortcut TEXT NOT NULL UNIQ
 CREATE TABLE runtime_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#;
 
+/// Agents an admin disabled or gave a new password.
+pub const ACCOUNTS_MIGRATION: &str = r#"
+CREATE TABLE agent_accounts(agent TEXT PRIMARY KEY, disabled INTEGER NOT NULL DEFAULT 0, password_hash TEXT);
+"#;
+
+pub(super) fn agent_account(conn: &Connection, agent: &str) -> StoreResult<super::AgentAccount> {
+    Ok(conn
+        .prepare_cached("SELECT disabled, password_hash FROM agent_accounts WHERE agent = ?1")?
+        .query_row([agent], |r| Ok(super::AgentAccount { disabled: r.get::<_, i64>(0)? != 0, password_hash: r.get(1)? }))
+        .optional()?
+        .unwrap_or_default())
+}
+
+pub(super) fn agent_accounts(conn: &Connection) -> StoreResult<Vec<(String, super::AgentAccount)>> {
+    let mut stmt = conn.prepare_cached("SELECT agent, disabled, password_hash FROM agent_accounts ORDER BY agent")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, super::AgentAccount { disabled: r.get::<_, i64>(1)? != 0, password_hash: r.get(2)? })))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn set_agent_account(conn: &Connection, agent: &str, disabled: Option<bool>, password_hash: Option<&str>) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO agent_accounts(agent, disabled, password_hash) VALUES (?1, COALESCE(?2, 0), ?3)
+         ON CONFLICT(agent) DO UPDATE SET disabled = COALESCE(?2, disabled), password_hash = COALESCE(?3, password_hash)",
+    )?
+    .execute(params![agent, disabled.map(i64::from), password_hash])?;
+    Ok(())
+}
+
+pub(super) fn agent_tokens_revoke(conn: &Connection, agent: &str) -> StoreResult<Vec<[u8; 32]>> {
+    let mut stmt = conn.prepare_cached("DELETE FROM agent_tokens WHERE agent = ?1 RETURNING token_sha256")?;
+    let rows = stmt.query_map([agent], |r| r.get::<_, Vec<u8>>(0))?;
+    Ok(rows.filter_map(|h| h.ok().and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())).collect())
+}
+
 pub(super) fn canned_answers(conn: &Connection) -> StoreResult<Option<Vec<consult_sdk::protocol::CannedAnswer>>> {
     let managed = conn.prepare_cached("SELECT 1 FROM runtime_settings WHERE name = 'canned'")?.exists([])?;
     if !managed {

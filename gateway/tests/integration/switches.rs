@@ -129,3 +129,52 @@ async fn an_admin_edits_canned_answers_and_every_desk_gets_them() {
     let welcome = a1.until(|e| match e { AgentEvent::Welcome { canned, .. } => Some(canned.clone()), _ => None }).await;
     assert_eq!(welcome.iter().map(|c| c.shortcut.as_str()).collect::<Vec<_>>(), vec!["/refund"]);
 }
+
+/// An admin disables an agent (their desk closes at once, their sign-in stops working, a new
+/// sign-in is refused), enables them again, and sets a new password (the old one stops working).
+#[tokio::test]
+async fn an_admin_disables_an_agent_and_resets_a_password() {
+    let (s, _) = start("accounts", SHOP_ADMIN).await;
+    let (_, token) = s.login("adm", "pw5").await;
+    let admin = token.unwrap();
+    let (_, a1_token) = s.login("a1", "pw1").await;
+    let a1_token = a1_token.unwrap();
+    let mut desk = s.agent_with_token(&a1_token).await.unwrap();
+    let me = |t: String| {
+        let s = &s;
+        async move { s.http.get(s.url("/v1/agent/me")).bearer_auth(t).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(me(a1_token.clone()).await, 200);
+
+    // Refused: a supervisor, an agent of no channel of this admin, disabling oneself, a short password, nothing to do.
+    let (_, sup) = s.login("sup", "pw3").await;
+    assert_eq!(admin_post(&s, &sup.unwrap(), "/v1/admin/agents/a1", json!({"disabled": true})).await.0, 403);
+    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/nobody", json!({"disabled": true})).await.0, 404);
+    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/adm", json!({"disabled": true})).await.0, 400);
+    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"password": "short"})).await.0, 400);
+    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/a1", json!({})).await.0, 400);
+
+    let list: Value = s.http.get(s.url("/v1/admin/agents")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let a1 = list.as_array().unwrap().iter().find(|a| a["id"] == "a1").cloned().expect("a1 works shop");
+    assert_eq!((a1["disabled"].as_bool(), a1["online"].as_bool()), (Some(false), Some(true)), "{list}");
+
+    // Disabled: the open desk closes, the token stops working, a new sign-in is refused.
+    let (st, b) = admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"disabled": true})).await;
+    assert_eq!((st, &b["disabled"]), (200, &json!(true)), "{b}");
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async { while desk.next().await.is_some() {} }).await;
+    assert!(closed.is_ok(), "the disabled agent's desk socket closes at once");
+    assert_eq!(me(a1_token.clone()).await, 401);
+    assert_eq!(s.login("a1", "pw1").await.0, 401, "refused like a wrong password");
+
+    // Enabled again with a new password: only the new one works.
+    let (st, _) = admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"disabled": false, "password": "new-password-42"})).await;
+    assert_eq!(st, 200);
+    assert_eq!(s.login("a1", "pw1").await.0, 401, "the file's password no longer works");
+    let (st, t) = s.login("a1", "new-password-42").await;
+    assert_eq!(st, 200);
+    assert_eq!(me(t.unwrap()).await, 200);
+    let audit: Value = s.http.get(s.url("/v1/admin/audit?action=agent")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let details: Vec<&str> = audit["entries"].as_array().unwrap().iter().filter_map(|e| e["detail"].as_str()).collect();
+    assert_eq!(details.len(), 2, "{audit}");
+    assert!(details.contains(&"disabled") && details.contains(&"enabled, password reset"), "{details:?}");
+}

@@ -53,7 +53,7 @@ fn the_chat_panel_and_the_desk_have_no_serious_accessibility_violations() {
         let bar = admin.b.js("const b = document.querySelector('.topbar'); return b.scrollWidth <= b.clientWidth && document.getElementById('sign-out').getBoundingClientRect().right <= innerWidth", vec![]).await;
         assert_eq!(bar, serde_json::json!(true), "the admin's top bar fits (wraps) at 1280 px");
         admin.b.js("document.getElementById('view-audit').click(); return true", vec![]).await;
-        admin.b.wait_js("the channels and canned answers", "document.querySelectorAll('#ch-list > li').length > 0 && document.querySelectorAll('#cn-list > li').length > 0").await;
+        admin.b.wait_js("the channels, agents and canned answers", "document.querySelectorAll('#ch-list > li').length > 0 && document.querySelectorAll('#cn-list > li').length > 0 && document.querySelectorAll('#ag-list > li').length > 0").await;
         admin.b.snap("admin-view").await;
         let found = serious_violations(&admin.b).await;
         assert!(found.is_empty(), "the admin view has serious accessibility violations: {found:#?}");

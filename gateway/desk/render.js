@@ -408,6 +408,16 @@ function messageItem(m) {
     const opts = el("div", "options");
     for (const o of b.options) opts.append(el("span", "", o.label));
     bubble.append(opts);
+  } else if (b.kind === "cards") {
+    // What the visitor was shown: each card's title, line and buttons, as text.
+    bubble.append(el("div", "", b.text));
+    const list = el("ul", "cards");
+    for (const c of b.cards) {
+      const li = el("li", "", c.title + (c.description ? " · " + c.description : ""));
+      if (c.options.length) li.append(el("div", "options", c.options.map((o) => o.label).join(" · ")));
+      list.append(li);
+    }
+    bubble.append(list);
   }
   const author = role === "agent" ? m.sender.name : role === "visitor" ? t("role.visitor") : role === "bot" ? t("role.bot") : "";
   const time = new Date(m.at_ms).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });

@@ -233,7 +233,7 @@ impl Core {
                     Body::File { attachment: a.id, name: a.name, mime: a.mime, size }
                 })
             }
-            Body::Menu { .. } => Err(AppError::BadRequest("menus come from the bot only".into())),
+            Body::Menu { .. } | Body::Cards { .. } => Err(AppError::BadRequest("menus and cards come from the bot only".into())),
         }
     }
 
@@ -342,11 +342,13 @@ impl Core {
         let (session, _) = store.conversation_state(&conv.id)?;
         let Some(session) = session.filter(|s| s.state == SessionState::Bot) else { return Ok(None) };
         let recent = store.session_messages(&session.id, session.last_seq.saturating_sub(20), 20)?;
-        let menu = recent.iter().rev().find_map(|m| match (&m.sender, &m.body) {
-            (Sender::Bot, Body::Menu { options, .. }) => Some(options),
+        // The latest bot message with buttons: a menu, or a card list (any card's buttons).
+        let offered = recent.iter().rev().find_map(|m| match (&m.sender, &m.body) {
+            (Sender::Bot, Body::Menu { options, .. }) => Some(options.iter().collect::<Vec<_>>()),
+            (Sender::Bot, Body::Cards { cards, .. }) => Some(cards.iter().flat_map(|c| &c.options).collect()),
             _ => None,
         });
-        Ok(menu.and_then(|options| options.iter().find(|o| o.id == option)).map(|o| o.label.clone()))
+        Ok(offered.and_then(|options| options.into_iter().find(|o| o.id == option)).map(|o| o.label.clone()))
     }
 
     /// The visitor's page changed mid-chat: the declared (unverified) page is recorded on the open

@@ -96,13 +96,56 @@ pub fn check_menu(body: Body) -> R<Body> {
             return Err(AppError::BadRequest(format!("options[{i}].label: 1 to 60 characters of text")));
         }
         if let Some(url) = &o.url {
-            let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-            if !scheme_ok || url.len() > 2048 || url.chars().any(char::is_control) {
+            if !link_ok(url) {
                 return Err(AppError::BadRequest(format!("options[{i}].url: an http(s) URL of at most 2048 bytes")));
             }
         }
     }
     Ok(Body::Menu { text, options })
+}
+
+/// Most cards in one bot message, and buttons on one card.
+pub const MAX_CARDS: usize = 10;
+const MAX_CARD_OPTIONS: usize = 3;
+
+/// A bot's card list: text as any message; 1 to 10 cards, each with a title of 1 to 80
+/// characters, an optional line of up to 200, an optional http(s) link and 0 to 3 buttons
+/// checked as a menu's (ids distinct across the whole list).
+///
+/// # Errors
+/// `bad_request`, naming the first fault.
+pub fn check_cards(body: Body) -> R<Body> {
+    let Body::Cards { text, cards } = body else { return Ok(body) };
+    consult_sdk::protocol::check_text(&text).map_err(AppError::Message)?;
+    if cards.is_empty() || cards.len() > MAX_CARDS {
+        return Err(AppError::BadRequest(format!("a card list has 1 to {MAX_CARDS} cards")));
+    }
+    let short = |t: &str, max: usize| consult_sdk::protocol::check_text(t).is_ok() && t.chars().count() <= max;
+    let mut all_options = Vec::new();
+    for (i, c) in cards.iter().enumerate() {
+        if !short(&c.title, 80) {
+            return Err(AppError::BadRequest(format!("cards[{i}].title: 1 to 80 characters of text")));
+        }
+        if c.description.as_deref().is_some_and(|d| !short(d, 200)) {
+            return Err(AppError::BadRequest(format!("cards[{i}].description: 1 to 200 characters of text")));
+        }
+        if c.url.as_deref().is_some_and(|u| !link_ok(u)) {
+            return Err(AppError::BadRequest(format!("cards[{i}].url: an http(s) URL of at most 2048 bytes")));
+        }
+        if c.options.len() > MAX_CARD_OPTIONS {
+            return Err(AppError::BadRequest(format!("cards[{i}]: at most {MAX_CARD_OPTIONS} buttons")));
+        }
+        all_options.extend(c.options.iter().cloned());
+    }
+    if !all_options.is_empty() {
+        // The same rules as a menu's buttons, ids distinct across the list.
+        check_menu(Body::Menu { text: text.clone(), options: all_options })?;
+    }
+    Ok(Body::Cards { text, cards })
+}
+
+fn link_ok(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= 2048 && !url.chars().any(char::is_control)
 }
 
 fn not_with_bot() -> AppError {
@@ -158,6 +201,7 @@ impl Core {
         let body = match body {
             // Buttons: the bot's own choices (reply or link); a tap comes back as the label.
             Body::Menu { .. } => check_menu(body)?,
+            Body::Cards { .. } => check_cards(body)?,
             body => self.check_body(store, body, None, Some(owner))?,
         };
         let (row, message, duplicate) = match store.bot_write(session, client_id, &body, now_ms)? {

@@ -99,6 +99,35 @@ text: string,
 /**
  * The buttons.
  */
+options: Array<MenuOption>, } | { "kind": "cards", 
+/**
+ * Prompt text.
+ */
+text: string, 
+/**
+ * The cards, in order.
+ */
+cards: Array<Card>, };
+
+/**
+ * One card of [`Body::Cards`].
+ */
+export type Card = { 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * A line under the title.
+ */
+description?: string | null, 
+/**
+ * Where the title links to (http or https).
+ */
+url?: string | null, 
+/**
+ * The card's buttons (a tap is a `choose` with the option's id, as for a menu).
+ */
 options: Array<MenuOption>, };
 
 /**

@@ -387,6 +387,32 @@ pub enum Body {
         /// The buttons.
         options: Vec<MenuOption>,
     },
+    /// A bot's card list (products, orders, articles): a prompt and cards, each with a title,
+    /// an optional line, an optional link and its own buttons.
+    Cards {
+        /// Prompt text.
+        text: String,
+        /// The cards, in order.
+        cards: Vec<Card>,
+    },
+}
+
+/// One card of [`Body::Cards`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Card {
+    /// Title.
+    pub title: String,
+    /// A line under the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Where the title links to (http or https).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The card's buttons (a tap is a `choose` with the option's id, as for a menu).
+    #[serde(default)]
+    pub options: Vec<MenuOption>,
 }
 
 /// A stored message.

@@ -724,7 +724,7 @@ pub fn announcement(locale: Locale, message: &ChatMessage) -> String {
         Sender::Visitor => strings.you,
     };
     let what = match &message.body {
-        Body::Text { text } | Body::Menu { text, .. } => text.as_str(),
+        Body::Text { text } | Body::Menu { text, .. } | Body::Cards { text, .. } => text.as_str(),
         Body::Image { .. } => strings.photo_alt,
         Body::File { name, .. } => name.as_str(),
     };

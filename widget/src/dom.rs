@@ -472,6 +472,38 @@ impl Dom {
                 li.append_child(&self.menu(options)?.into())?;
                 return Ok(li.into());
             }
+            Body::Cards { text, cards } => {
+                bubble.set_text_content(Some(text));
+                li.append_child(&bubble)?;
+                let list = create(&self.doc, "div", "cards")?;
+                for card in cards {
+                    let c = create(&self.doc, "div", "card")?;
+                    // The title links out when the bot gave a web link; text otherwise.
+                    let title = match card.url.as_deref().filter(|u| is_web_url(u)) {
+                        Some(url) => {
+                            let a = create(&self.doc, "a", "card-title")?;
+                            a.set_attribute("href", url)?;
+                            a.set_attribute("target", "_blank")?;
+                            a.set_attribute("rel", "noopener noreferrer")?;
+                            a
+                        }
+                        None => create(&self.doc, "strong", "card-title")?,
+                    };
+                    title.set_text_content(Some(&card.title));
+                    c.append_child(&title)?;
+                    if let Some(d) = &card.description {
+                        let p = create(&self.doc, "p", "card-line")?;
+                        p.set_text_content(Some(d));
+                        c.append_child(&p)?;
+                    }
+                    if !card.options.is_empty() {
+                        c.append_child(&self.menu(&card.options)?.into())?;
+                    }
+                    list.append_child(&c)?;
+                }
+                li.append_child(&list)?;
+                return Ok(li.into());
+            }
         }
         li.append_child(&bubble)?;
         Ok(li.into())

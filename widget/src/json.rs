@@ -14,7 +14,7 @@
 use crate::text::push_u64;
 use consult_sdk::EntryPoint;
 use consult_sdk::protocol::{
-    Body, ChannelInfo, ChannelStatus, ChatMessage, CloseReason, ErrorBody, FrameMessage, LaunchRequest,
+    Body, Card, ChannelInfo, ChannelStatus, ChatMessage, CloseReason, ErrorBody, FrameMessage, LaunchRequest,
     LaunchResponse, MenuOption, Sender, SessionState, VisitorCommand, VisitorEvent,
 };
 
@@ -635,6 +635,28 @@ impl ToJson for MenuOption {
     }
 }
 
+impl FromJson for Card {
+    fn from_json(j: &Json) -> Option<Self> {
+        Some(Card {
+            title: j.string("title")?,
+            description: j.opt_string("description")?,
+            url: j.opt_string("url")?,
+            options: j.get("options").map_or(Some(Vec::new()), Vec::from_json)?,
+        })
+    }
+}
+
+impl ToJson for Card {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .str("title", &self.title)
+            .opt_str("description", &self.description)
+            .opt_str("url", &self.url)
+            .val("options", &self.options)
+            .end();
+    }
+}
+
 impl FromJson for Body {
     fn from_json(j: &Json) -> Option<Self> {
         Some(match j.tag("kind")? {
@@ -647,6 +669,7 @@ impl FromJson for Body {
                 size: j.u64("size")?,
             },
             "menu" => Body::Menu { text: j.string("text")?, options: Vec::from_json(j.get("options")?)? },
+            "cards" => Body::Cards { text: j.string("text")?, cards: Vec::from_json(j.get("cards")?)? },
             _ => return None,
         })
     }
@@ -667,6 +690,7 @@ impl ToJson for Body {
                 .str("mime", mime)
                 .u64("size", *size),
             Body::Menu { text, options } => w.str("kind", "menu").str("text", text).val("options", options),
+            Body::Cards { text, cards } => w.str("kind", "cards").str("text", text).val("cards", cards),
         }
         .end();
     }
@@ -893,6 +917,18 @@ mod tests {
                 ],
             },
             Body::Menu { text: "none".into(), options: vec![] },
+            Body::Cards {
+                text: "주문을 골라 주세요".into(),
+                cards: vec![
+                    Card {
+                        title: TRICKY[1].into(),
+                        description: Some("배송 중".into()),
+                        url: Some("https://shop.example/o/1".into()),
+                        options: vec![MenuOption { id: "o-1".into(), label: "이 주문".into(), url: None }],
+                    },
+                    Card { title: "B".into(), description: None, url: None, options: vec![] },
+                ],
+            },
         ]
     }
 

@@ -249,6 +249,41 @@ fn stored_choice_marks_its_menu_option() {
 }
 
 #[wasm_bindgen_test]
+fn a_card_list_shows_titles_links_lines_and_buttons_as_text() {
+    use consult_sdk::protocol::Card;
+    let dom = mounted();
+    let cards = ChatMessage {
+        seq: 4,
+        sender: Sender::Bot,
+        body: Body::Cards {
+            text: "Your orders".into(),
+            cards: vec![
+                Card {
+                    title: "<b>Order 1234</b>".into(),
+                    description: Some("Arrives tomorrow".into()),
+                    url: Some("https://shop.test/o/1234".into()),
+                    options: vec![MenuOption { id: "c-1234".into(), label: "Ask".into(), url: None }],
+                },
+                Card { title: "Order 5678".into(), description: None, url: Some("javascript:alert(1)".into()), options: vec![] },
+            ],
+        },
+        client_id: None,
+        at_ms: 0,
+    };
+    dom.show_message(&cards, Locale::En.strings()).unwrap();
+    let shown = dom.log.query_selector_all("[data-seq=\"4\"] .card").unwrap();
+    assert_eq!(shown.length(), 2);
+    let link = dom.log.query_selector("[data-seq=\"4\"] a.card-title").unwrap().expect("the first title links out");
+    assert_eq!(link.get_attribute("href").as_deref(), Some("https://shop.test/o/1234"));
+    assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    assert_eq!(link.text_content().unwrap(), "<b>Order 1234</b>", "text, never HTML");
+    assert_eq!(dom.log.query_selector_all("[data-seq=\"4\"] b").unwrap().length(), 0);
+    assert_eq!(dom.log.query_selector_all("[data-seq=\"4\"] a.card-title").unwrap().length(), 1, "a script link is no link");
+    assert!(dom.log.query_selector("[data-seq=\"4\"] [data-option=\"c-1234\"]").unwrap().is_some(), "the card's button chooses like a menu's");
+    assert_eq!(dom.log.query_selector("[data-seq=\"4\"] .card-line").unwrap().unwrap().text_content().unwrap(), "Arrives tomorrow");
+}
+
+#[wasm_bindgen_test]
 fn after_hours_notice_follows_the_guidance_until_open() {
     use consult_sdk::protocol::{ChannelInfo, ChannelStatus, LaunchResponse};
     let dom = mounted();

@@ -150,7 +150,7 @@ pub const PREVIEW_CHARS: usize = 120;
 /// characters with whitespace runs folded, `[photo]` or `[file]` for attachments.
 pub fn preview_of(body: &Body) -> String {
     match body {
-        Body::Text { text } | Body::Menu { text, .. } => {
+        Body::Text { text } | Body::Menu { text, .. } | Body::Cards { text, .. } => {
             let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
             match folded.char_indices().nth(PREVIEW_CHARS) {
                 Some((cut, _)) => format!("{}…", folded[..cut].trim_end()),

@@ -422,20 +422,56 @@ async fn an_outside_bot_offers_buttons_and_hears_the_tap() {
         .await;
     assert_eq!(shown.iter().map(|o| (o.id.as_str(), o.url.as_deref())).collect::<Vec<_>>(), vec![("order-1234", None), ("track", Some("https://shop.test/track/1234"))]);
 
+    // A tap on the menu is stored as the option's label.
+    v.cmd(&consult_sdk::protocol::VisitorCommand::Choose { client_id: "tap-menu".into(), option: "order-1234".into() }).await;
+    v.until(|e| match e { VisitorEvent::Ack { client_id, .. } if client_id == "tap-menu" => Some(()), _ => None }).await;
+    let (_, b) = call(&s, "GET", &msgs, Some(&key), None).await;
+    assert_eq!(b["messages"].as_array().unwrap().last().unwrap()["body"]["text"], "Order 1234", "{b}");
+
+    // A card list: refused when it could hurt, shown as sent otherwise.
+    let cards = |cards: Value| json!({"client_id": format!("c-{}", cards.to_string().len()), "sender": "bot", "body": {"kind": "cards", "text": "Your orders", "cards": cards}});
+    for bad in [
+        json!([]),
+        json!([{"title": "", "options": []}]),
+        json!([{"title": "A", "url": "javascript:alert(1)"}]),
+        json!([{"title": "A", "options": [{"id": "x", "label": "1"}, {"id": "y", "label": "2"}, {"id": "z", "label": "3"}, {"id": "w", "label": "4"}]}]),
+        json!([{"title": "A", "options": [{"id": "same", "label": "1"}]}, {"title": "B", "options": [{"id": "same", "label": "2"}]}]),
+    ] {
+        let (st, b) = call(&s, "POST", &msgs, Some(&key), Some(cards(bad.clone()))).await;
+        assert_eq!((st, b["code"].as_str()), (400, Some("bad_request")), "{bad}: {b}");
+    }
+    let list = json!([
+        {"title": "Order 1234", "description": "Shipped; arrives tomorrow", "url": "https://shop.test/o/1234", "options": [{"id": "c-1234", "label": "Ask about 1234"}]},
+        {"title": "Order 5678", "options": [{"id": "c-5678", "label": "Ask about 5678"}]}
+    ]);
+    let (st, b) = call(&s, "POST", &msgs, Some(&key), Some(cards(list))).await;
+    assert_eq!(st, 200, "{b}");
+    let shown = v
+        .until(|e| match e {
+            VisitorEvent::Message { message } => match &message.body {
+                Body::Cards { cards, .. } => Some(cards.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .await;
+    assert_eq!(shown.iter().map(|c| (c.title.as_str(), c.options.len())).collect::<Vec<_>>(), vec![("Order 1234", 1), ("Order 5678", 1)]);
+
     // The tap is stored as the label, and the bot reads it over REST; an unknown option is refused.
-    v.cmd(&consult_sdk::protocol::VisitorCommand::Choose { client_id: "tap".into(), option: "order-1234".into() }).await;
+    // A card's button counts as well as a menu's: the latest list with buttons is the cards.
+    v.cmd(&consult_sdk::protocol::VisitorCommand::Choose { client_id: "tap".into(), option: "c-1234".into() }).await;
     v.until(|e| match e { VisitorEvent::Ack { client_id, .. } if client_id == "tap" => Some(()), _ => None }).await;
     let (_, b) = call(&s, "GET", &msgs, Some(&key), None).await;
     let last = b["messages"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["sender"]["role"].as_str(), last["body"]["text"].as_str()), (Some("visitor"), Some("Order 1234")), "{b}");
+    assert_eq!((last["sender"]["role"].as_str(), last["body"]["text"].as_str()), (Some("visitor"), Some("Ask about 1234")), "{b}");
     v.cmd(&consult_sdk::protocol::VisitorCommand::Choose { client_id: "tap2".into(), option: "nope".into() }).await;
     assert_eq!(v.error_code().await, "bad_request");
     // The webhook says which option it was, beside the label.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let tap = hits.lock().unwrap().iter().filter(|h| verify(h)).filter_map(|h| serde_json::from_str::<Value>(&h.body).ok()).find(|v| v["type"] == "message.created" && v["data"]["message"]["body"]["text"] == "Order 1234");
+        let tap = hits.lock().unwrap().iter().filter(|h| verify(h)).filter_map(|h| serde_json::from_str::<Value>(&h.body).ok()).find(|v| v["type"] == "message.created" && v["data"]["message"]["body"]["text"] == "Ask about 1234");
         if let Some(tap) = tap {
-            assert_eq!(tap["data"]["option"], "order-1234", "{tap}");
+            assert_eq!(tap["data"]["option"], "c-1234", "{tap}");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "no message.created for the tap");

@@ -480,13 +480,7 @@ impl Dom {
                     let c = create(&self.doc, "div", "card")?;
                     // The title links out when the bot gave a web link; text otherwise.
                     let title = match card.url.as_deref().filter(|u| is_web_url(u)) {
-                        Some(url) => {
-                            let a = create(&self.doc, "a", "card-title")?;
-                            a.set_attribute("href", url)?;
-                            a.set_attribute("target", "_blank")?;
-                            a.set_attribute("rel", "noopener noreferrer")?;
-                            a
-                        }
+                        Some(url) => self.link_out("card-title", url)?,
                         None => create(&self.doc, "strong", "card-title")?,
                     };
                     title.set_text_content(Some(&card.title));
@@ -509,18 +503,21 @@ impl Dom {
         Ok(li.into())
     }
 
+    /// A link that opens in a new tab and tells the target nothing about the chat.
+    fn link_out(&self, class: &str, url: &str) -> Result<HtmlElement, JsValue> {
+        let a = create(&self.doc, "a", class)?;
+        a.set_attribute("href", url)?;
+        a.set_attribute("target", "_blank")?;
+        a.set_attribute("rel", "noopener noreferrer")?;
+        Ok(a)
+    }
+
     fn menu(&self, options: &[MenuOption]) -> Result<Element, JsValue> {
         let menu = create(&self.doc, "div", "menu")?;
         menu.set_attribute("role", "group")?;
         for option in options {
             let item = match option.url.as_deref().filter(|u| is_web_url(u)) {
-                Some(url) => {
-                    let a = create(&self.doc, "a", "option link")?;
-                    a.set_attribute("href", url)?;
-                    a.set_attribute("target", "_blank")?;
-                    a.set_attribute("rel", "noopener noreferrer")?;
-                    a
-                }
+                Some(url) => self.link_out("option link", url)?,
                 None => {
                     let b = button(&self.doc, "option", "")?;
                     b.set_attribute(OPTION_ATTR, &option.id)?;

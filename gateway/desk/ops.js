@@ -280,11 +280,7 @@ function reportQuery() {
 }
 
 async function loadReports() {
-  if (!$("r-to").value) {
-    const day = (d) => new Date(Date.now() - d * 86400000).toISOString().slice(0, 10);
-    $("r-to").value = day(0);
-    $("r-from").value = day(6);
-  }
+  // Empty dates: the gateway's last 7 days, in its report time zone; it says which days.
   const q = reportQuery();
   for (const u of ops.reportUrls) URL.revokeObjectURL(u);
   ops.reportUrls = [];
@@ -292,6 +288,9 @@ async function loadReports() {
   const r = await authFetch("/v1/reports?" + q);
   const body = await r.json().catch(() => ({}));
   if (!r.ok) { $("r-error").textContent = body.message || r.statusText; return; }
+  $("r-from").value = body.from;
+  $("r-to").value = body.to;
+  $("r-from").title = $("r-to").title = body.time_zone;
   const charts = $("r-charts");
   charts.replaceChildren();
   for (const m of METRICS) {

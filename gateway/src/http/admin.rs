@@ -128,9 +128,9 @@ fn day_ms(field: &str, s: &str, tz: &jiff::tz::TimeZone) -> Result<u64, AppError
     midnight_ms(field, date(field, s)?, tz)
 }
 
-/// The period `[from, to]`: whole days in the reports' time zone (`[server] report_time_zone`);
-/// the last 7 by default, at most 366.
-fn period(q: &ReportQuery, tz: &jiff::tz::TimeZone) -> Result<(u64, u64), AppError> {
+/// The period's first and last day in the reports' time zone (`[server] report_time_zone`): the
+/// last 7 by default, at most 366.
+fn period_days(q: &ReportQuery, tz: &jiff::tz::TimeZone) -> Result<(jiff::civil::Date, jiff::civil::Date), AppError> {
     let today = jiff::Timestamp::from_millisecond(now_ms() as i64).map_err(|e| AppError::BadRequest(e.to_string()))?.to_zoned(tz.clone()).date();
     let to_day = match &q.to {
         Some(t) => date("to", t)?,
@@ -144,6 +144,12 @@ fn period(q: &ReportQuery, tz: &jiff::tz::TimeZone) -> Result<(u64, u64), AppErr
     if !(0..366).contains(&days) {
         return Err(AppError::BadRequest("from must be on or before to, at most 366 days apart".into()));
     }
+    Ok((from_day, to_day))
+}
+
+/// The period `[from, to)` in Unix ms: whole days in the reports' time zone.
+fn period(q: &ReportQuery, tz: &jiff::tz::TimeZone) -> Result<(u64, u64), AppError> {
+    let (from_day, to_day) = period_days(q, tz)?;
     Ok((midnight_ms("from", from_day, tz)?, midnight_ms("to", to_day.saturating_add(jiff::ToSpan::days(1)), tz)?))
 }
 
@@ -172,7 +178,12 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, Query(q): Que
         state.run(move |core, s| core.audit(s, &agent, "export", channel.as_deref(), None, &detail, now_ms())).await?;
         return Ok(csv_response(reports::csv(&lines, by), &format!("consult-report-{}.csv", by.as_str())));
     }
-    Ok(Json(serde_json::json!({ "by": by, "lines": lines })).into_response())
+    // The days it covers, in the reports' time zone: the desk shows them (the browser's own
+    // "today" may be another day).
+    let tz = &state.config().report_tz;
+    let (from, to) = period_days(&q, tz)?;
+    let zone = tz.iana_name().unwrap_or("UTC");
+    Ok(Json(serde_json::json!({ "by": by, "from": from.to_string(), "to": to.to_string(), "time_zone": zone, "lines": lines })).into_response())
 }
 
 fn csv_response(body: String, name: &str) -> Response {

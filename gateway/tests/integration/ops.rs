@@ -351,6 +351,7 @@ async fn reports_match_figures_computed_from_the_seeded_history() {
     let (_, one) = get(&s, &t, "/v1/reports?by=day&from=2026-03-03&to=2026-03-03").await;
     let one: Value = serde_json::from_str(&one).unwrap();
     assert_eq!(one["lines"].as_array().unwrap().last().unwrap()["sessions"], 3);
+    assert_eq!((one["from"].as_str(), one["to"].as_str(), one["time_zone"].as_str()), (Some("2026-03-03"), Some("2026-03-03"), Some("UTC")), "the days it covers: {one}");
     // The chart draws one bar per group with its figure; the CSV export was audited.
     let (st, svg) = get(&s, &t, &format!("/v1/reports/chart.svg?by=entry&metric=sessions&{period}")).await;
     assert_eq!(st, 200);

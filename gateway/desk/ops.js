@@ -12,7 +12,7 @@ Object.assign(DESK_STRINGS.ko, {
   "board.channel": "채널", "board.category": "카테고리", "board.count": "대기", "board.name": "이름", "board.status": "상태",
   "board.load": "상담 수", "board.current": "현재 상담", "board.visitor": "고객", "board.state": "상태", "board.agent": "상담원",
   "board.age": "경과", "board.actions": "작업", "board.watch": "보기", "board.takeover": "가져오기", "board.reassign": "배정",
-  "board.to": "배정할 상담원", "board.none": "없음", "board.noqueue": "대기 중인 고객이 없습니다.", "reports.utc": "날짜는 UTC 기준입니다.", "board.updated": "{t} 기준, 5초마다 갱신",
+  "board.to": "배정할 상담원", "board.none": "없음", "board.noqueue": "대기 중인 고객이 없습니다.", "reports.tz": "날짜 기준 시간대: {z}", "board.updated": "{t} 기준, 5초마다 갱신",
   "status.available": "상담 가능", "status.away": "자리 비움", "status.offline": "오프라인",
   "notes": "내부 메모", "notes.placeholder": "상담원끼리만 보는 메모 (고객에게 보이지 않음)", "notes.add": "메모 추가",
   "notes.empty": "메모 없음", "rating": "고객 평가", "rating.none": "아직 평가 없음",
@@ -41,7 +41,7 @@ Object.assign(DESK_STRINGS.en, {
   "board.channel": "Channel", "board.category": "Category", "board.count": "Waiting", "board.name": "Name", "board.status": "Status",
   "board.load": "Load", "board.current": "Current chats", "board.visitor": "Visitor", "board.state": "State", "board.agent": "Agent",
   "board.age": "Age", "board.actions": "Actions", "board.watch": "Watch", "board.takeover": "Take over", "board.reassign": "Reassign",
-  "board.to": "Reassign to", "board.none": "None", "board.noqueue": "Nobody is waiting.", "reports.utc": "Days are UTC.", "board.updated": "As of {t}; refreshes every 5 s",
+  "board.to": "Reassign to", "board.none": "None", "board.noqueue": "Nobody is waiting.", "reports.tz": "Days in {z}", "board.updated": "As of {t}; refreshes every 5 s",
   "status.available": "Available", "status.away": "Away", "status.offline": "Offline",
   "notes": "Internal notes", "notes.placeholder": "For agents only; the visitor never sees it", "notes.add": "Add note",
   "notes.empty": "No notes", "rating": "Visitor rating", "rating.none": "Not rated yet",
@@ -290,7 +290,7 @@ async function loadReports() {
   if (!r.ok) { $("r-error").textContent = body.message || r.statusText; return; }
   $("r-from").value = body.from;
   $("r-to").value = body.to;
-  $("r-from").title = $("r-to").title = body.time_zone;
+  $("r-tz").textContent = t("reports.tz", { z: body.time_zone });
   const charts = $("r-charts");
   charts.replaceChildren();
   for (const m of METRICS) {

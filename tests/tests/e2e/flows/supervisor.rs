@@ -68,6 +68,9 @@ fn a_supervisor_watches_notes_reassigns_and_the_visitors_rating_reaches_the_repo
         b.js("const s = document.getElementById('r-by'); s.value = 'agent'; return true", vec![]).await;
         b.find("#r-form button[type=submit]").await.click().await.expect("show");
         b.wait_js("the report table with Sora's rating", "[...document.querySelectorAll('#r-table tbody tr')].some(r => r.textContent.includes('sora') && r.textContent.includes('4.00 (1)'))").await;
+        // The days are the gateway's report time zone's (the demo's is Asia/Seoul), and it says so.
+        let tz = b.js("return document.getElementById('r-tz').textContent", vec![]).await;
+        assert_eq!(tz, "Days in Asia/Seoul", "the report names its time zone");
         b.wait_js("every chart drawn", "[...document.querySelectorAll('#r-charts img')].every(i => i.complete && i.naturalWidth > 0)").await;
         let chart = b
             .js("return (async () => (await (await fetch('/v1/reports/chart.svg?by=agent&metric=csat', {headers: {authorization: 'Bearer ' + desk.token}})).text()))()", vec![])

@@ -23,13 +23,17 @@ pub fn visitor_wrote(store: &mut dyn Store, session: &SessionRow, opened: bool, 
     if opened {
         emit(store, &session.channel, Some(&session.id), WebhookEvent::SessionOpened(SessionOpened { session: session.summary() }), now_ms)?;
     }
-    let data = MessageCreated { session: session.id.clone(), user_key: session.user_key.clone(), message: message.clone(), option: option.map(Into::into) };
-    emit(store, &session.channel, Some(&session.id), WebhookEvent::MessageCreated(data), now_ms)
+    tapped(store, session, message, option, now_ms)
 }
 
 /// `message.created`.
 pub fn message_created(store: &mut dyn Store, session: &SessionRow, message: &ChatMessage, now_ms: u64) -> R<()> {
-    let data = MessageCreated { session: session.id.clone(), user_key: session.user_key.clone(), message: message.clone(), option: None };
+    tapped(store, session, message, None, now_ms)
+}
+
+/// `message.created`, with the menu option the message records when it is a tap.
+fn tapped(store: &mut dyn Store, session: &SessionRow, message: &ChatMessage, option: Option<&str>, now_ms: u64) -> R<()> {
+    let data = MessageCreated { session: session.id.clone(), user_key: session.user_key.clone(), message: message.clone(), option: option.map(Into::into) };
     emit(store, &session.channel, Some(&session.id), WebhookEvent::MessageCreated(data), now_ms)
 }
 

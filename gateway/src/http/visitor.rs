@@ -194,7 +194,7 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut heard = tokio::time::Instant::now();
     while ok {
-        let flush_at = progress.flush_at();
+        let flush_at = progress.due;
         tokio::select! {
             () = sleep_until_or_never(flush_at) => {
                 progress.flush(&state, &conv).await;
@@ -318,10 +318,6 @@ impl Progress {
             self.reply_sent = message.seq;
             self.due.get_or_insert_with(|| tokio::time::Instant::now() + DELIVERED_EVERY);
         }
-    }
-
-    fn flush_at(&self) -> Option<tokio::time::Instant> {
-        self.due
     }
 
     async fn flush(&mut self, state: &AppState, conv: &ConversationRef) {

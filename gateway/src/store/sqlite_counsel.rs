@@ -35,34 +35,26 @@ ALTER TABLE conversations ADD COLUMN visitor_read_seq INTEGER NOT NULL DEFAULT 0
 ALTER TABLE conversations ADD COLUMN agent_read_seq INTEGER NOT NULL DEFAULT 0;
 "#;
 
-/// The statement that raises `mark` to `?2` (capped at `last_seq`) in conversation `?1`; it
-/// returns the three marks, or no row when nothing rose. Plain SQL with `?n` for both stores.
-pub(super) fn raise_receipt_sql(mark: super::ReceiptMark) -> &'static str {
-    use super::ReceiptMark::*;
-    match mark {
-        VisitorDelivered => "UPDATE conversations SET visitor_delivered_seq = CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
-            WHERE id = ?1 AND visitor_delivered_seq < CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
-            RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
-        VisitorRead => "UPDATE conversations SET visitor_read_seq = CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END, \
-            visitor_delivered_seq = CASE WHEN visitor_delivered_seq > (CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END) \
-                THEN visitor_delivered_seq ELSE (CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END) END \
-            WHERE id = ?1 AND visitor_read_seq < CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
-            RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
-        AgentRead => "UPDATE conversations SET agent_read_seq = CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
-            WHERE id = ?1 AND agent_read_seq < CASE WHEN ?2 < last_seq THEN ?2 ELSE last_seq END \
-            RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
-    }
-}
-
-pub(super) const RECEIPTS_SQL: &str = "SELECT visitor_delivered_seq, visitor_read_seq, agent_read_seq FROM conversations WHERE id = ?1";
-
+/// Raises `mark` to `seq` (capped at `last_seq`); the three marks, or `None` when nothing rose.
+/// (SQLite's two-argument `MIN`/`MAX` are PostgreSQL's `LEAST`/`GREATEST`.)
 pub(super) fn raise_receipt(conn: &Connection, conversation: &str, mark: super::ReceiptMark, seq: u64) -> StoreResult<Option<Receipts>> {
+    use super::ReceiptMark::*;
+    let sql = match mark {
+        VisitorDelivered => "UPDATE conversations SET visitor_delivered_seq = MIN(?2, last_seq) \
+            WHERE id = ?1 AND visitor_delivered_seq < MIN(?2, last_seq) RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
+        VisitorRead => "UPDATE conversations SET visitor_read_seq = MIN(?2, last_seq), \
+            visitor_delivered_seq = MAX(visitor_delivered_seq, MIN(?2, last_seq)) \
+            WHERE id = ?1 AND visitor_read_seq < MIN(?2, last_seq) RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
+        AgentRead => "UPDATE conversations SET agent_read_seq = MIN(?2, last_seq) \
+            WHERE id = ?1 AND agent_read_seq < MIN(?2, last_seq) RETURNING visitor_delivered_seq, visitor_read_seq, agent_read_seq",
+    };
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-    Ok(conn.prepare_cached(raise_receipt_sql(mark))?.query_row(params![conversation, seq], receipts_row).optional()?)
+    Ok(conn.prepare_cached(sql)?.query_row(params![conversation, seq], receipts_row).optional()?)
 }
 
 pub(super) fn receipts(conn: &Connection, conversation: &str) -> StoreResult<Receipts> {
-    Ok(conn.prepare_cached(RECEIPTS_SQL)?.query_row([conversation], receipts_row).optional()?.unwrap_or_default())
+    let sql = "SELECT visitor_delivered_seq, visitor_read_seq, agent_read_seq FROM conversations WHERE id = ?1";
+    Ok(conn.prepare_cached(sql)?.query_row([conversation], receipts_row).optional()?.unwrap_or_default())
 }
 
 pub(super) fn set_channel_enabled(conn: &Connection, channel: &str, enabled: bool, by: &str, now_ms: u64) -> StoreResult<()> {

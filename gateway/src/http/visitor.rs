@@ -72,9 +72,10 @@ pub async fn resolve_visitor(state: &AppState, handle: String) -> Result<Convers
 }
 
 /// Socket settings shared by the visitor and agent sockets: small buffers (an idle socket
-/// should cost kilobytes, not tungstenite's default 128 KiB read buffer) and a hard frame cap.
+/// should cost a few kilobytes, not tungstenite's default 128 KiB read buffer; a visitor's
+/// frames are mostly under 1 KiB, larger ones take a few more reads) and a hard frame cap.
 pub fn lean(ws: WebSocketUpgrade) -> WebSocketUpgrade {
-    ws.read_buffer_size(4 * 1024).write_buffer_size(0).max_write_buffer_size(4 * 1024 * 1024).max_message_size(MAX_READ).max_frame_size(MAX_READ)
+    ws.read_buffer_size(1024).write_buffer_size(0).max_write_buffer_size(4 * 1024 * 1024).max_message_size(MAX_READ).max_frame_size(MAX_READ)
 }
 
 /// Upgrades are limited per address (both sockets): reconnecting must not reset any other limit.
@@ -158,6 +159,8 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
         let origin = headers.get("origin").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         return refuse(&mut sink, &AppError::OriginNotAllowed(origin), close_code::POLICY).await;
     }
+    // Held for the socket's whole life otherwise: a kilobyte or two per idle visitor.
+    drop((headers, allowed));
     // Register, read the state and the gap in one storage step: nothing falls between them.
     let (c, h) = (conv.id.clone(), handle.clone());
     let start = state

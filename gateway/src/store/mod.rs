@@ -56,6 +56,9 @@ pub enum StoreError {
     /// A stored JSON column did not parse.
     #[error("stored data is corrupt: {0}")]
     Corrupt(#[from] serde_json::Error),
+    /// Syncing the database's files, or starting a thread for it, failed.
+    #[error("database file: {0}")]
+    Io(#[from] std::io::Error),
     /// The database thread is gone.
     #[error("database thread stopped")]
     Stopped,
@@ -304,6 +307,12 @@ pub struct Purged {
 pub trait Store: Send {
     /// One step of the storage thread's group commit.
     fn batch(&mut self, step: BatchStep) -> StoreResult<()>;
+    /// When commits are not yet durable on their own: what makes every commit so far durable
+    /// (SQLite: an `fdatasync` of its write-ahead log). The storage thread then runs it on a
+    /// second thread, so the next batch runs while the last one's sync is on the disk.
+    fn durable_sync(&mut self) -> Option<DurableSync> {
+        None
+    }
     /// A per-channel secret (`purpose`: `user_key`, `handoff`), created on first use.
     fn channel_secret(&mut self, channel: &str, purpose: &str) -> StoreResult<[u8; 32]>;
     /// Finds or creates the conversation of `(channel, user_key)`, records the launch context and
@@ -619,7 +628,8 @@ impl Db {
             #[cfg(not(feature = "postgres"))]
             return Err(StoreError::UnsupportedDatabase("this consult was built without PostgreSQL support (cargo feature `postgres`)".into()));
         }
-        Ok(Db::spawn(open_store(path, durable_full)?))
+        let text = text.strip_prefix("sqlite:").map(str::to_string);
+        Ok(Db::spawn(Box::new(SqliteStore::open_server(text.as_deref().map_or(path, Path::new), durable_full)?)))
     }
 
     /// Runs a store on its own thread.
@@ -715,63 +725,164 @@ impl Db {
     }
 }
 
-fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbStats) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+/// Makes every commit so far durable (see [`Store::durable_sync`]).
+pub type DurableSync = Box<dyn FnMut() -> StoreResult<()> + Send>;
+
+/// A committed batch waiting for its sync: what it published and whom to answer.
+struct Committed {
+    published: Vec<crate::hub::outbox::Publish>,
+    answers: Vec<Box<dyn FnOnce(Result<(), StoreError>) + Send>>,
+    /// The commit's own failure; such a batch needs no sync.
+    failed: Option<String>,
+}
+
+impl Committed {
+    /// Published only now: nobody ever sees a message that a failed commit or sync lost.
+    fn finish(self, synced: Result<(), String>) {
+        let outcome = match self.failed {
+            Some(e) => Err(e),
+            None => synced,
+        };
+        if outcome.is_ok() {
+            for publish in self.published {
+                publish();
             }
         }
-        run_batch(store, batch, stats);
+        for answer in self.answers {
+            answer(outcome.clone().map_err(StoreError::Commit));
+        }
     }
 }
 
-fn run_batch(store: &mut dyn Store, batch: Vec<Job>, stats: &DbStats) {
-    let in_transaction = store.batch(BatchStep::Begin).is_ok();
-    let mut answers = Vec::with_capacity(batch.len());
-    let mut published = Vec::new();
-    for job in batch {
+/// The sync thread: takes every committed batch waiting, syncs once for all of them, then
+/// publishes and answers them in commit order.
+struct Syncer {
+    batches: std_mpsc::Sender<Committed>,
+    /// Batches handed over and not yet answered.
+    pending: Arc<AtomicU64>,
+}
+
+impl Syncer {
+    fn spawn(mut sync: DurableSync) -> Syncer {
+        let (batches, rx) = std_mpsc::channel::<Committed>();
+        let pending = Arc::new(AtomicU64::new(0));
+        let left = pending.clone();
+        std::thread::Builder::new()
+            .name("consult-sync".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut group = vec![first];
+                    group.extend(rx.try_iter());
+                    let synced = sync().map_err(|e| {
+                        tracing::error!(error = %e, "syncing the database failed; the batches waiting for it are answered with the error");
+                        e.to_string()
+                    });
+                    let n = group.len() as u64;
+                    for batch in group {
+                        batch.finish(synced.clone());
+                    }
+                    left.fetch_sub(n, Relaxed);
+                }
+            })
+            .expect("spawning the database sync thread");
+        Syncer { batches, pending }
+    }
+
+    fn busy(&self) -> bool {
+        self.pending.load(Relaxed) > 0
+    }
+
+    fn hand_over(&self, batch: Committed) {
+        self.pending.fetch_add(1, Relaxed);
+        if let Err(std_mpsc::SendError(batch)) = self.batches.send(batch) {
+            self.pending.fetch_sub(1, Relaxed);
+            batch.finish(Err("the database sync thread stopped".into()));
+        }
+    }
+}
+
+/// How often the storage thread looks again whether the sync thread is free while it keeps
+/// a batch open for more jobs.
+const SYNC_POLL: Duration = Duration::from_micros(200);
+
+fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbStats) {
+    let syncer = store.durable_sync().map(Syncer::spawn);
+    while let Ok(first) = rx.recv() {
+        let mut batch = Batch::begin(store);
+        batch.run(store, first, stats);
+        // Take what waits; while the last batch's sync is still on the disk, keep taking (the
+        // sync costs the same for one job or a thousand), so batches stay large under load.
+        while batch.len < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.run(store, job, stats),
+                Err(std_mpsc::TryRecvError::Disconnected) => break,
+                Err(std_mpsc::TryRecvError::Empty) if syncer.as_ref().is_some_and(Syncer::busy) => match rx.recv_timeout(SYNC_POLL) {
+                    Ok(job) => batch.run(store, job, stats),
+                    Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+                Err(std_mpsc::TryRecvError::Empty) => break,
+            }
+        }
+        let committed = batch.commit(store, stats);
+        match &syncer {
+            Some(s) if committed.failed.is_none() => s.hand_over(committed),
+            // A failed commit is answered at once; with no sync thread the commit was durable.
+            _ => committed.finish(Ok(())),
+        }
+    }
+}
+
+/// One batch: a transaction, each job in its own savepoint.
+struct Batch {
+    in_transaction: bool,
+    len: usize,
+    committed: Committed,
+}
+
+impl Batch {
+    fn begin(store: &mut dyn Store) -> Batch {
+        let in_transaction = store.batch(BatchStep::Begin).is_ok();
+        Batch { in_transaction, len: 0, committed: Committed { published: Vec::new(), answers: Vec::new(), failed: None } }
+    }
+
+    fn run(&mut self, store: &mut dyn Store, job: Job, stats: &DbStats) {
+        self.len += 1;
         let expired = job.queued.elapsed() > MAX_WAIT;
         if expired {
             stats.busy.fetch_add(1, Relaxed);
-            answers.push(((job.run)(store, true)).answer);
-            continue;
+            self.committed.answers.push(((job.run)(store, true)).answer);
+            return;
         }
-        let marked = in_transaction && store.batch(BatchStep::Mark).is_ok();
+        let marked = self.in_transaction && store.batch(BatchStep::Mark).is_ok();
         crate::hub::outbox::open();
         let done = (job.run)(store, false);
         let events = crate::hub::outbox::take();
         if done.keep {
-            published.extend(events);
+            self.committed.published.extend(events);
             if marked {
                 let _ = store.batch(BatchStep::Keep);
             }
         } else if marked {
             let _ = store.batch(BatchStep::Undo);
         }
-        answers.push(done.answer);
+        self.committed.answers.push(done.answer);
     }
-    stats.jobs.fetch_add(answers.len() as u64, Relaxed);
-    let commit = if in_transaction { store.batch(BatchStep::Commit) } else { Ok(()) };
-    let outcome = match commit {
-        Ok(()) => {
-            stats.commits.fetch_add(1, Relaxed);
-            // Published only now: nobody ever sees a message that a failed commit lost.
-            for publish in published {
-                publish();
+
+    fn commit(mut self, store: &mut dyn Store, stats: &DbStats) -> Committed {
+        stats.jobs.fetch_add(self.len as u64, Relaxed);
+        let commit = if self.in_transaction { store.batch(BatchStep::Commit) } else { Ok(()) };
+        match commit {
+            Ok(()) => {
+                stats.commits.fetch_add(1, Relaxed);
             }
-            Ok(())
+            Err(e) => {
+                tracing::error!(error = %e, "committing a batch failed; its jobs are answered with the error");
+                let _ = store.batch(BatchStep::Abort);
+                self.committed.failed = Some(e.to_string());
+            }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "committing a batch failed; its jobs are answered with the error");
-            let _ = store.batch(BatchStep::Abort);
-            Err(e.to_string())
-        }
-    };
-    for answer in answers {
-        answer(outcome.clone().map_err(StoreError::Commit));
+        self.committed
     }
 }
 
@@ -819,6 +930,53 @@ mod tests {
             })
             .await
         })
+    }
+
+    /// The server's SQLite path: commits synced by the sync thread, batches kept open while a
+    /// sync is on the disk. Every job is answered once, publishes come in commit order, and
+    /// everything acknowledged is in the file when it is opened again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn synced_batches_answer_every_job_in_order_and_keep_every_write() {
+        let dir = std::env::temp_dir().join(format!("consult-sync-{}", crate::identity::random_token(6)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("consult.db");
+        let db = Db::spawn(Box::new(SqliteStore::open_server(&file, true).unwrap()));
+        let published = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut sends = Vec::new();
+        for i in 0..400u32 {
+            let (db, published) = (db.clone(), published.clone());
+            sends.push(tokio::spawn(async move {
+                db.call(move |s| {
+                    let handle = s.launch("shop", &format!("u{i}"), &LaunchContext::default(), 1)?;
+                    let seen = published.clone();
+                    if let Some(p) = crate::hub::outbox::defer(Box::new(move || seen.lock().unwrap().push(i))) {
+                        p();
+                    }
+                    Ok(handle)
+                })
+                .await
+            }));
+        }
+        let mut handles = Vec::new();
+        for send in sends {
+            handles.push(send.await.unwrap().unwrap());
+        }
+        let (jobs, commits) = (db.stats().jobs.load(Relaxed), db.stats().commits.load(Relaxed));
+        assert_eq!(jobs, 400);
+        assert!(commits < jobs, "{commits} commits for {jobs} jobs: nothing was batched");
+        let mut order = published.lock().unwrap().clone();
+        assert_eq!(order.len(), 400, "every job's publish ran once");
+        order.sort_unstable();
+        order.dedup();
+        assert_eq!(order.len(), 400);
+        drop(db);
+        std::thread::sleep(Duration::from_millis(300));
+        let mut again = SqliteStore::open(&file, true).unwrap();
+        for handle in handles {
+            assert!(again.resolve_handle(&handle, 2).unwrap().is_some(), "an acknowledged write is missing");
+        }
+        drop(again);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]

@@ -61,7 +61,28 @@ ALTER TABLE attachments ADD COLUMN sha256 TEXT;
 /// SQLite behind [`Store`].
 pub struct SqliteStore {
     conn: Connection,
+    /// The write-ahead log to sync after commits, when the server syncs them itself.
+    wal: Option<std::path::PathBuf>,
+    /// Stops the checkpoint thread when the store goes.
+    checkpoints: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(stop) = &self.checkpoints {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// Pages of memory SQLite may keep (negative: KiB). The default 2 MiB made every batch read
+/// back pages it had just written.
+const CACHE_KIB: i64 = 16 * 1024;
+/// How often the checkpoint thread copies the log into the database: seldom enough that a page
+/// rewritten by many batches is copied once, and its two syncs stay out of the writer's way.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// A log this large is reset even if that makes the writer wait for it.
+const WAL_RESET_BYTES: u64 = 64 * 1024 * 1024;
 
 pub(super) fn state_str(s: SessionState) -> &'static str {
     match s {
@@ -153,8 +174,32 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", if durable_full { "FULL" } else { "NORMAL" })?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut store = SqliteStore { conn };
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        let mut store = SqliteStore { conn, wal: None, checkpoints: None };
         store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens the file for the server's storage thread. Commits are made durable by the thread's
+    /// group sync ([`Store::durable_sync`]: one `fdatasync` of the log for every batch
+    /// committed meanwhile) instead of inside `COMMIT`, and the log is copied into the database
+    /// by a thread of its own; with `durable_full` false, as [`SqliteStore::open`].
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn open_server(path: &Path, durable_full: bool) -> StoreResult<SqliteStore> {
+        let mut store = SqliteStore::open(path, durable_full)?;
+        let file = store.conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
+        let Some(file) = file else { return Ok(store) };
+        // NORMAL in WAL mode: COMMIT writes the log without syncing it; the sync thread syncs.
+        if durable_full {
+            store.conn.pragma_update(None, "synchronous", "NORMAL")?;
+            let mut wal = file.clone().into_os_string();
+            wal.push("-wal");
+            store.wal = Some(wal.into());
+        }
+        store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        store.checkpoints = Some(spawn_checkpoints(&file)?);
         Ok(store)
     }
 
@@ -169,6 +214,32 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// Copies the log into the database every [`CHECKPOINT_EVERY`] on a connection of its own,
+/// off the storage thread; resets a log past [`WAL_RESET_BYTES`] (the writer waits for that).
+fn spawn_checkpoints(file: &Path) -> StoreResult<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    let conn = Connection::open(file)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let mut wal = file.to_path_buf().into_os_string();
+    wal.push("-wal");
+    std::thread::Builder::new()
+        .name("consult-checkpoint".into())
+        .spawn(move || {
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESET_BYTES);
+                let mode = if big { "RESTART" } else { "PASSIVE" };
+                if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "checkpointing the database log failed; trying again");
+                }
+            }
+        })
+        ?;
+    Ok(stop)
 }
 
 pub(super) fn session_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionRow>> {
@@ -226,6 +297,24 @@ pub(super) fn existing_message(conn: &Connection, conversation: &str, author: &s
 }
 
 impl Store for SqliteStore {
+    fn durable_sync(&mut self) -> Option<super::DurableSync> {
+        let wal = self.wal.clone()?;
+        let mut file: Option<std::fs::File> = None;
+        Some(Box::new(move || {
+            // Opened on first use: SQLite creates the log with the first write.
+            let f = match &mut file {
+                Some(f) => f,
+                // No log yet: nothing was written that is not in the database file.
+                None => match std::fs::File::open(&wal) {
+                    Ok(f) => file.insert(f),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                },
+            };
+            Ok(f.sync_data()?)
+        }))
+    }
+
     fn batch(&mut self, step: super::BatchStep) -> StoreResult<()> {
         use super::BatchStep;
         let sql = match step {

@@ -62,6 +62,11 @@ export function getText(url, agent = keepAlive) {
 }
 
 /// A visitor handle from `POST /v1/launch` (consult only).
+/// The node client `i` uses: a cluster's nodes take turns.
+export function nodeOf(target, i) {
+  return target.nodes ? target.nodes[i % target.nodes.length] : target;
+}
+
 export async function launch(target) {
   const r = await postJson(target.base, "/v1/launch", { channel: "bench" }, { origin: ORIGIN });
   if (r.status !== 200 || typeof r.body?.session !== "string") {

@@ -6,7 +6,7 @@
 // Talks to its parent over IPC: { cmd: "open", target, count, concurrency } → { ev: "opened", … };
 // { cmd: "trim", count } closes its newest `count` sessions → { ev: "trimmed", held }.
 // Exits when the parent goes away.
-import { launch, openVisitor } from "./clients.mjs";
+import { launch, nodeOf, openVisitor } from "./clients.mjs";
 
 const held = [];
 
@@ -18,10 +18,10 @@ async function open({ target, count, concurrency }) {
   const one = async () => {
     // Stop early once the server refuses many: its limit is what the step measures.
     while (next < count && failed < 32) {
-      next++;
+      const node = nodeOf(target, next++);
       try {
-        const handle = target.kind === "consult" ? await launch(target) : null;
-        held.push(await openVisitor(target, handle, undefined, 5_000));
+        const handle = node.kind === "consult" ? await launch(node) : null;
+        held.push(await openVisitor(node, handle, undefined, 5_000));
       } catch (e) {
         failed++;
         firstError ??= e.message;

@@ -26,7 +26,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { getText, launch, nowNs, openAgent } from "./clients.mjs";
+import { getText, launch, nodeOf, nowNs, openAgent } from "./clients.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -36,7 +36,9 @@ const log = (...a) => console.error("[bench]", ...a);
 
 const HELP = `usage: node run.mjs --consult PATH [options]
   --consult PATH        the consult binary (built with --profile native)
-  --only LIST           servers to measure, of consult,ws,socketio (default all three)
+  --only LIST           servers to measure, of consult,ws,socketio (default all three), and
+                        consult-pg, consult-pg3: consult on a throwaway PostgreSQL (tests/pg-temp.sh),
+                        one node or three (visitors and agents spread over the nodes)
   --quick               a short run for checking the instrument (small steps, fewer windows)
   --rates LIST          fixed offered rates, msg/s (default 100,1000,5000)
   --ramp LIST           saturation rates tried after them (default 7500,10000,15000,20000,30000,40000)
@@ -101,12 +103,19 @@ function parseArgs(argv) {
     else if (a === "--json") o.json = v();
     else throw new Error(`unknown option ${a} (see --help)`);
   }
-  const bad = o.only.filter((k) => !["consult", "ws", "socketio"].includes(k));
-  if (bad.length) throw new Error(`--only: ${bad.join(",")} is not one of consult,ws,socketio`);
-  if (o.only.includes("consult") && !o.consult) throw new Error("--consult PATH is required to measure the gateway (or --only ws,socketio)");
+  const bad = o.only.filter((k) => !KINDS.includes(k));
+  if (bad.length) throw new Error(`--only: ${bad.join(",")} is not one of ${KINDS.join(",")}`);
+  if (o.only.some(isConsult) && !o.consult) throw new Error("--consult PATH is required to measure the gateway (or --only ws,socketio)");
   if (o.agents * 100 < o.visitors) throw new Error(`--visitors ${o.visitors} needs at least ${Math.ceil(o.visitors / 100)} agents (max_chats is 100)`);
   return o;
 }
+
+const KINDS = ["consult", "ws", "socketio", "consult-pg", "consult-pg3"];
+const isConsult = (kind) => kind.startsWith("consult");
+/// Gateway nodes of a kind (one but for the three-node cluster).
+const nodesOf = (kind) => (kind === "consult-pg3" ? 3 : 1);
+/// Ports a kind needs: its nodes, and PostgreSQL's.
+const portsOf = (kind) => nodesOf(kind) + (kind.startsWith("consult-pg") ? 1 : 0);
 
 // ---------------------------------------------------------------- processes we start
 
@@ -165,9 +174,12 @@ function logTail(name, lines = 15) {
 }
 
 async function stopServer(srv) {
-  clearInterval(srv.warm);
-  srv.metricsAgent.destroy();
-  await stopProcess(srv.child);
+  for (const node of srv.nodes) {
+    clearInterval(node.warm);
+    node.metricsAgent.destroy();
+    await stopProcess(node.child);
+  }
+  if (srv.postgres) execFileSync("sh", [srv.postgres.script, "stop", srv.postgres.dir]);
 }
 
 async function stopProcess(child) {
@@ -196,11 +208,11 @@ async function freePorts(n) {
 
 // ---------------------------------------------------------------- servers
 
-function consultConfig(port, agents) {
+function consultConfig(port, agents, database) {
   let s = `[server]
 listen = "127.0.0.1:${port}"
 public_url = "http://127.0.0.1:${port}"
-database = ${JSON.stringify(path.join(tmp, "bench.db"))}
+database = ${JSON.stringify(database)}
 durability = "full"
 log_format = "json"
 
@@ -221,18 +233,27 @@ keys = { k1 = "ed25519:A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg" }
   return s;
 }
 
-async function startServer(kind, port) {
+/// A throwaway PostgreSQL (tests/pg-temp.sh) that stops when this process ends; its URL.
+function startPostgres(port) {
+  // Not under `tmp`: the server runs as the postgres user, who can't enter it.
+  const dir = path.join(os.tmpdir(), `consult-bench-pg-${process.pid}-${port}`);
+  const script = path.join(here, "../../tests/pg-temp.sh");
+  const url = execFileSync("sh", [script, "start", dir, String(port), String(process.pid)]).toString().trim();
+  return { dir, script, url };
+}
+
+/// One gateway node or peer process, answering /metrics.
+async function startNode(kind, port, database, n) {
   const base = `http://127.0.0.1:${port}`;
-  const target = { kind, base, ws: `ws://127.0.0.1:${port}` };
   let child;
-  if (kind === "consult") {
-    const config = path.join(tmp, "consult.toml");
-    fs.writeFileSync(config, consultConfig(port, opts.agents));
-    child = startProcess(path.resolve(opts.consult), ["serve", "--config", config], "consult.log");
+  const logName = isConsult(kind) ? `consult-${n}.log` : `${kind}.log`;
+  if (isConsult(kind)) {
+    const config = path.join(tmp, `consult-${n}.toml`);
+    fs.writeFileSync(config, consultConfig(port, opts.agents, database));
+    child = startProcess(path.resolve(opts.consult), ["serve", "--config", config], logName);
   } else {
-    child = startProcess(process.execPath, [path.join(here, kind === "ws" ? "peer-ws.mjs" : "peer-socketio.mjs"), String(port)], `${kind}.log`);
+    child = startProcess(process.execPath, [path.join(here, kind === "ws" ? "peer-ws.mjs" : "peer-socketio.mjs"), String(port)], logName);
   }
-  const logName = kind === "consult" ? "consult.log" : `${kind}.log`;
   const until = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${kind} server exited (${child.exitCode}) at start:\n${logTail(logName)}`);
@@ -247,22 +268,43 @@ async function startServer(kind, port) {
   const metricsAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const warm = setInterval(() => getText(`${base}/metrics`, metricsAgent).catch(() => {}), 1000);
   child.on("exit", () => clearInterval(warm));
-  return { kind, child, pid: child.pid, target, logName, metricsAgent, warm };
+  return { child, pid: child.pid, base, logName, metricsAgent, warm };
 }
 
-/// What the server reports and holds: its own visitor socket count and its resident memory.
-async function serverNow(srv) {
-  let metrics;
-  try {
-    metrics = await getText(`${srv.target.base}/metrics`, srv.metricsAgent);
-  } catch (e) {
-    const state = srv.child.exitCode !== null || srv.child.signalCode ? `exited (${srv.child.exitCode ?? srv.child.signalCode})` : "still running";
-    throw new Error(`${srv.kind} server: GET /metrics failed (${e.message}); the process has ${state}:\n${logTail(srv.logName)}`);
+async function startServer(kind, ports) {
+  let database = path.join(tmp, "bench.db");
+  let postgres = null;
+  if (kind.startsWith("consult-pg")) {
+    postgres = startPostgres(ports[nodesOf(kind)]);
+    database = postgres.url;
   }
-  const m = metrics.match(/^(?:consult|peer)_visitor_sockets (\d+)$/m);
-  const status = fs.readFileSync(`/proc/${srv.pid}/status`, "utf8");
-  const rss = Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? NaN);
-  return { held: m ? Number(m[1]) : NaN, rssKiB: rss };
+  const nodes = [];
+  for (let n = 0; n < nodesOf(kind); n++) nodes.push(await startNode(kind, ports[n], database, n + 1));
+  const targets = nodes.map((node) => ({ kind: isConsult(kind) ? "consult" : kind, base: node.base, ws: node.base.replace("http:", "ws:") }));
+  // Visitor or agent i goes to node i mod N (see nodeOf in clients.mjs).
+  const target = { ...targets[0], nodes: targets.length > 1 ? targets : undefined };
+  return { kind, nodes, postgres, target, child: nodes[0].child, pid: nodes[0].pid, logName: nodes[0].logName };
+}
+
+/// What the server reports and holds: its own visitor socket count and its resident memory
+/// (summed over a cluster's nodes).
+async function serverNow(srv) {
+  let held = 0;
+  let rss = 0;
+  for (const node of srv.nodes) {
+    let metrics;
+    try {
+      metrics = await getText(`${node.base}/metrics`, node.metricsAgent);
+    } catch (e) {
+      const state = node.child.exitCode !== null || node.child.signalCode ? `exited (${node.child.exitCode ?? node.child.signalCode})` : "still running";
+      throw new Error(`${srv.kind} server: GET /metrics failed (${e.message}); the process has ${state}:\n${logTail(node.logName)}`);
+    }
+    const m = metrics.match(/^(?:consult|peer)_visitor_sockets (\d+)$/m);
+    const status = fs.readFileSync(`/proc/${node.pid}/status`, "utf8");
+    held += m ? Number(m[1]) : NaN;
+    rss += Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? NaN);
+  }
+  return { held, rssKiB: rss };
 }
 
 /// Median of three readings 300 ms apart.
@@ -443,7 +485,7 @@ async function startRelay(srv) {
     log(`${srv.kind}: agent${i}'s socket was closed by the server (${why || "no reason given"})${cur ? ` during the ${fmt(cur.rate)} msg/s step` : ""}`);
   };
   const agents = [];
-  for (let i = 1; i <= opts.agents; i++) agents.push(await openAgent(srv.target, i, onMessage, onClosed(i)));
+  for (let i = 1; i <= opts.agents; i++) agents.push(await openAgent(nodeOf(srv.target, i), i, onMessage, onClosed(i)));
   const { workers, ask, share, stop: stopThreads } = startThreads(srv.target);
   const opened = await Promise.all(workers.map((w, i) => ask(w, { cmd: "open", count: share(opts.visitors, i), concurrency: 16 }, "opened")));
   const nOpen = opened.reduce((n, m) => n + m.ok, 0);
@@ -475,7 +517,7 @@ async function startRelay(srv) {
       const cpu = {};
       const at = (ns, key) =>
         setTimeout(() => {
-          cpu[key] = { s: cpuSeconds(srv.pid), t: nowNs() };
+          cpu[key] = { s: srv.nodes.reduce((sum, node) => sum + cpuSeconds(node.pid), 0), t: nowNs() };
         }, Math.max(0, (ns - nowNs()) / 1e6));
       at(measuredFrom, "a");
       at(endNs, "b");
@@ -546,14 +588,14 @@ async function startRelay(srv) {
 
 // ---------------------------------------------------------------- one server
 
-async function benchServer(kind, port) {
+async function benchServer(kind, ports) {
   const t0 = Date.now();
-  log(`${kind}: starting on port ${port}`);
-  const srv = await startServer(kind, port);
+  log(`${kind}: starting on port${ports.length > 1 ? "s" : ""} ${ports.join(", ")}`);
+  const srv = await startServer(kind, ports);
   const r = { kind, idle: [], steps: [], ramp: [] };
   const holders = makeHolders(srv);
   try {
-    if (kind === "consult") r.launches = await launchRate(srv.target);
+    if (isConsult(kind)) r.launches = await launchRate(srv.target);
     await sleep(500);
     r.base = await sampleServer(srv);
     log(`${kind}: before idle sessions: ${r.base.held} visitor sockets, RSS ${fmt(r.base.rssKiB)} KiB`);
@@ -634,9 +676,9 @@ const genMark = (x) => (x && (x.genElu >= GEN_BUSY || x.lagSkipped > 0) ? " †"
 
 function table(results) {
   const by = Object.fromEntries(results.map((r) => [r.kind, r]));
-  const cols = ["consult", "ws", "socketio"].filter((k) => by[k]);
-  const names = { consult: "consult", ws: "ws relay", socketio: "socket.io relay" };
-  const peers = cols.filter((k) => k !== "consult" && by.consult);
+  const cols = KINDS.filter((k) => by[k]);
+  const names = { consult: "consult", ws: "ws relay", socketio: "socket.io relay", "consult-pg": "consult, PostgreSQL, 1 node", "consult-pg3": "consult, PostgreSQL, 3 nodes" };
+  const peers = cols.filter((k) => !isConsult(k) && by.consult);
   const head = ["", ...cols.map((k) => names[k]), ...peers.map((k) => `consult ÷ ${names[k]}`)];
   const rows = [];
   // cell(kind) → [text, number for the ratio]
@@ -709,14 +751,17 @@ function verdicts(results) {
 
 const opts = parseArgs(process.argv.slice(2));
 const started = Date.now();
-const ports = await freePorts(opts.only.length);
+const ports = await freePorts(opts.only.reduce((n, kind) => n + portsOf(kind), 0));
 const results = [];
-for (const [i, kind] of opts.only.entries()) results.push(await benchServer(kind, ports[i]));
+for (const kind of opts.only) results.push(await benchServer(kind, ports.splice(0, portsOf(kind))));
 
 const cores = os.cpus().length;
 console.log();
+const pg = opts.only.some((k) => k.startsWith("consult-pg"))
+  ? "consult on PostgreSQL = the same binary on a throwaway PostgreSQL (Debian's package, default settings: synchronous commit), one node or three on the same cores, visitors and agents spread over the nodes; "
+  : "";
 console.log(
-  `Gateway, ${cores} cores: consult = \`consult serve\`, SQLite, fsync before every ack; ws relay (Node \`ws\`) and socket.io relay store nothing. ` +
+  `Gateway, ${cores} cores: consult = \`consult serve\`, SQLite, fsync before every ack; ${pg}ws relay (Node \`ws\`) and socket.io relay store nothing. ` +
     `One generator (Node ${process.version}, ${opts.threads} worker threads): ${opts.visitors} active visitors across ${opts.agents} agents with ` +
     `${fmt(opts.relayIdle)} idle sessions open; each rate held ${opts.warmupMs / 1000} s + ${opts.windows} × ${opts.windowMs / 1000} s, medians of the windows; ` +
     `latency = visitor send → agent receive on one monotonic clock; sessions held and RSS as the server reports and holds them.`,

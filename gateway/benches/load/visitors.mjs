@@ -7,7 +7,7 @@
 // arrival, so the latency is visitor send → agent receive on one clock.
 import { parentPort, workerData } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
-import { launch, launchLoop, nowNs, openVisitor } from "./clients.mjs";
+import { launch, launchLoop, nodeOf, nowNs, openVisitor } from "./clients.mjs";
 
 /// About the length of a short chat line, beside the marker.
 const PAD = "bench message, about as long as a short chat line";
@@ -47,11 +47,11 @@ async function open({ count, concurrency }) {
   let next = 0;
   const one = async () => {
     while (next < count) {
-      next++;
+      const node = nodeOf(target, wid + next++);
       try {
-        const handle = target.kind === "consult" ? await launch(target) : null;
+        const handle = node.kind === "consult" ? await launch(node) : null;
         const v = { inflight: 0, assigned: false, open: true, c: null };
-        v.c = await openVisitor(target, handle, (kind, payload) => onFrame(v, kind, payload));
+        v.c = await openVisitor(node, handle, (kind, payload) => onFrame(v, kind, payload));
         visitors.push(v);
       } catch (e) {
         failed++;
@@ -147,7 +147,7 @@ function step(s) {
 /// `clients` concurrent launch loops on keep-alive connections until `untilNs`.
 async function launches({ clients, untilNs }) {
   const elu0 = performance.eventLoopUtilization();
-  const rs = await Promise.all(Array.from({ length: clients }, () => launchLoop(target, untilNs)));
+  const rs = await Promise.all(Array.from({ length: clients }, (_, i) => launchLoop(nodeOf(target, wid + i), untilNs)));
   const sum = (k) => rs.reduce((n, r) => n + r[k], 0);
   const firstError = rs.find((r) => r.firstError)?.firstError ?? null;
   parentPort.postMessage({ ev: "launched", ok: sum("ok"), failed: sum("failed"), firstError, elu: performance.eventLoopUtilization(elu0).utilization });

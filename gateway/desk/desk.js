@@ -174,7 +174,7 @@ function onEvent(e) {
       // Resuming after a drop: each open tab catches up from the last message it has.
       for (const s of e.chats) desk.chats.set(s.id, s);
       for (const s of e.chats) if (!desk.tabs.includes(s.id)) openTab(s.id, !desk.active);
-      for (const id of desk.tabs) send({ type: "open", session: id, after_seq: lastSeq(id) });
+      for (const id of desk.tabs) openSession(id);
       send({ type: "available", available: $("available").checked });
       setConn("online");
       renderAll();
@@ -295,7 +295,7 @@ function onSession(s) {
       const lost = document.activeElement === document.body || !document.activeElement;
       openTab(s.id, !desk.active || desk.active === s.id);
       if (lost && desk.active === s.id) reply.focus();
-      send({ type: "open", session: s.id, after_seq: lastSeq(s.id) });
+      openSession(s.id);
       notifier.alert(t("notify.assigned"), who(s) + (s.preview ? ": " + s.preview : ""), "s-" + s.id, () => openTab(s.id, true));
     }
   } else if (desk.chats.has(s.id)) {
@@ -340,11 +340,18 @@ function lastSeq(session) {
   return list ? Math.max(0, ...list.keys()) : 0;
 }
 
+// Asks for a chat's messages: all of them the first time (live lines that arrived before, such as
+// a transfer's own line, must not hide the earlier history), then only what came after.
+const complete = new Set();
+function openSession(id) {
+  if (send({ type: "open", session: id, after_seq: complete.has(id) ? lastSeq(id) : 0 })) complete.add(id);
+}
+
 // ---------- tabs ----------
 function viewReadOnly(s) {
   if (!desk.chats.has(s.id) || !mine(desk.chats.get(s.id))) desk.chats.set(s.id, s);
   openTab(s.id, true);
-  send({ type: "open", session: s.id, after_seq: lastSeq(s.id) });
+  openSession(s.id);
 }
 
 function openTab(id, focus) {

@@ -140,8 +140,9 @@ pub struct OrderBot {
 
 /// The demo configuration as TOML, so it goes through the same validation as a real file. With
 /// the order bot: a webhook endpoint of the demo channel to it, private targets allowed, and the
-/// sessions of [`ORDER_BOT_ENTRY`] its own (`[[counsel.bots]]`), not the menu's.
-pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, knobs: &DemoKnobs, order_bot: Option<&OrderBot>) -> String {
+/// sessions of [`ORDER_BOT_ENTRY`] its own (`[[counsel.bots]]`), not the menu's. The shop's logo is
+/// `img/logo.svg` in `site_dir`.
+pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, site_dir: &FsPath, knobs: &DemoKnobs, order_bot: Option<&OrderBot>) -> String {
     let DemoKnobs { inactivity_secs, hours_closed, enabled } = knobs;
     // Closed: today is a holiday in Seoul and the shop opens tomorrow at 09:00, so every
     // after-hours text has an opening time to tell.
@@ -166,6 +167,7 @@ pub fn demo_config_toml(public_key: &str, site_port: u16, database: &FsPath, kno
     });
     // The shop's own green (written here: a quote and a hash would end the raw string).
     let brand_color = "#2f5d50";
+    let logo = site_dir.join("img/logo.svg");
     format!(
         r#"[server]
 database = {database:?}
@@ -200,6 +202,7 @@ holidays = {holidays}
 
 [channels.brand]
 color = "{brand_color}"
+logo = {logo:?}
 welcome = "안녕하세요, 데모 상점입니다. 무엇이든 물어보세요. · Hello from the Demo Shop: ask us anything."
 welcome_by_entry = {{ "product-detail" = "이 상품에 대해 궁금한 점을 남겨 주세요. 상담원도 같은 상품을 보고 있어요. · Ask about this product: the agent sees which one it is.", "order-detail" = "이 주문에 대해 물어보세요. 주문 번호는 이미 전달됐어요. · Ask about this order: we already have its number." }}
 
@@ -334,12 +337,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(crate::identity::random_bytes::<24>()));
         (OrderBot { port, secret }, python, script)
     });
-    let toml = demo_config_toml(&key.public_key().to_base64url(), site_port, &args.data.join("consult.db"), &knobs, order_bot.as_ref().ok().map(|(b, _, _)| b));
+    let site_dir = args.site_dir.clone().unwrap_or_else(default_site_dir);
+    let toml = demo_config_toml(&key.public_key().to_base64url(), site_port, &args.data.join("consult.db"), &site_dir, &knobs, order_bot.as_ref().ok().map(|(b, _, _)| b));
     let config = Config::from_toml(&toml).map_err(|e| anyhow::anyhow!("demo configuration: {e}"))?;
     let state = AppState::new(config).context("opening the demo database")?;
     let gateway = format!("http://127.0.0.1:{port}");
     let site = format!("http://127.0.0.1:{site_port}");
-    let site_dir = args.site_dir.clone().unwrap_or_else(default_site_dir);
     let demo = DemoSite { key: Arc::new(key), gateway: gateway.clone(), dir: site_dir, members: Arc::default() };
 
     println!("consult demo: gateway {gateway} site {site}");
@@ -559,12 +562,12 @@ mod tests {
     #[test]
     fn demo_config_passes_validation() {
         let key = SecretKey::from_seed(DEMO_CHANNEL, "k1", [3; 32]).unwrap();
-        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &DemoKnobs::default(), None);
+        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &default_site_dir(), &DemoKnobs::default(), None);
         let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
         assert_eq!(config.agents.len(), DEMO_AGENTS.len());
         assert!(config.counsel.webhooks.is_empty() && !config.counsel.allow_private_targets, "no order bot, no endpoint");
         let bot = OrderBot { port: 8090, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into() };
-        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &DemoKnobs::default(), Some(&bot));
+        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &default_site_dir(), &DemoKnobs::default(), Some(&bot));
         let with_bot = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
         assert!(with_bot.counsel.allow_private_targets);
         let hook = &with_bot.counsel.webhooks[0];
@@ -578,6 +581,7 @@ mod tests {
         assert!(config.channels[0].hours.as_ref().unwrap().is_open(now_ms() / 1000), "demo must be open now");
         assert!(config.channels[0].guidance.contains("90"));
         assert!(config.channels[0].enabled);
+        assert_eq!(config.channels[0].brand.logo.as_ref().map(|l| l.mime), Some("image/svg+xml"), "the shop wears its logo");
     }
 
     #[test]
@@ -592,7 +596,7 @@ mod tests {
         assert!(DemoKnobs::from_vars(vars(&[("CONSULT_DEMO_ENABLED", "off-ish")])).is_err());
 
         let key = SecretKey::from_seed(DEMO_CHANNEL, "k1", [3; 32]).unwrap();
-        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &knobs, None);
+        let toml = demo_config_toml(&key.public_key().to_base64url(), 8081, FsPath::new("/tmp/x.db"), &default_site_dir(), &knobs, None);
         let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{e}\n{toml}"));
         let channel = &config.channels[0];
         assert!(!channel.enabled);

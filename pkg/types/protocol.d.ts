@@ -1064,7 +1064,11 @@ after_hours_message?: string | null,
 /**
  * The channel's colour (`#rrggbb`, white text on it at least 4.5:1) for buttons and the chat.
  */
-color?: string | null, };
+color?: string | null, 
+/**
+ * The channel's logo on the gateway's own origin (`/v1/channels/{id}/logo?v=…`), when it has one.
+ */
+logo?: string | null, };
 
 /**
  * `GET /v1/admin/channels`: one of the admin's channels and its status.

@@ -163,6 +163,9 @@ pub struct ChannelStatus {
     /// The channel's colour (`#rrggbb`, white text on it at least 4.5:1) for buttons and the chat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// The channel's logo on the gateway's own origin (`/v1/channels/{id}/logo?v=…`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<String>,
 }
 
 /// Error body of every HTTP error and of socket `error` events.

@@ -606,15 +606,20 @@ impl Test {
 
     /// An agent signed in to the desk.
     pub async fn agent(&self, id: &str, password: &str) -> Agent {
+        self.agent_in(id, password, "en").await
+    }
+
+    /// An agent signed in to the desk in `lang` (`en` or `ko`).
+    pub async fn agent_in(&self, id: &str, password: &str, lang: &str) -> Agent {
         let b = self.browser(&format!("agent-{id}"), Device::Desktop).await;
         b.goto(&format!("{}/desk", self.demo.gateway)).await;
-        // The desk speaks one language, the agent's choice; these agents choose English on the
-        // sign-in form (the browser itself is Korean), which the flows' desk checks read.
-        // Chosen until the desk shows English: on a loaded machine the navigation can return before
+        // The desk speaks one language, the agent's choice; these agents choose it on the sign-in
+        // form (the browser itself is Korean); most flows choose English, which their desk checks read.
+        // Chosen until the desk shows it: on a loaded machine the navigation can return before
         // the desk's deferred scripts listen for the change.
         b.wait_js(
-            "the desk to switch to English",
-            "(() => { const s = document.querySelector('#login .lang-select'); if (!s) return false; s.value = 'en'; s.dispatchEvent(new Event('change')); return document.documentElement.lang === 'en' && localStorage.getItem('consult.desk.lang') === 'en'; })()",
+            &format!("the desk to switch to {lang}"),
+            &format!("(() => {{ const s = document.querySelector('#login .lang-select'); if (!s) return false; s.value = '{lang}'; s.dispatchEvent(new Event('change')); return document.documentElement.lang === '{lang}' && localStorage.getItem('consult.desk.lang') === '{lang}'; }})()"),
         )
         .await;
         b.find("#login-id").await.send_keys(id).await.expect("type agent id");

@@ -744,7 +744,7 @@ mod tests {
                 id: "demo-shop".into(),
                 name: "Demo Shop".into(),
                 guidance: "Chats are kept 3 years.".into(),
-                status: ChannelStatus { enabled: true, open_now: true, next_opening: None, after_hours_message: None, color: None },
+                status: ChannelStatus { enabled: true, open_now: true, next_opening: None, after_hours_message: None, color: None, logo: None },
                 welcome: None,
             },
             verified: false,

@@ -258,6 +258,7 @@ impl Dom {
             }
         };
         guidance.set_text_content(Some(&launch.channel.guidance));
+        self.show_logo(launch)?;
         // The welcome line of the button pressed, under the guidance (not stored).
         if let Some(w) = &launch.channel.welcome
             && self.log.query_selector(".welcome")?.is_none()
@@ -284,6 +285,20 @@ impl Dom {
             guidance.after_with_node_1(&note)?;
         }
         Ok(())
+    }
+
+    /// The channel's logo before its name in the header, once; only a path on the gateway's own
+    /// origin (the frame's CSP allows no other). Without one, the name stands alone.
+    fn show_logo(&self, launch: &LaunchResponse) -> Result<(), JsValue> {
+        let Some(src) = launch.channel.status.logo.as_deref().filter(|p| p.starts_with('/') && !p.starts_with("//")) else { return Ok(()) };
+        let Some(head_text) = self.title.parent_element() else { return Ok(()) };
+        if head_text.previous_element_sibling().is_some() {
+            return Ok(());
+        }
+        let img = create(&self.doc, "img", "head-logo")?;
+        set(&img, "alt", &launch.channel.name)?;
+        set(&img, "src", src)?;
+        head_text.before_with_node_1(&img)
     }
 
     /// Marks option `id` of `menu` as the visitor's answer; every option goes inert.

@@ -525,6 +525,7 @@ impl FromJson for ChannelStatus {
             next_opening: j.opt("next_opening", Json::as_u64)?,
             after_hours_message: j.opt_string("after_hours_message")?,
             color: j.opt_string("color")?,
+            logo: j.opt_string("logo")?,
         })
     }
 }
@@ -536,7 +537,7 @@ impl ToJson for ChannelStatus {
         if let Some(t) = self.next_opening {
             w.u64("next_opening", t);
         }
-        w.opt_str("after_hours_message", &self.after_hours_message).opt_str("color", &self.color).end();
+        w.opt_str("after_hours_message", &self.after_hours_message).opt_str("color", &self.color).opt_str("logo", &self.logo).end();
     }
 }
 
@@ -881,7 +882,7 @@ mod tests {
     }
 
     fn launches() -> Vec<LaunchResponse> {
-        let status = |open_now, next_opening, after_hours_message| ChannelStatus { enabled: true, open_now, next_opening, after_hours_message, color: None };
+        let status = |open_now, next_opening, after_hours_message| ChannelStatus { enabled: true, open_now, next_opening, after_hours_message, color: None, logo: None };
         vec![
             LaunchResponse {
                 session: "s1".into(),
@@ -896,7 +897,7 @@ mod tests {
                     id: "x".into(),
                     name: "X".into(),
                     guidance: "g".into(),
-                    status: ChannelStatus { color: Some("#1f6f4f".into()), ..status(false, Some(u64::MAX), Some("closed".into())) },
+                    status: ChannelStatus { color: Some("#1f6f4f".into()), logo: Some("/v1/channels/x/logo?v=0123abcd".into()), ..status(false, Some(u64::MAX), Some("closed".into())) },
                     welcome: Some(TRICKY[2].into()),
                 },
                 verified: true,

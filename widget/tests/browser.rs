@@ -300,6 +300,7 @@ fn after_hours_notice_follows_the_guidance_until_open() {
                 next_opening: None,
                 after_hours_message: Some("Back at 9.".into()),
                 color: None,
+                logo: None,
             },
             welcome: None,
         },
@@ -328,4 +329,19 @@ fn after_hours_notice_follows_the_guidance_until_open() {
     let welcome = branded.log.query_selector_all(".welcome").unwrap();
     assert_eq!(welcome.length(), 1);
     assert_eq!(branded.log.query_selector(".guidance + .welcome").unwrap().unwrap().text_content().unwrap(), "Ask about your order.");
+    assert!(branded.root.query_selector(".head-logo").unwrap().is_none(), "no logo configured, none shown");
+
+    // A logo: before the name, alt the channel's name, once; a path off the gateway's origin is ignored.
+    let with_logo = mounted();
+    launch.channel.status.logo = Some("/v1/channels/c/logo?v=ab12".into());
+    with_logo.show_channel(&launch, Locale::En.strings()).unwrap();
+    with_logo.show_channel(&launch, Locale::En.strings()).unwrap();
+    let logos = with_logo.root.query_selector_all(".head > .head-logo").unwrap();
+    assert_eq!(logos.length(), 1);
+    let logo: web_sys::Element = logos.item(0).unwrap().dyn_into().unwrap();
+    assert_eq!((logo.get_attribute("alt").unwrap(), logo.get_attribute("src").unwrap()), ("Shop".to_string(), "/v1/channels/c/logo?v=ab12".to_string()));
+    let elsewhere = mounted();
+    launch.channel.status.logo = Some("//evil.example/x.svg".into());
+    elsewhere.show_channel(&launch, Locale::En.strings()).unwrap();
+    assert!(elsewhere.root.query_selector(".head-logo").unwrap().is_none());
 }

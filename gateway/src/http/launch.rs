@@ -26,6 +26,32 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/launch", post(launch).options(preflight).layer(axum::extract::DefaultBodyLimit::max(MAX_LAUNCH_BODY)))
         .route("/v1/channels/{id}/status", get(status).options(preflight))
+        .route("/v1/channels/{id}/logo", get(logo))
+}
+
+/// Whether `If-None-Match` names `etag` (or `*`).
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    let list = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    list.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*")
+}
+
+/// The channel's logo, as an image only: an SVG gets a CSP that runs nothing and loads nothing,
+/// should someone open it as a page.
+async fn logo(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let Some(logo) = state.config().channel(&id).and_then(|c| c.brand.logo.clone()) else {
+        return AppError::NotFound.into_response();
+    };
+    let mut r = if etag_matches(&headers, &logo.etag) { StatusCode::NOT_MODIFIED.into_response() } else { logo.bytes.into_response() };
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(logo.mime));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    if let Ok(v) = HeaderValue::from_str(&logo.etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    r
 }
 
 /// The channel's status at `now` (Unix seconds); `enabled` is its switch (see
@@ -38,6 +64,8 @@ pub fn channel_status(channel: &Channel, enabled: bool, now: u64) -> ChannelStat
         next_opening: channel.hours.as_ref().and_then(|h| h.next_opening(now)),
         after_hours_message: channel.hours.as_ref().filter(|_| !open_now).map(|h| h.message.clone()),
         color: channel.brand.color.clone(),
+        // The version in the query lets a new file show at once despite the cache headers.
+        logo: channel.brand.logo.as_ref().map(|l| format!("/v1/channels/{}/logo?v={}", channel.id, l.etag.trim_matches('"'))),
     }
 }
 

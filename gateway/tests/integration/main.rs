@@ -2,6 +2,7 @@
 //! Run with `cargo test -p consult-gateway --test integration`.
 
 mod assets;
+mod brand;
 mod cluster;
 mod common;
 mod context;

@@ -22,6 +22,15 @@ fn product_button_opens_a_room_and_the_desk_sees_a_verified_member() {
         v.click_consult_button("#product-consult").await;
         v.enter_chat().await;
         v.b.wait_js("the guidance message", "document.querySelector('#consult .log > li.guidance')").await;
+        // The shop's logo heads the panel, served by the gateway itself (the frame's CSP allows no other).
+        let logo = v
+            .b
+            .wait_js(
+                "the channel's logo to load in the header",
+                "(() => { const i = document.querySelector('#consult .head > img.head-logo'); return i && i.complete && i.naturalWidth > 0 && { alt: i.alt, src: new URL(i.src).pathname, same: new URL(i.src).origin === location.origin }; })()",
+            )
+            .await;
+        assert_eq!(logo, serde_json::json!({ "alt": "데모 상점 Demo Shop", "src": "/v1/channels/demo-shop/logo", "same": true }), "{logo}");
         let shown = v.messages().await;
         assert_eq!(shown.len(), 2, "before the visitor speaks, only the guidance and the button's welcome line show: {shown:?}");
         assert!(shown[0].class.contains("guidance"), "the guidance comes first: {shown:?}");
@@ -62,5 +71,17 @@ fn product_button_opens_a_room_and_the_desk_sees_a_verified_member() {
         v.wait_message("agent", "모두 포장해").await;
         agent.b.wait_js("'Read' under the reply", "[...document.querySelectorAll('#messages > li.agent .receipt')].some(r => r.textContent === 'Read')").await;
         v.b.snap("panel").await;
+
+        // A file (any type the gateway accepts; here plain text of 45 bytes): both sides say "45 B".
+        let dir = tempfile::tempdir().expect("temp dir");
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, "gift wrap: 3 sets, ribbons green, cards blank").expect("write the file");
+        assert_eq!(std::fs::metadata(&notes).unwrap().len(), 45);
+        v.b.find("#consult input[type=file]").await.send_keys(notes.to_str().unwrap()).await.expect("pick the file");
+        v.wait_message("mine", "notes.txt (45 B)").await;
+        agent.wait_message("visitor", "notes.txt (45 B)").await;
+        // And a link in the agent's bubble reads on it: the desk's white on its blue, the panel's ink on grey.
+        let contrast = agent.b.js("const a = document.createElement('a'); a.href = '#'; a.textContent = 'x'; const b = document.querySelector('#messages > li.agent .bubble'); b.append(a); const c = [getComputedStyle(a).color, getComputedStyle(b).backgroundColor]; a.remove(); return c;", vec![]).await;
+        assert_eq!(contrast, serde_json::json!(["rgb(255, 255, 255)", "rgb(47, 111, 237)"]), "white links on the desk's #2f6fed (4.55:1)");
     });
 }

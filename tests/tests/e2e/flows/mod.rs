@@ -13,6 +13,7 @@ mod launcher_api;
 mod network_drop;
 mod order_bot;
 mod poster;
+mod screens;
 mod strict_csp;
 mod switched_off;
 mod supervisor;

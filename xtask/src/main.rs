@@ -545,6 +545,14 @@ fn bench() -> Result {
     std::fs::create_dir_all(target_dir().join("bench")).map_err(|e| e.to_string())?;
     let json = target_dir().join("bench/gateway.json");
     run(cargo().args(["bench", "-p", "consult-gateway", "--bench", "relay", "--profile", "native", "--", "--json"]).arg(json))?;
+    // Scale-out: the same relay on SQLite (one node) and on a throwaway PostgreSQL (one node,
+    // three nodes sharing these cores), in one run: target/bench/cluster.json.
+    let json = target_dir().join("bench/cluster.json");
+    run(cargo()
+        .args(["bench", "-p", "consult-gateway", "--bench", "relay", "--profile", "native", "--"])
+        .args(["--only", "consult,consult-pg,consult-pg3", "--idle", "1000", "--max-idle", "1000", "--relay-idle", "1000", "--rates", "100,1000"])
+        .args(["--ramp", "2000,4000,7500,10000", "--json"])
+        .arg(json))?;
     // Widget: bytes before the button, time to a clickable button, chat app size (headless Chromium).
     run(cargo().args(["build", "-p", "consult-gateway", "--bin", "consult"]))?;
     run(Command::new("sh").arg("widget/bench/run.sh"))?;

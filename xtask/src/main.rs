@@ -545,6 +545,8 @@ fn bench() -> Result {
     std::fs::create_dir_all(target_dir().join("bench")).map_err(|e| e.to_string())?;
     let json = target_dir().join("bench/gateway.json");
     run(cargo().args(["bench", "-p", "consult-gateway", "--bench", "relay", "--profile", "native", "--", "--json"]).arg(json))?;
+    // Counsel API replies beside desk replies, and webhook deliveries/s (gateway/benches/load/counsel.mjs).
+    run(cargo().args(["bench", "-p", "consult-gateway", "--bench", "relay", "--profile", "native", "--", "--counsel", "--json"]).arg(target_dir().join("bench/counsel.json")))?;
     // Widget: bytes before the button, time to a clickable button, chat app size (headless Chromium).
     run(cargo().args(["build", "-p", "consult-gateway", "--bin", "consult"]))?;
     run(Command::new("sh").arg("widget/bench/run.sh"))?;

@@ -10,7 +10,9 @@
 //   assigned agent's key, and `send` on that agent's desk socket, at fixed rates (open loop) and
 //   at saturation (closed loop, a fixed number of requests in flight). Latency = send start (the
 //   HTTP request, or the socket frame) → the visitor's socket receives the message, on
-//   CLOCK_MONOTONIC in this one process. The two paths alternate within each round.
+//   CLOCK_MONOTONIC in this one process. The two paths alternate within each round. A desk socket
+//   runs one command at a time (a send waits for its commit), so the desk path has as many sends
+//   in flight as agents (`--agents`); the API has as many as the generator keeps open.
 // - webhooks: a receiver in this process (Node http) registered with `POST /v1/counsel/webhooks`
 //   for `message.created`; visitors write at fixed rates and at saturation. Deliveries/s as the
 //   receiver gets them; latency = the visitor's ack (sent after the commit) → receiver, on the
@@ -42,7 +44,7 @@ const HELP = `usage: node counsel.mjs --consult PATH [options]
   --consult PATH     the consult binary (built with --profile native)
   --quick            a short run for checking the instrument
   --visitors N       visitors with open, assigned sessions (default 200)
-  --agents N         agents, each with an API key (default 4)
+  --agents N         agents, each with an API key and a desk socket (default 20)
   --rates LIST       fixed rates, msg/s (default 100,1000)
   --inflight N       requests in flight at saturation (default 64)
   --rounds N         rounds of every step; the table shows medians (default 3)
@@ -50,7 +52,7 @@ const HELP = `usage: node counsel.mjs --consult PATH [options]
   --json FILE        also write every measurement as JSON`;
 
 function parseArgs(argv) {
-  const o = { consult: null, visitors: 200, agents: 4, rates: [100, 1000], inflight: 64, rounds: 3, secs: 3, warmupMs: 500, json: null };
+  const o = { consult: null, visitors: 200, agents: 20, rates: [100, 1000], inflight: 64, rounds: 3, secs: 3, warmupMs: 500, json: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {

@@ -7,6 +7,9 @@
 //! profile. The generator starts `consult serve` and the two peers (a Node `ws` relay and a
 //! socket.io relay, both storing nothing), drives them and prints one table; run.mjs says what is
 //! measured and how. Every process it starts ends with it.
+//!
+//! With `-- --counsel` it runs `benches/load/counsel.mjs` instead: Counsel API replies beside desk
+//! replies, and webhook deliveries (that file says what is measured).
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -29,8 +32,10 @@ fn main() -> ExitCode {
         }
     }
     // `cargo bench` passes `--bench` to every bench binary; the rest is for the generator.
-    let args = std::env::args().skip(1).filter(|a| a != "--bench");
-    let status = Command::new("node").arg(dir.join("run.mjs")).arg("--consult").arg(env!("CARGO_BIN_EXE_consult")).args(args).status();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let script = if args.iter().any(|a| a == "--counsel") { "counsel.mjs" } else { "run.mjs" };
+    let args = args.into_iter().filter(|a| a != "--counsel");
+    let status = Command::new("node").arg(dir.join(script)).arg("--consult").arg(env!("CARGO_BIN_EXE_consult")).args(args).status();
     match status {
         Ok(s) if s.success() => ExitCode::SUCCESS,
         Ok(s) => {

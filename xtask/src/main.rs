@@ -553,6 +553,8 @@ fn bench() -> Result {
         .args(["--only", "consult,consult-pg,consult-pg3", "--idle", "1000", "--max-idle", "1000", "--relay-idle", "1000", "--rates", "100,1000"])
         .args(["--ramp", "2000,4000,7500,10000", "--json"])
         .arg(json))?;
+    // Counsel API replies beside desk replies, and webhook deliveries/s (gateway/benches/load/counsel.mjs).
+    run(cargo().args(["bench", "-p", "consult-gateway", "--bench", "relay", "--profile", "native", "--", "--counsel", "--json"]).arg(target_dir().join("bench/counsel.json")))?;
     // Widget: bytes before the button, time to a clickable button, chat app size (headless Chromium).
     run(cargo().args(["build", "-p", "consult-gateway", "--bin", "consult"]))?;
     run(Command::new("sh").arg("widget/bench/run.sh"))?;

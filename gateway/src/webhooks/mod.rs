@@ -18,6 +18,14 @@ use crate::identity::random_id;
 use crate::store::{DeliveryOutcome, DueDelivery, EndpointRow, Store};
 use crate::{AppState, now_ms};
 
+/// Deliveries read per round of the worker: at most one per session and endpoint (order), so a
+/// round serves this many sessions. A round costs two trips through the store's writer (read
+/// the due rows, record outcomes), each waiting for a group commit while visitors write; 64 capped
+/// deliveries at a few hundred a second under load (see README, Counsel API and webhooks).
+const DUE_PER_ROUND: u32 = 256;
+/// Requests in flight at once, over all endpoints.
+const IN_FLIGHT: usize = 16;
+
 /// Wakes the worker after a commit that wrote deliveries (it also polls).
 static WAKE: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
 
@@ -228,7 +236,7 @@ pub fn spawn_worker(state: AppState) {
         let mut last_count = 0u64;
         loop {
             let now = now_ms();
-            let due = match state.db.call(move |s| s.webhook_due(now, 64)).await {
+            let due = match state.db.call(move |s| s.webhook_due(now, DUE_PER_ROUND)).await {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::warn!(error = %e, "reading due webhook deliveries failed");
@@ -244,7 +252,7 @@ pub fn spawn_worker(state: AppState) {
                         (d, r)
                     }
                 })
-                .buffer_unordered(16)
+                .buffer_unordered(IN_FLIGHT)
                 .collect()
                 .await;
             let now = now_ms();

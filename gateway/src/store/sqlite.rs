@@ -194,9 +194,7 @@ impl SqliteStore {
         // NORMAL in WAL mode: COMMIT writes the log without syncing it; the sync thread syncs.
         if durable_full {
             store.conn.pragma_update(None, "synchronous", "NORMAL")?;
-            let mut wal = file.clone().into_os_string();
-            wal.push("-wal");
-            store.wal = Some(wal.into());
+            store.wal = Some(wal_of(&file));
         }
         store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         store.checkpoints = Some(spawn_checkpoints(&file)?);
@@ -216,6 +214,13 @@ impl SqliteStore {
     }
 }
 
+/// SQLite's write-ahead log beside the database file.
+fn wal_of(file: &Path) -> std::path::PathBuf {
+    let mut wal = file.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
 /// Copies the log into the database every [`CHECKPOINT_EVERY`] on a connection of its own,
 /// off the storage thread; resets a log past [`WAL_RESET_BYTES`] (the writer waits for that).
 fn spawn_checkpoints(file: &Path) -> StoreResult<std::sync::Arc<std::sync::atomic::AtomicBool>> {
@@ -224,8 +229,7 @@ fn spawn_checkpoints(file: &Path) -> StoreResult<std::sync::Arc<std::sync::atomi
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stopped = stop.clone();
-    let mut wal = file.to_path_buf().into_os_string();
-    wal.push("-wal");
+    let wal = wal_of(file);
     std::thread::Builder::new()
         .name("consult-checkpoint".into())
         .spawn(move || {

@@ -372,6 +372,17 @@ function field(label, input) {
   return l;
 }
 
+// A button that opens a dialog built by `fill` and hands what it confirms to `then`.
+function dialogButton(label, title, ok, fill, then) {
+  const b = el("button", "ghost", label);
+  b.type = "button";
+  b.addEventListener("click", async () => {
+    const v = await openDialog({ title, ok, fill });
+    if (v) then(v);
+  });
+  return b;
+}
+
 function input(props) {
   return Object.assign(document.createElement("input"), props);
 }
@@ -393,36 +404,18 @@ async function loadAgents() {
       if (!a.disabled && !(await confirmDialog(t("agents.disable"), t("agents.confirm", { name: a.name }), t("agents.disable"), true))) return;
       manageAgent(a, { disabled: !a.disabled });
     });
-    const pw = el("button", "ghost", t("agents.password"));
-    pw.type = "button";
-    pw.addEventListener("click", async () => {
-      const password = await openDialog({
-        title: t("agents.pw.title", { name: a.name }),
-        ok: t("agents.pw.ok"),
-        fill(body) {
-          const i = input({ type: "password", minLength: 10, required: true, autocomplete: "new-password" });
-          body.append(field(t("agents.pw.label"), i));
-          return () => (i.value.length >= 10 ? i.value : false);
-        },
-      });
-      if (password) manageAgent(a, { password });
-    });
-    const edit = el("button", "ghost", t("agents.edit"));
-    edit.type = "button";
-    edit.addEventListener("click", async () => {
-      const change = await openDialog({
-        title: t("agents.edit.title", { name: a.name }),
-        ok: t("agents.save"),
-        fill(body) {
-          const skills = input({ value: a.skills.join(", ") });
-          const max = input({ type: "number", min: 1, max: 100, required: true, value: a.max_chats });
-          const team = input({ value: a.team || "" });
-          body.append(field(t("agents.skills"), skills), field(t("agents.max"), max), field(t("agents.team"), team));
-          return () => (max.checkValidity() ? { skills: splitList(skills.value), max_chats: Number(max.value), team: team.value.trim() } : false);
-        },
-      });
-      if (change && (await manageAgent(a, change))) $("ag-error").textContent = t("agents.saved");
-    });
+    const pw = dialogButton(t("agents.password"), t("agents.pw.title", { name: a.name }), t("agents.pw.ok"), (body) => {
+      const i = input({ type: "password", minLength: 10, required: true, autocomplete: "new-password" });
+      body.append(field(t("agents.pw.label"), i));
+      return () => (i.value.length >= 10 ? i.value : false);
+    }, (password) => manageAgent(a, { password }));
+    const edit = dialogButton(t("agents.edit"), t("agents.edit.title", { name: a.name }), t("agents.save"), (body) => {
+      const skills = input({ value: a.skills.join(", ") });
+      const max = input({ type: "number", min: 1, max: 100, required: true, value: a.max_chats });
+      const team = input({ value: a.team || "" });
+      body.append(field(t("agents.skills"), skills), field(t("agents.max"), max), field(t("agents.team"), team));
+      return () => (max.checkValidity() ? { skills: splitList(skills.value), max_chats: Number(max.value), team: team.value.trim() } : false);
+    }, async (change) => { if (await manageAgent(a, change)) $("ag-error").textContent = t("agents.saved"); });
     const actions = el("span", "ch-actions");
     actions.append(edit, pw, toggle);
     const facts = [a.id, t("role." + a.role), a.team, a.skills.join(", "), t("agents.max") + " " + a.max_chats].filter(Boolean).join(" · ");

@@ -70,6 +70,19 @@ fn the_chat_panel_and_the_desk_have_no_serious_accessibility_violations() {
         admin.b.press(&[], consult_e2e::Key::Enter.into()).await;
         admin.b.wait_js("the new agent in the list", "[...document.querySelectorAll('#ag-list > li strong')].some(e => e.textContent === 'Yuna Park')").await;
         admin.b.snap("admin-agent-created").await;
+        if std::env::var_os("CONSULT_E2E_SHOTS").is_some() {
+            // Screenshots of the agents' admin for the README: both languages, desktop and phone.
+            for (phone, lang) in [(false, "ko"), (true, "ko"), (true, "en")] {
+                if phone {
+                    admin.b.cdp("Emulation.setDeviceMetricsOverride", serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true})).await;
+                }
+                let relabel = format!("const s = document.getElementById('lang'); s.value = '{lang}'; s.dispatchEvent(new Event('change')); document.getElementById('view-audit').click(); return true");
+                admin.b.js(&relabel, vec![]).await;
+                admin.b.wait_js("the relabelled agents", &format!("document.documentElement.lang === '{lang}' && document.querySelectorAll('#ag-list > li').length > 1")).await;
+                admin.b.js("document.getElementById('ag-list').previousElementSibling.scrollIntoView(); return true", vec![]).await;
+                admin.b.snap(&format!("admin-agents-{lang}{}", if phone { "-phone" } else { "" })).await;
+            }
+        }
         let yuna = t.agent("yuna", "yuna-demo-pw").await;
         yuna.b.wait_js("the new agent's desk", "document.getElementById('conn').dataset.state === 'online'").await;
     });

@@ -415,7 +415,7 @@ async function loadAgents() {
       const team = input({ value: a.team || "" });
       body.append(field(t("agents.skills"), skills), field(t("agents.max"), max), field(t("agents.team"), team));
       return () => (max.checkValidity() ? { skills: splitList(skills.value), max_chats: Number(max.value), team: team.value.trim() } : false);
-    }, async (change) => { if (await manageAgent(a, change)) $("ag-error").textContent = t("agents.saved"); });
+    }, async (change) => { if (await manageAgent(a, change)) $("ag-status").textContent = t("agents.saved"); });
     const actions = el("span", "ch-actions");
     actions.append(edit, pw, toggle);
     const facts = [a.id, t("role." + a.role), a.team, a.skills.join(", "), t("agents.max") + " " + a.max_chats].filter(Boolean).join(" · ");
@@ -426,6 +426,7 @@ async function loadAgents() {
 }
 
 async function manageAgent(a, change) {
+  $("ag-status").textContent = "";
   const done = await adminPost("/v1/admin/agents/" + encodeURIComponent(a.id), { ...change, version: a.version }, "ag-error", loadAgents);
   if (done) loadAgents();
   return !!done;
@@ -438,7 +439,7 @@ function renderAgentForm() {
   box.dataset.for = ops.channels.map((c) => c.id).join();
   box.replaceChildren(...ops.channels.map((c, i) => {
     const l = el("label", "check");
-    l.append(input({ type: "checkbox", name: "ag-ch", value: c.id, checked: i === 0 }), " " + c.name);
+    l.append(input({ type: "checkbox", name: "ag-ch", value: c.id, checked: i === 0, defaultChecked: i === 0 }), " " + c.name);
     return l;
   }));
 }
@@ -455,11 +456,12 @@ $("ag-form").addEventListener("submit", async (ev) => {
     max_chats: Number($("ag-max").value),
     team: $("ag-team").value.trim() || undefined,
   };
+  $("ag-status").textContent = "";
   const made = await adminPost("/v1/admin/agents", body, "ag-error", loadAgents);
   if (!made) return;
   $("ag-form").reset();
   await loadAgents();
-  $("ag-error").textContent = t("agents.created", { name: made.name });
+  $("ag-status").textContent = t("agents.created", { name: made.name });
 });
 
 // Canned answers: every change reaches every desk at once (the gateway sends the new list).

@@ -25,6 +25,12 @@ Object.assign(DESK_STRINGS.ko, {
   "agents.disabled": "사용 중지됨", "agents.online": "접속 중", "agents.offline": "접속 안 함",
   "agents.confirm": "{name} 님을 사용 중지할까요? 열려 있는 상담 화면이 바로 닫히고 다시 로그인할 수 없습니다.",
   "agents.pw.title": "{name} 님의 새 비밀번호", "agents.pw.label": "새 비밀번호 (10자 이상)", "agents.pw.ok": "바꾸기",
+  "agents.edit": "수정…", "agents.edit.title": "{name} 님의 기술, 최대 상담 수, 팀", "agents.save": "저장",
+  "agents.add": "상담원 추가", "agents.create": "추가", "agents.id": "ID", "agents.name": "이름", "agents.password.new": "비밀번호 (10자 이상)",
+  "agents.role": "역할", "agents.channels": "채널", "agents.skills": "기술 (쉼표로 구분)", "agents.max": "최대 상담 수", "agents.team": "팀",
+  "agents.created": "{name} 님을 추가했어요. 바로 로그인할 수 있어요.", "agents.saved": "저장했어요. 바로 적용돼요.",
+  "role.agent": "상담원", "role.supervisor": "관리자(수퍼바이저)", "role.admin": "운영자(어드민)",
+  "conflict": "다른 관리자가 먼저 바꿨어요. 최신 내용을 불러왔으니 확인하고 다시 저장하세요.",
   "canned.title": "자주 쓰는 답변", "canned.shortcut": "단축어", "canned.text": "답변", "canned.save": "저장", "canned.remove": "삭제",
   "canned.confirm": "{k} 답변을 삭제할까요? 모든 상담원의 목록에서 바로 사라집니다.",
   "channels.title": "채널", "channels.on": "상담 받는 중", "channels.off": "꺼짐: 버튼이 숨겨지고 새 상담을 받지 않아요",
@@ -54,6 +60,12 @@ Object.assign(DESK_STRINGS.en, {
   "agents.disabled": "Disabled", "agents.online": "Online", "agents.offline": "Offline",
   "agents.confirm": "Disable {name}? Their open desk closes at once and they can't sign in again.",
   "agents.pw.title": "New password for {name}", "agents.pw.label": "New password (10 characters or more)", "agents.pw.ok": "Change",
+  "agents.edit": "Edit…", "agents.edit.title": "Skills, max chats and team of {name}", "agents.save": "Save",
+  "agents.add": "Add an agent", "agents.create": "Add", "agents.id": "ID", "agents.name": "Name", "agents.password.new": "Password (10 characters or more)",
+  "agents.role": "Role", "agents.channels": "Channels", "agents.skills": "Skills (comma-separated)", "agents.max": "Max chats", "agents.team": "Team",
+  "agents.created": "{name} was added and can sign in now.", "agents.saved": "Saved; it applies at once.",
+  "role.agent": "Agent", "role.supervisor": "Supervisor", "role.admin": "Admin",
+  "conflict": "Another admin changed this first. The latest is loaded; check it and save again.",
   "canned.title": "Canned answers", "canned.shortcut": "Shortcut", "canned.text": "Answer", "canned.save": "Save", "canned.remove": "Remove",
   "canned.confirm": "Remove {k}? It leaves every agent's list at once.",
   "channels.title": "Channels", "channels.on": "Taking chats", "channels.off": "Off: buttons hidden, no new chats",
@@ -64,7 +76,7 @@ Object.assign(DESK_STRINGS.en, {
   "privacy.done": "Erased: {s} sessions kept as counts only, {m} messages and {a} attachments deleted",
 });
 
-const ops = { view: "chats", board: null, boardTimer: null, notes: new Map(), reportUrls: [] };
+const ops = { view: "chats", board: null, boardTimer: null, notes: new Map(), reportUrls: [], cannedVersion: 0, channels: [] };
 
 function isSup() {
   return !!desk.profile && (desk.profile.role === "supervisor" || desk.profile.role === "admin");
@@ -124,7 +136,7 @@ function showView(v) {
     ops.boardTimer = setInterval(() => send({ type: "board" }), 5000);
   }
   if (v === "reports") loadReports();
-  if (v === "audit") { loadChannels(); loadAgents(); renderCannedAdmin(); loadAudit(); }
+  if (v === "audit") { loadChannels().then(loadAgents); loadCanned(); loadAudit(); }
   renderViews();
 }
 for (const v of ["chats", "board", "reports", "audit"]) $("view-" + v).addEventListener("click", () => showView(v));
@@ -340,7 +352,43 @@ function auditQuery() {
   return q;
 }
 
-// Agents: disable or enable, or a new password; either signs them out everywhere.
+// Every admin change names the version it read; a stale one comes back 409 `conflict`: say so
+// and show the latest instead of overwriting another admin's change.
+async function adminPost(path, body, errorId, reload) {
+  $(errorId).textContent = "";
+  const r = await authFetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const b = await r.json().catch(() => ({}));
+  if (r.ok) { loadAudit(); return b; }
+  if (r.status === 409 && b.code === "conflict") { await reload(); $(errorId).textContent = t("conflict"); return null; }
+  $(errorId).textContent = b.message || r.statusText;
+  return null;
+}
+
+const splitList = (v) => v.split(",").map((x) => x.trim()).filter(Boolean);
+
+function field(label, input) {
+  const l = el("label", "", label + " ");
+  l.append(input);
+  return l;
+}
+
+// A button that opens a dialog built by `fill` and hands what it confirms to `then`.
+function dialogButton(label, title, ok, fill, then) {
+  const b = el("button", "ghost", label);
+  b.type = "button";
+  b.addEventListener("click", async () => {
+    const v = await openDialog({ title, ok, fill });
+    if (v) then(v);
+  });
+  return b;
+}
+
+function input(props) {
+  return Object.assign(document.createElement("input"), props);
+}
+
+// Agents: create; skills, max chats, team; disable or enable, or a new password (either signs
+// them out everywhere). Each change applies at once, on every node.
 async function loadAgents() {
   $("ag-error").textContent = "";
   const r = await authFetch("/v1/admin/agents");
@@ -354,39 +402,78 @@ async function loadAgents() {
     toggle.disabled = desk.me && a.id === desk.me.id;
     toggle.addEventListener("click", async () => {
       if (!a.disabled && !(await confirmDialog(t("agents.disable"), t("agents.confirm", { name: a.name }), t("agents.disable"), true))) return;
-      manageAgent(a.id, { disabled: !a.disabled });
+      manageAgent(a, { disabled: !a.disabled });
     });
-    const pw = el("button", "ghost", t("agents.password"));
-    pw.type = "button";
-    pw.addEventListener("click", async () => {
-      const password = await openDialog({
-        title: t("agents.pw.title", { name: a.name }),
-        ok: t("agents.pw.ok"),
-        fill(body) {
-          const label = el("label", "", t("agents.pw.label"));
-          const input = Object.assign(document.createElement("input"), { type: "password", minLength: 10, required: true, autocomplete: "new-password" });
-          label.append(input);
-          body.append(label);
-          return () => (input.value.length >= 10 ? input.value : false);
-        },
-      });
-      if (password) manageAgent(a.id, { password });
-    });
+    const pw = dialogButton(t("agents.password"), t("agents.pw.title", { name: a.name }), t("agents.pw.ok"), (body) => {
+      const i = input({ type: "password", minLength: 10, required: true, autocomplete: "new-password" });
+      body.append(field(t("agents.pw.label"), i));
+      return () => (i.value.length >= 10 ? i.value : false);
+    }, (password) => manageAgent(a, { password }));
+    const edit = dialogButton(t("agents.edit"), t("agents.edit.title", { name: a.name }), t("agents.save"), (body) => {
+      const skills = input({ value: a.skills.join(", ") });
+      const max = input({ type: "number", min: 1, max: 100, required: true, value: a.max_chats });
+      const team = input({ value: a.team || "" });
+      body.append(field(t("agents.skills"), skills), field(t("agents.max"), max), field(t("agents.team"), team));
+      return () => (max.checkValidity() ? { skills: splitList(skills.value), max_chats: Number(max.value), team: team.value.trim() } : false);
+    }, async (change) => { if (await manageAgent(a, change)) $("ag-status").textContent = t("agents.saved"); });
     const actions = el("span", "ch-actions");
-    actions.append(pw, toggle);
-    li.append(el("strong", "", a.name), el("span", "small", a.id + " · " + a.role), state, actions);
+    actions.append(edit, pw, toggle);
+    const facts = [a.id, t("role." + a.role), a.team, a.skills.join(", "), t("agents.max") + " " + a.max_chats].filter(Boolean).join(" · ");
+    li.append(el("strong", "", a.name), el("span", "small", facts), state, actions);
     return li;
+  }));
+  renderAgentForm();
+}
+
+async function manageAgent(a, change) {
+  $("ag-status").textContent = "";
+  const done = await adminPost("/v1/admin/agents/" + encodeURIComponent(a.id), { ...change, version: a.version }, "ag-error", loadAgents);
+  if (done) loadAgents();
+  return !!done;
+}
+
+// The add form's channel boxes: the admin's own channels (the gateway refuses any other).
+function renderAgentForm() {
+  const box = $("ag-channels");
+  if (box.dataset.for === ops.channels.map((c) => c.id).join()) return;
+  box.dataset.for = ops.channels.map((c) => c.id).join();
+  box.replaceChildren(...ops.channels.map((c, i) => {
+    const l = el("label", "check");
+    l.append(input({ type: "checkbox", name: "ag-ch", value: c.id, checked: i === 0, defaultChecked: i === 0 }), " " + c.name);
+    return l;
   }));
 }
 
-async function manageAgent(id, body) {
-  const r = await authFetch("/v1/admin/agents/" + encodeURIComponent(id), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (!r.ok) { const b = await r.json().catch(() => ({})); $("ag-error").textContent = b.message || r.statusText; return; }
-  loadAgents();
-  loadAudit();
-}
+$("ag-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const body = {
+    id: $("ag-id").value.trim(),
+    name: $("ag-name").value.trim(),
+    password: $("ag-pw").value,
+    role: $("ag-role").value,
+    channels: [...document.querySelectorAll("input[name=ag-ch]:checked")].map((c) => c.value),
+    skills: splitList($("ag-skills").value),
+    max_chats: Number($("ag-max").value),
+    team: $("ag-team").value.trim() || undefined,
+  };
+  $("ag-status").textContent = "";
+  const made = await adminPost("/v1/admin/agents", body, "ag-error", loadAgents);
+  if (!made) return;
+  $("ag-form").reset();
+  await loadAgents();
+  $("ag-status").textContent = t("agents.created", { name: made.name });
+});
 
 // Canned answers: every change reaches every desk at once (the gateway sends the new list).
+async function loadCanned() {
+  const r = await authFetch("/v1/admin/canned");
+  const b = await r.json().catch(() => ({}));
+  if (!r.ok) { $("cn-error").textContent = b.message || r.statusText; return; }
+  desk.canned = b.answers;
+  ops.cannedVersion = b.version;
+  renderCannedAdmin();
+}
+
 function renderCannedAdmin() {
   if (!$("cn-list")) return;
   $("cn-list").replaceChildren(...desk.canned.map((c) => {
@@ -402,13 +489,11 @@ function renderCannedAdmin() {
 }
 
 async function editCanned(body) {
-  $("cn-error").textContent = "";
-  const r = await authFetch("/v1/admin/canned", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  const b = await r.json().catch(() => ({}));
-  if (!r.ok) { $("cn-error").textContent = b.message || r.statusText; return false; }
-  desk.canned = b;
+  const b = await adminPost("/v1/admin/canned", { ...body, version: ops.cannedVersion }, "cn-error", loadCanned);
+  if (!b) return false;
+  desk.canned = b.answers;
+  ops.cannedVersion = b.version;
   renderCannedAdmin();
-  loadAudit();
   return true;
 }
 
@@ -425,6 +510,7 @@ async function loadChannels() {
   const r = await authFetch("/v1/admin/channels");
   const list = await r.json().catch(() => []);
   if (!r.ok) { $("ch-error").textContent = list.message || r.statusText; return; }
+  ops.channels = list;
   $("ch-list").replaceChildren(...list.map((c) => {
     const li = el("li", "ch " + (c.status.enabled ? "on" : "off"));
     const state = el("span", "ch-state", c.status.enabled ? t("channels.on") : t("channels.off"));
@@ -433,10 +519,7 @@ async function loadChannels() {
     button.addEventListener("click", async () => {
       const enabled = !c.status.enabled;
       if (!enabled && !(await confirmDialog(t("channels.turn_off"), t("channels.confirm_off", { name: c.name }), t("channels.turn_off"), true))) return;
-      const s = await authFetch("/v1/admin/channels/" + encodeURIComponent(c.id), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ enabled }) });
-      if (!s.ok) { const b = await s.json().catch(() => ({})); $("ch-error").textContent = b.message || s.statusText; return; }
-      loadChannels();
-      loadAudit();
+      if (await adminPost("/v1/admin/channels/" + encodeURIComponent(c.id), { enabled, version: c.version }, "ch-error", loadChannels)) loadChannels();
     });
     li.append(el("strong", "", c.name), el("span", "small", "#" + c.id), state, button);
     return li;

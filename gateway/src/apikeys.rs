@@ -61,7 +61,7 @@ pub fn check_new(state: &AppState, channel: &str, name: &str, scopes: &[Scope], 
         return Err(AppError::UnknownChannel(channel.into()));
     }
     if let Some(a) = agent {
-        let works = state.config().agent(a).is_some_and(|x| x.works(channel));
+        let works = state.core.agent(a).is_some_and(|x| x.works(channel));
         if !works {
             return Err(AppError::BadRequest(format!("agent: no agent {a:?} works channel {channel:?}")));
         }

@@ -2,7 +2,7 @@
 //! first changes the list on the desk; from then on the database holds it (the file no longer
 //! does, and every desk gets the new list at once).
 
-use consult_sdk::protocol::{AgentEvent, CannedAnswer, check_text};
+use consult_sdk::protocol::{AgentEvent, CannedAnswer, CannedList, check_text};
 
 use crate::core::Core;
 use crate::error::AppError;
@@ -22,13 +22,21 @@ impl Core {
         Ok(store.canned_answers()?.unwrap_or_else(|| self.config.canned.clone()))
     }
 
-    /// Saves (`text` given: adds or replaces) or removes one canned answer, audits it, and sends
-    /// every desk the new list.
+    /// The canned answers with the version an edit must name.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn canned_list(&self, store: &mut dyn Store) -> R<CannedList> {
+        Ok(CannedList { version: self.runtime_version(store, "canned")?, answers: self.canned(store)? })
+    }
+
+    /// Saves (`text` given: adds or replaces) or removes one canned answer if the list is still
+    /// at `version`, audits it, and sends every desk the new list.
     ///
     /// # Errors
     /// `bad_request` for a bad shortcut or text, or too many answers; `not_found` when removing
-    /// one that isn't there.
-    pub fn edit_canned(&self, store: &mut dyn Store, admin: &str, shortcut: &str, text: Option<&str>, now_ms: u64) -> R<Vec<CannedAnswer>> {
+    /// one that isn't there; `conflict` for a stale version.
+    pub fn edit_canned(&self, store: &mut dyn Store, admin: &str, shortcut: &str, text: Option<&str>, version: u64, now_ms: u64) -> R<CannedList> {
         let shortcut_ok = shortcut.starts_with('/') && (2..=32).contains(&shortcut.chars().count()) && !shortcut.chars().any(char::is_whitespace);
         if !shortcut_ok {
             return Err(AppError::BadRequest(format!("shortcut {shortcut:?}: '/' and 1 to 31 more characters, no spaces")));
@@ -50,6 +58,7 @@ impl Core {
             }
             (None, None) => return Err(AppError::NotFound),
         }
+        let version = self.runtime_write(store, "canned", version, "", admin, now_ms)?;
         store.set_canned_answers(&list)?;
         let what = if text.is_some() { "canned answer saved" } else { "canned answer removed" };
         self.audit(store, admin, "config", None, Some(shortcut), what, now_ms)?;
@@ -57,6 +66,6 @@ impl Core {
         for agent in self.hub.online_agents() {
             self.hub.to_agent(&agent, &event);
         }
-        Ok(list)
+        Ok(CannedList { version, answers: list })
     }
 }

@@ -133,6 +133,7 @@ struct RawAgent {
     role: Option<String>,
     #[serde(default)]
     channels: Vec<String>,
+    team: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -371,6 +372,8 @@ pub struct Agent {
     pub role: Role,
     /// Channels worked; empty means all.
     pub channels: Vec<String>,
+    /// Team, for the board and the admin's list.
+    pub team: Option<String>,
 }
 
 impl Agent {
@@ -462,7 +465,7 @@ fn positive(p: &mut Problems, key: &str, v: Option<i64>, default: u64, max: u64)
     }
 }
 
-fn is_id(s: &str) -> bool {
+pub(crate) fn is_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
@@ -855,6 +858,7 @@ fn validate_agent(p: &mut Problems, key: &str, a: RawAgent, channels: &[Channel]
         max_chats,
         role,
         channels: a.channels,
+        team: a.team.filter(|t| !t.trim().is_empty()),
     })
 }
 

@@ -50,6 +50,8 @@ pub struct Core {
     pub leader: Arc<std::sync::atomic::AtomicBool>,
     /// Channels switched on or off at runtime (see [`crate::switches`]).
     pub switches: Arc<crate::switches::ChannelSwitches>,
+    /// The agents now: the file's, with what admins changed (see [`crate::runtime`]).
+    pub directory: Arc<crate::runtime::AgentDirectory>,
 }
 
 type R<T> = Result<T, AppError>;
@@ -83,7 +85,7 @@ impl Core {
     }
 
     fn agent_name(&self, id: &str) -> String {
-        self.config.agent(id).map(|a| a.name.clone()).unwrap_or_else(|| id.into())
+        self.agent(id).map(|a| a.name.clone()).unwrap_or_else(|| id.into())
     }
 
     /// The one check every agent action on a session passes: the agent exists, works the
@@ -93,8 +95,8 @@ impl Core {
     ///
     /// # Errors
     /// `unauthorized`, `not_found`, `not_assigned`.
-    pub fn authorize(&self, agent: &str, session: &SessionRow, action: AgentAction) -> R<&crate::config::Agent> {
-        let me = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+    pub fn authorize(&self, agent: &str, session: &SessionRow, action: AgentAction) -> R<Arc<crate::config::Agent>> {
+        let me = self.agent(agent).ok_or(AppError::Unauthorized)?;
         if !me.works(&session.channel) {
             return Err(AppError::NotFound);
         }
@@ -173,7 +175,7 @@ impl Core {
     pub(crate) fn publish_session(&self, session: &SessionRow) {
         let event = AgentEvent::Session { session: session.summary() };
         for agent in self.hub.online_agents() {
-            let works = self.config.agent(&agent).is_some_and(|a| a.works(&session.channel));
+            let works = self.agent(&agent).is_some_and(|a| a.works(&session.channel));
             if works {
                 self.hub.to_agent(&agent, &event);
             }
@@ -380,9 +382,8 @@ impl Core {
                 continue;
             }
             let best = self
-                .config
-                .agents
-                .iter()
+                .agents()
+                .into_iter()
                 .filter(|a| a.works(&session.channel) && self.hub.is_available(&a.id))
                 .filter(|a| session.category.as_ref().is_none_or(|c| a.skills.contains(c)))
                 .filter(|a| loads.get(&a.id).copied().unwrap_or(0) < a.max_chats)
@@ -419,7 +420,7 @@ impl Core {
         check_client_id(client_id)?;
         // Channel and role here; "open and assigned to you" in the store's transaction.
         let row = store.session(session)?.ok_or(AppError::AgentWrite(AgentWriteError::UnknownSession))?;
-        let me = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        let me = self.agent(agent).ok_or(AppError::Unauthorized)?;
         if !me.works(&row.channel) {
             return Err(AppError::NotFound);
         }
@@ -482,7 +483,7 @@ impl Core {
     /// Hands an assigned session to another agent.
     pub fn transfer(&self, store: &mut dyn Store, agent: &str, session: &str, to: &str, now_ms: u64) -> R<SessionRow> {
         let row = self.session_for(store, agent, session, AgentAction::Transfer)?;
-        let target = self.config.agent(to).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?}")))?;
+        let target = self.agent(to).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?}")))?;
         if !row.is_open() {
             return Err(AppError::AgentWrite(AgentWriteError::NotOpen));
         }
@@ -563,8 +564,9 @@ impl Core {
 
     /// Periodic work: inactivity closes, quiet notices, queue moves when the desk opens.
     pub fn tick(&self, store: &mut dyn Store, now_ms: u64, memory: &mut TickMemory) -> R<()> {
-        // Every node: a switch another node (or a restart) stored.
+        // Every node: a switch or an agent another node (or a restart) stored.
         self.switches.replace(store.channel_switches()?);
+        self.reload_agents(store)?;
         // Once per cluster: only the node holding the lease closes and times out.
         if self.leader.load(std::sync::atomic::Ordering::SeqCst) {
             self.bot_fallback(store, now_ms)?;
@@ -650,7 +652,7 @@ impl Core {
 
     /// What a desk learns after `welcome`: role, capacity and (supervisors) chats with the bot.
     pub fn profile(&self, store: &mut dyn Store, agent: &str) -> R<AgentEvent> {
-        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        let a = self.agent(agent).ok_or(AppError::Unauthorized)?;
         let supervisor = a.role.supervises();
         let with_bot = if supervisor {
             store.bot_sessions()?.into_iter().filter(|s| a.works(&s.channel)).map(|s| s.summary()).collect()
@@ -661,7 +663,7 @@ impl Core {
     }
 
     fn agent_channels(&self, agent: &str) -> R<Vec<String>> {
-        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        let a = self.agent(agent).ok_or(AppError::Unauthorized)?;
         Ok(self.config.channels.iter().filter(|c| a.works(&c.id)).map(|c| c.id.clone()).collect())
     }
 
@@ -709,7 +711,7 @@ impl Core {
         store.set_tags(session, &clean)?;
         let event = AgentEvent::Tags { session: session.into(), tags: clean };
         for a in self.hub.online_agents() {
-            if self.config.agent(&a).is_some_and(|x| x.works(&row.channel)) {
+            if self.agent(&a).is_some_and(|x| x.works(&row.channel)) {
                 self.hub.to_agent(&a, &event);
             }
         }
@@ -724,7 +726,7 @@ impl Core {
 
     /// Lifts a user key's blocks on a channel: a supervisor, or the agent who blocked.
     pub fn unblock(&self, store: &mut dyn Store, agent: &str, channel: &str, user_key: &str, now_ms: u64) -> R<AgentEvent> {
-        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        let a = self.agent(agent).ok_or(AppError::Unauthorized)?;
         if !a.works(channel) {
             return Err(AppError::NotFound);
         }
@@ -740,8 +742,7 @@ impl Core {
 
     /// Other agents for the transfer list.
     pub fn agent_infos(&self) -> Vec<AgentInfo> {
-        self.config
-            .agents
+        self.agents()
             .iter()
             .map(|a| AgentInfo { id: a.id.clone(), name: a.name.clone(), available: self.hub.is_available(&a.id) })
             .collect()

@@ -258,7 +258,7 @@ impl Core {
                 self.transfer(store, &from, session, to, now_ms)
             }
             (Actor::System(_), SessionState::Queued) => {
-                let target = self.config.agent(to).filter(|t| t.works(channel)).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?} works this channel")))?;
+                let target = self.agent(to).filter(|t| t.works(channel)).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?} works this channel")))?;
                 let load = store.agent_loads()?.into_iter().find(|(id, _)| id == to).map_or(0, |(_, n)| n);
                 if load >= target.max_chats {
                     return Err(AppError::AgentFull(target.name.clone()));

@@ -73,6 +73,9 @@ pub enum AppError {
     /// A visitor rated this chat already.
     #[error("this chat was rated already")]
     AlreadyRated,
+    /// An admin change sent a stale version: someone else changed it since it was read.
+    #[error("{0} was changed by someone else since you read it; reload and try again")]
+    Conflict(String),
     /// A rule of the chat refused a message (text length, empty…).
     #[error("{}", .0.message)]
     Message(ErrorBody),
@@ -110,6 +113,7 @@ impl AppError {
             AppError::Api(_, code, _) => code,
             AppError::Forbidden(_) => codes::FORBIDDEN,
             AppError::AlreadyRated => codes::ALREADY_RATED,
+            AppError::Conflict(_) => codes::CONFLICT,
             AppError::Message(b) => return b.code.clone(),
             AppError::Store(StoreError::Busy) => codes::BUSY,
             AppError::Store(e) if e.is_unreachable() => codes::UNAVAILABLE,
@@ -132,7 +136,7 @@ impl AppError {
             AppError::HandoffUsed => StatusCode::GONE,
             AppError::UnknownChannel(_) | AppError::UnknownSession | AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::AgentWrite(_) | AppError::AgentFull(_) | AppError::AlreadyRated => StatusCode::CONFLICT,
+            AppError::AgentWrite(_) | AppError::AgentFull(_) | AppError::AlreadyRated | AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Api(status, _, _) => *status,
             AppError::Store(_) | AppError::Blob(_) => StatusCode::INTERNAL_SERVER_ERROR,

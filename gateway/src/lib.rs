@@ -37,6 +37,7 @@ pub mod ratelimit;
 pub mod receipts;
 pub mod store;
 pub mod supervise;
+pub mod runtime;
 pub mod switches;
 pub mod webhooks;
 pub mod reports;
@@ -129,7 +130,8 @@ impl AppState {
     pub fn with_stores(config: Config, db: Db, blobs: Arc<dyn blob::BlobStore>) -> AppState {
         let limits = Limits::new(&config);
         let leader = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()), leader, switches: Arc::default() };
+        let directory = Arc::new(runtime::AgentDirectory::seeded(&config));
+        let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()), leader, switches: Arc::default(), directory };
         AppState(Arc::new(Inner { core, db, blobs, limits, assets: Default::default(), secrets: Mutex::default(), decoy: Default::default() }))
     }
 
@@ -322,6 +324,10 @@ pub async fn serve_until(
     // Stored channel switches before the first request: a restart keeps a channel off.
     if let Err(e) = state.run(|core, store| Ok(core.switches.replace(store.channel_switches()?))).await {
         tracing::warn!(error = %e, "channel switches not read; the configuration's `enabled` holds until the next tick");
+    }
+    // And the agents admins created or changed, before the first sign-in.
+    if let Err(e) = state.run(|core, store| core.reload_agents(store)).await {
+        tracing::warn!(error = %e, "stored agents not read; the configuration's agents hold until the next tick");
     }
     spawn_ticker(state.clone());
     webhooks::spawn_worker(state.clone());

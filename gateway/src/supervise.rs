@@ -30,8 +30,8 @@ impl Core {
     ///
     /// # Errors
     /// `unauthorized` for an unknown agent, `forbidden` (naming the role needed) otherwise.
-    pub fn require(&self, agent: &str, need: Role) -> R<&Agent> {
-        let me = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+    pub fn require(&self, agent: &str, need: Role) -> R<std::sync::Arc<Agent>> {
+        let me = self.agent(agent).ok_or(AppError::Unauthorized)?;
         let ok = match need {
             Role::Agent => true,
             Role::Supervisor => me.role.supervises(),
@@ -42,7 +42,7 @@ impl Core {
 
     /// Channels an agent works, in configuration order.
     pub fn channels_of(&self, agent: &str) -> R<Vec<String>> {
-        let a = self.config.agent(agent).ok_or(AppError::Unauthorized)?;
+        let a = self.agent(agent).ok_or(AppError::Unauthorized)?;
         Ok(self.config.channels.iter().filter(|c| a.works(&c.id)).map(|c| c.id.clone()).collect())
     }
 
@@ -99,7 +99,7 @@ impl Core {
         if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
             return Err(AppError::BadRequest(format!("a note is 1 to {MAX_NOTE_CHARS} characters")));
         }
-        let name = self.config.agent(agent).map(|a| a.name.clone()).unwrap_or_else(|| agent.into());
+        let name = self.agent(agent).map(|a| a.name.clone()).unwrap_or_else(|| agent.into());
         store.add_note(session, agent, &name, text, now_ms)?;
         let event = self.notes_event(store, session)?;
         if let Some(a) = row.agent.as_deref().filter(|a| *a != agent) {
@@ -128,7 +128,7 @@ impl Core {
     /// do not limit them).
     pub fn reassign(&self, store: &mut dyn Store, agent: &str, session: &str, to: &str, now_ms: u64) -> R<SessionRow> {
         let row = self.session_for(store, agent, session, AgentAction::Reassign)?;
-        let target = self.config.agent(to).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?}")))?;
+        let target = self.agent(to).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?}")))?;
         if !target.works(&row.channel) {
             return Err(AppError::BadRequest(format!("{} does not work this channel", target.name)));
         }
@@ -182,8 +182,7 @@ impl Core {
         queues.sort_by_key(|q| std::cmp::Reverse(q.longest_wait_ms));
         let online = self.hub.online_agents();
         let agents = self
-            .config
-            .agents
+            .agents()
             .iter()
             .filter(|a| channels.iter().any(|c| a.works(c)))
             .map(|a| {

@@ -47,12 +47,18 @@ impl Core {
     }
 
     /// Switches a channel on or off (open chats go on; new launches are refused while off) and
-    /// writes who did it to the audit log.
+    /// writes who did it to the audit log. With `version`, only if the switch is still at it.
     ///
     /// # Errors
-    /// `unknown_channel`; storage failures.
-    pub fn switch_channel(&self, store: &mut dyn Store, channel: &str, enabled: bool, actor: &str, now_ms: u64) -> R<ChannelStatus> {
+    /// `unknown_channel`; `conflict` for a stale version; storage failures.
+    pub fn switch_channel(&self, store: &mut dyn Store, channel: &str, enabled: bool, version: Option<u64>, actor: &str, now_ms: u64) -> R<ChannelStatus> {
         let c = self.config.channel(channel).ok_or_else(|| AppError::UnknownChannel(channel.into()))?;
+        let name = format!("switch:{channel}");
+        let expected = match version {
+            Some(v) => v,
+            None => self.runtime_version(store, &name)?,
+        };
+        self.runtime_write(store, &name, expected, if enabled { "on" } else { "off" }, actor, now_ms)?;
         store.set_channel_enabled(channel, enabled, actor, now_ms)?;
         self.audit(store, actor, "channel_switch", Some(channel), None, if enabled { "on" } else { "off" }, now_ms)?;
         self.switches.set(channel, enabled);

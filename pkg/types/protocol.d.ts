@@ -1085,7 +1085,11 @@ name: string,
 /**
  * Switched on or off, open by its hours.
  */
-status: ChannelStatus, };
+status: ChannelStatus, 
+/**
+ * The switch's version: send it back with a switch.
+ */
+version: number, };
 
 /**
  * `POST /v1/admin/canned`: save a canned answer (with `text`) or remove it (without).
@@ -1098,7 +1102,11 @@ shortcut: string,
 /**
  * The text; absent removes the answer.
  */
-text?: string | null, };
+text?: string | null, 
+/**
+ * The list's version as read; a stale one is refused (`conflict`, 409).
+ */
+version: number, };
 
 /**
  * `GET /v1/admin/agents`: an agent of the admin's channels.
@@ -1123,11 +1131,32 @@ disabled: boolean,
 /**
  * Has a desk open now.
  */
-online: boolean, };
+online: boolean, 
+/**
+ * Channels worked (empty: every channel).
+ */
+channels: Array<string>, 
+/**
+ * Bot categories taken from the queue.
+ */
+skills: Array<string>, 
+/**
+ * Most chats at once.
+ */
+max_chats: number, 
+/**
+ * Team, if any.
+ */
+team?: string | null, 
+/**
+ * Send this back with a change; a stale one is refused (`conflict`).
+ */
+version: number, };
 
 /**
- * `POST /v1/admin/agents/{id}`: disable or enable an agent, and/or set a new password (at
- * least 10 characters). Either signs the agent out everywhere.
+ * `POST /v1/admin/agents/{id}`: disable or enable an agent, set a new password (at least 10
+ * characters; either signs the agent out everywhere), or change skills, max chats or team.
+ * `version` is the one read; a stale one is refused (`conflict`, 409).
  */
 export type AgentUpdate = { 
 /**
@@ -1137,7 +1166,73 @@ disabled?: boolean | null,
 /**
  * A new password; absent: unchanged.
  */
-password?: string | null, };
+password?: string | null, 
+/**
+ * New skills; absent: unchanged.
+ */
+skills?: Array<string> | null, 
+/**
+ * New most chats at once; absent: unchanged.
+ */
+max_chats?: number | null, 
+/**
+ * New team (empty: none); absent: unchanged.
+ */
+team?: string | null, 
+/**
+ * The agent's version as read.
+ */
+version: number, };
+
+/**
+ * `POST /v1/admin/agents`: an admin creates an agent of their own channels.
+ */
+export type AgentCreate = { 
+/**
+ * Sign-in id: 1-64 of a-z, 0-9, '-' or '_'.
+ */
+id: string, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * At least 10 characters.
+ */
+password: string, 
+/**
+ * `agent` (default), `supervisor` or `admin`.
+ */
+role?: string | null, 
+/**
+ * Channels worked, each one of the admin's.
+ */
+channels: Array<string>, 
+/**
+ * Bot categories taken from the queue.
+ */
+skills: Array<string>, 
+/**
+ * Most chats at once, 1 to 100.
+ */
+max_chats: number, 
+/**
+ * Team, if any.
+ */
+team?: string | null, };
+
+/**
+ * `GET`/`POST /v1/admin/canned`: the canned answers and their version.
+ */
+export type CannedList = { 
+/**
+ * Send this back with a change.
+ */
+version: number, 
+/**
+ * The answers.
+ */
+answers: Array<CannedAnswer>, };
 
 /**
  * API keys of the channel.
@@ -1371,7 +1466,12 @@ export type ChannelSwitch = {
 /**
  * On (true) or off.
  */
-enabled: boolean, };
+enabled: boolean, 
+/**
+ * The switch's version as read (the desk always sends it); when given, a stale one is
+ * refused (`conflict`, 409). Absent: set regardless, for scripts that own the state.
+ */
+version?: number | null, };
 
 /**
  * A session after an action.

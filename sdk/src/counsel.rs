@@ -156,6 +156,10 @@ pub struct MessagePage {
 pub struct ChannelSwitch {
     /// On (true) or off.
     pub enabled: bool,
+    /// The switch's version as read (the desk always sends it); when given, a stale one is
+    /// refused (`conflict`, 409). Absent: set regardless, for scripts that own the state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 /// `POST /v1/counsel/sessions/{id}/read` body: the outside system has read the visitor's

@@ -105,10 +105,52 @@ pub struct AgentAccountInfo {
     pub disabled: bool,
     /// Has a desk open now.
     pub online: bool,
+    /// Channels worked (empty: every channel).
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Bot categories taken from the queue.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Most chats at once.
+    #[serde(default)]
+    pub max_chats: u32,
+    /// Team, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Send this back with a change; a stale one is refused (`conflict`).
+    #[serde(default)]
+    pub version: u64,
 }
 
-/// `POST /v1/admin/agents/{id}`: disable or enable an agent, and/or set a new password (at
-/// least 10 characters). Either signs the agent out everywhere.
+/// `POST /v1/admin/agents`: an admin creates an agent of their own channels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct AgentCreate {
+    /// Sign-in id: 1-64 of a-z, 0-9, '-' or '_'.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// At least 10 characters.
+    pub password: String,
+    /// `agent` (default), `supervisor` or `admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Channels worked, each one of the admin's.
+    pub channels: Vec<String>,
+    /// Bot categories taken from the queue.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Most chats at once, 1 to 100.
+    pub max_chats: u32,
+    /// Team, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
+/// `POST /v1/admin/agents/{id}`: disable or enable an agent, set a new password (at least 10
+/// characters; either signs the agent out everywhere), or change skills, max chats or team.
+/// `version` is the one read; a stale one is refused (`conflict`, 409).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
@@ -119,6 +161,17 @@ pub struct AgentUpdate {
     /// A new password; absent: unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// New skills; absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<Vec<String>>,
+    /// New most chats at once; absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_chats: Option<u32>,
+    /// New team (empty: none); absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The agent's version as read.
+    pub version: u64,
 }
 
 /// `POST /v1/admin/canned`: save a canned answer (with `text`) or remove it (without).
@@ -131,6 +184,18 @@ pub struct CannedEdit {
     /// The text; absent removes the answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// The list's version as read; a stale one is refused (`conflict`, 409).
+    pub version: u64,
+}
+
+/// `GET`/`POST /v1/admin/canned`: the canned answers and their version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CannedList {
+    /// Send this back with a change.
+    pub version: u64,
+    /// The answers.
+    pub answers: Vec<CannedAnswer>,
 }
 
 /// `GET /v1/admin/channels`: one of the admin's channels and its status.
@@ -143,6 +208,9 @@ pub struct ChannelSummary {
     pub name: String,
     /// Switched on or off, open by its hours.
     pub status: ChannelStatus,
+    /// The switch's version: send it back with a switch.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// `GET /v1/channels/{id}/status`: what buttons need to decide whether and how to show.
@@ -282,6 +350,8 @@ pub mod codes {
     pub const FORBIDDEN: &str = "forbidden";
     /// Visitor: this chat was rated already (one rating per session).
     pub const ALREADY_RATED: &str = "already_rated";
+    /// Admin only: someone changed this since it was read (stale `version`), 409.
+    pub const CONFLICT: &str = "conflict";
 
     /// Every code the gateway can send to a visitor (HTTP bodies, visitor socket, frame `error`).
     pub const VISITOR: &[&str] = &[

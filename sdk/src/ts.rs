@@ -49,6 +49,8 @@ pub fn declarations() -> String {
     root(Writer::visit::<CannedEdit>);
     root(Writer::visit::<AgentAccountInfo>);
     root(Writer::visit::<AgentUpdate>);
+    root(Writer::visit::<AgentCreate>);
+    root(Writer::visit::<CannedList>);
     // Counsel API bodies and webhook payloads.
     root(Writer::visit::<ApiKeyList>);
     root(Writer::visit::<CreateApiKey>);

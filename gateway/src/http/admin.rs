@@ -6,10 +6,13 @@
 //! - `GET /v1/reports/chart.svg?…&metric=sessions|bot_share|first_reply|handle_time|transfers|left_waiting|csat|csat_rate`
 //! - `GET /v1/admin/audit?[actor=…][&action=…][&channel=…][&from=…][&to=…][&format=csv]` (admins)
 //! - `GET /v1/admin/users/export?channel=…&user_key=…`, `POST /v1/admin/users/erase` `{channel, user_key}` (admins)
+//! - `GET|POST /v1/admin/agents`, `POST /v1/admin/agents/{id}`, `GET|POST /v1/admin/canned`,
+//!   `GET /v1/admin/channels`, `POST /v1/admin/channels/{id}` (admins, their channels): every
+//!   change names the `version` it read; a stale one is refused with `conflict` (409).
 
 use axum::extract::{Path, Query, State};
 use consult_sdk::counsel::ChannelSwitch;
-use consult_sdk::protocol::{AgentAccountInfo, AgentUpdate, CannedAnswer, CannedEdit, ChannelStatus, ChannelSummary};
+use consult_sdk::protocol::{AgentAccountInfo, AgentCreate, AgentUpdate, CannedEdit, CannedList, ChannelStatus, ChannelSummary};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +20,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::agent::{agent_for_token, bearer};
+use crate::accounts::AgentChange;
 use crate::config::Role;
 use crate::error::AppError;
 use crate::reports::{self, GroupBy, Metric};
@@ -33,7 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/users/erase", post(erase_user))
         .route("/v1/admin/channels", get(channels))
         .route("/v1/admin/canned", get(canned).post(edit_canned))
-        .route("/v1/admin/agents", get(agents))
+        .route("/v1/admin/agents", get(agents).post(create_agent))
         .route("/v1/admin/agents/{id}", post(manage_agent))
         .route("/v1/admin/channels/{id}", post(switch_channel))
 }
@@ -44,55 +48,76 @@ async fn agents(State(state): State<AppState>, headers: HeaderMap) -> Result<Jso
     Ok(Json(state.run(move |core, s| core.agent_accounts(s, &admin)).await?))
 }
 
-/// Disable or enable an agent and/or set a new password (body [`AgentUpdate`]).
-async fn manage_agent(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<AgentAccountInfo>, AppError> {
-    let admin = signed_in(&state, &headers, Role::Admin).await?;
-    let req: AgentUpdate = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{disabled, password}}: {e}")))?;
-    if req.disabled.is_none() && req.password.is_none() {
-        return Err(AppError::BadRequest("say disabled, password or both".into()));
-    }
-    // Hashed off the async threads and before the storage thread (argon2 is slow on purpose).
-    let hash = match req.password {
-        Some(p) if p.chars().count() < crate::accounts::MIN_PASSWORD_CHARS || p.len() > 1024 => {
-            return Err(AppError::BadRequest(format!("a password has {} to 1024 characters", crate::accounts::MIN_PASSWORD_CHARS)));
-        }
-        Some(p) => Some(tokio::task::spawn_blocking(move || crate::identity::hash_password(&p)).await.map_err(|e| AppError::BadRequest(e.to_string()))?),
-        None => None,
-    };
-    let disabled = req.disabled;
-    Ok(Json(state.run(move |core, s| core.manage_agent(s, &admin, &id, disabled, hash.as_deref(), now_ms())).await?))
+/// Hashes a new password off the async threads and before the storage thread (argon2 is slow on
+/// purpose).
+async fn hash_new(p: String) -> Result<String, AppError> {
+    crate::accounts::check_new_password(&p)?;
+    tokio::task::spawn_blocking(move || crate::identity::hash_password(&p)).await.map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
-/// The canned answers every agent has.
-async fn canned(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<CannedAnswer>>, AppError> {
+/// Create an agent of the admin's channels (body [`AgentCreate`]).
+async fn create_agent(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Json<AgentAccountInfo>, AppError> {
+    let admin = signed_in(&state, &headers, Role::Admin).await?;
+    let mut req: AgentCreate = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{id, name, password, channels, max_chats…}}: {e}")))?;
+    let hash = hash_new(std::mem::take(&mut req.password)).await?;
+    Ok(Json(state.run(move |core, s| core.create_agent(s, &admin, &req, &hash, now_ms())).await?))
+}
+
+/// Change an agent (body [`AgentUpdate`]: disabled, password, skills, max_chats, team, version).
+async fn manage_agent(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<AgentAccountInfo>, AppError> {
+    let admin = signed_in(&state, &headers, Role::Admin).await?;
+    let req: AgentUpdate = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{version, disabled, password, skills, max_chats, team}}: {e}")))?;
+    let password_hash = match req.password {
+        Some(p) => Some(hash_new(p).await?),
+        None => None,
+    };
+    let change = AgentChange { disabled: req.disabled, password_hash, skills: req.skills, max_chats: req.max_chats, team: req.team };
+    let version = req.version;
+    Ok(Json(state.run(move |core, s| core.manage_agent(s, &admin, &id, version, change, now_ms())).await?))
+}
+
+/// The canned answers every agent has, with their version.
+async fn canned(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<CannedList>, AppError> {
     signed_in(&state, &headers, Role::Admin).await?;
-    Ok(Json(state.run(|core, s| core.canned(s)).await?))
+    Ok(Json(state.run(|core, s| core.canned_list(s)).await?))
 }
 
 /// Save or remove one canned answer (body [`CannedEdit`]); answers with the whole list.
-async fn edit_canned(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Json<Vec<CannedAnswer>>, AppError> {
+async fn edit_canned(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Json<CannedList>, AppError> {
     let admin = signed_in(&state, &headers, Role::Admin).await?;
-    let req: CannedEdit = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{shortcut, text}}: {e}")))?;
-    Ok(Json(state.run(move |core, s| core.edit_canned(s, &admin, &req.shortcut, req.text.as_deref(), now_ms())).await?))
+    let req: CannedEdit = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{shortcut, text, version}}: {e}")))?;
+    Ok(Json(state.run(move |core, s| core.edit_canned(s, &admin, &req.shortcut, req.text.as_deref(), req.version, now_ms())).await?))
 }
 
-/// The admin's channels with their status.
+/// The admin's channels with their status and switch version.
 async fn channels(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ChannelSummary>>, AppError> {
     let agent = signed_in(&state, &headers, Role::Admin).await?;
     let mine = state.core.channels_of(&agent)?;
+    let versions: std::collections::HashMap<String, u64> =
+        state.db.call(|s| s.runtime_list("switch:")).await?.into_iter().map(|e| (e.name, e.version)).collect();
     let now = now_ms() / 1000;
     let list = state.config().channels.iter().filter(|c| mine.contains(&c.id));
-    Ok(Json(list.map(|c| ChannelSummary { id: c.id.clone(), name: c.name.clone(), status: state.core.channel_status(c, now) }).collect()))
+    Ok(Json(
+        list.map(|c| ChannelSummary {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            status: state.core.channel_status(c, now),
+            version: versions.get(&format!("switch:{}", c.id)).copied().unwrap_or(0),
+        })
+        .collect(),
+    ))
 }
 
-/// Switch one of the admin's channels on or off (body `{"enabled": bool}`).
+/// Switch one of the admin's channels on or off (body `{"enabled": bool, "version": n}`).
 async fn switch_channel(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<ChannelStatus>, AppError> {
     let agent = signed_in(&state, &headers, Role::Admin).await?;
     if !state.core.channels_of(&agent)?.contains(&id) {
         return Err(AppError::NotFound);
     }
-    let req: ChannelSwitch = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{enabled}}: {e}")))?;
-    Ok(Json(state.run(move |core, s| core.switch_channel(s, &id, req.enabled, &agent, now_ms())).await?))
+    let req: ChannelSwitch = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{enabled, version}}: {e}")))?;
+    // The desk always names the version it read.
+    let version = req.version.ok_or_else(|| AppError::BadRequest("version: send the version you read".into()))?;
+    Ok(Json(state.run(move |core, s| core.switch_channel(s, &id, req.enabled, Some(version), &agent, now_ms())).await?))
 }
 
 /// The signed-in agent with at least this role.

@@ -86,7 +86,7 @@ async fn login(
         return Err(AppError::Busy);
     };
     let ok = matched && known;
-    let agent = state.config().agent(&req.agent_id).filter(|_| ok);
+    let agent = state.core.agent(&req.agent_id).filter(|_| ok);
     let Some(agent) = agent else {
         if state.limits.should_log(client) {
             tracing::info!(%client, "agent sign-in refused");
@@ -133,7 +133,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// `GET /v1/agent/me`: who a bearer token signs in, or 401 — how the desk checks a stored sign-in.
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, AppError> {
     let agent = agent_for_token(&state, bearer(&headers).unwrap_or_default()).await?.ok_or(AppError::Unauthorized)?;
-    let name = state.config().agent(&agent).map(|a| a.name.clone()).ok_or(AppError::Unauthorized)?;
+    let name = state.core.agent(&agent).map(|a| a.name.clone()).ok_or(AppError::Unauthorized)?;
     Ok(Json(serde_json::json!({ "agent_id": agent, "name": name })))
 }
 
@@ -210,7 +210,7 @@ async fn run(state: AppState, socket: WebSocket) {
     let start = state
         .run(move |core, store| {
             let (id, rx) = core.hub.add_agent(&a, token);
-            let me = core.config.agent(&a).ok_or(AppError::Unauthorized)?;
+            let me = core.agent(&a).ok_or(AppError::Unauthorized)?;
             let queue = store.queued()?.into_iter().filter(|s| me.works(&s.channel)).map(|s| s.summary()).collect();
             let chats = store.agent_sessions(&a)?.into_iter().map(|s| s.summary()).collect();
             Ok((id, rx, AgentEvent::Welcome {
@@ -361,7 +361,7 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
             .map_err(|e| (e, None)),
         AgentCommand::History { user_key } => state
             .run(move |core, store| {
-                let a = core.config.agent(&me).ok_or(AppError::Unauthorized)?;
+                let a = core.agent(&me).ok_or(AppError::Unauthorized)?;
                 let mut sessions = Vec::new();
                 for channel in core.config.channels.iter().filter(|c| a.works(&c.id)) {
                     sessions.extend(store.history(&channel.id, &user_key, 50)?.into_iter().map(|s| s.summary()));

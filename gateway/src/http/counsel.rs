@@ -347,7 +347,7 @@ async fn switch_channel(State(state): State<AppState>, ConnectInfo(peer): Connec
     let c = caller(&state, peer, &headers, Scope::Admin).await?;
     let req: ChannelSwitch = json(&body, "ChannelSwitch {enabled}")?;
     let (channel, by, now) = (c.channel().to_string(), format!("api:{}", c.key.id), now_ms());
-    Ok(Json(state.run(move |core, s| core.switch_channel(s, &channel, req.enabled, &by, now)).await?))
+    Ok(Json(state.run(move |core, s| core.switch_channel(s, &channel, req.enabled, req.version, &by, now)).await?))
 }
 
 /// Lift a user key's blocks on this channel.

@@ -361,6 +361,25 @@ pub fn agent_accounts_change_field_by_field_and_sign_ins_end(s: &mut dyn Store) 
     assert_eq!(s.agent_token_get(&[3; 32], 2).unwrap().as_deref(), Some("a2"), "another agent stays signed in");
 }
 
+/// A runtime entry is written only when the version named is still its own (0: none yet); a
+/// stale write changes nothing; listing by prefix takes ids with '_' literally.
+pub fn runtime_entries_are_written_only_at_the_version_read(s: &mut dyn Store) {
+    assert_eq!(s.runtime_list("agent:").unwrap(), vec![]);
+    assert_eq!(s.runtime_put("agent:n_1", 0, r#"{"a":1}"#, "adm", 10).unwrap(), Some(1));
+    assert_eq!(s.runtime_put("agent:n_1", 0, r#"{"a":2}"#, "adm2", 11).unwrap(), None, "created twice");
+    assert_eq!(s.runtime_put("agent:n_1", 1, r#"{"a":3}"#, "adm", 12).unwrap(), Some(2));
+    assert_eq!(s.runtime_put("agent:n_1", 1, r#"{"a":4}"#, "adm2", 13).unwrap(), None, "stale");
+    assert_eq!(s.runtime_put("agent:n_1", 7, r#"{"a":5}"#, "adm2", 13).unwrap(), None, "from the future");
+    s.runtime_put("agent:nx1", 0, "{}", "adm", 14).unwrap();
+    s.runtime_put("canned", 0, "", "adm", 15).unwrap();
+    let agents = s.runtime_list("agent:").unwrap();
+    let seen: Vec<(&str, u64, &str)> = agents.iter().map(|e| (e.name.as_str(), e.version, e.value.as_str())).collect();
+    assert_eq!(seen, vec![("agent:n_1", 2, r#"{"a":3}"#), ("agent:nx1", 1, "{}")]);
+    assert_eq!(s.runtime_list("agent:n_").unwrap().len(), 1, "'_' is no wildcard");
+    assert_eq!(s.runtime_list("canned").unwrap().len(), 1);
+    assert_eq!(s.runtime_list("").unwrap().len(), 3);
+}
+
 /// Runs every conformance test against a store made by `$make` (an `Option<Box<dyn Store>>`;
 /// `None` skips, for a database that is not available here, saying so).
 macro_rules! conformance_suite {
@@ -381,7 +400,8 @@ macro_rules! conformance_suite {
             api_keys_and_session_paging_work,
             the_webhook_outbox_keeps_order_retries_and_replays,
             canned_answers_are_stored_whole,
-            agent_accounts_change_field_by_field_and_sign_ins_end);
+            agent_accounts_change_field_by_field_and_sign_ins_end,
+            runtime_entries_are_written_only_at_the_version_read);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

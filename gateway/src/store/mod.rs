@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use records::{AgentAccount, AuditEntry, AuditFilter, EraseCounts, ReportRow, SessionMark};
+pub use records::{AgentAccount, RuntimeEntry, AuditEntry, AuditFilter, EraseCounts, ReportRow, SessionMark};
 pub use sqlite::SqliteStore;
 pub use counsel_rows::{ApiKeyRow, DeliveryOutcome, DueDelivery, EndpointRow};
 
@@ -547,6 +547,13 @@ pub trait Store: Send {
 
     /// Every stored channel switch.
     fn channel_switches(&mut self) -> StoreResult<Vec<(String, bool)>>;
+
+    /// The runtime entries whose name starts with `prefix`, by name.
+    fn runtime_list(&mut self, prefix: &str) -> StoreResult<Vec<RuntimeEntry>>;
+
+    /// Writes a runtime entry if its version is still `expected` (0: not written yet); answers
+    /// the new version, or `None` (nothing written) when someone wrote it meanwhile.
+    fn runtime_put(&mut self, name: &str, expected: u64, value: &str, by: &str, now_ms: u64) -> StoreResult<Option<u64>>;
 }
 
 /// Most jobs committed in one transaction (one fsync).

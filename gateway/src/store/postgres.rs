@@ -104,6 +104,10 @@ CREATE TABLE runtime_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#, r#"
 -- Agents an admin disabled or gave a new password.
 CREATE TABLE agent_accounts(agent TEXT PRIMARY KEY, disabled BOOLEAN NOT NULL DEFAULT FALSE, password_hash TEXT);
+"#, r#"
+-- Runtime changes with their versions (agents, hours, menus, guidance; versions of the rest).
+CREATE TABLE runtime_config(name TEXT PRIMARY KEY, version BIGINT NOT NULL, value TEXT NOT NULL,
+    by_actor TEXT NOT NULL, at_ms BIGINT NOT NULL);
 "#];
 
 /// The advisory lock key that serialises edits of the canned answers across nodes.
@@ -933,6 +937,27 @@ impl Store for PostgresStore {
 
     fn channel_switches(&mut self) -> StoreResult<Vec<(String, bool)>> {
         Ok(self.query("SELECT channel, enabled FROM channel_switches", &[])?.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn runtime_list(&mut self, prefix: &str) -> StoreResult<Vec<super::RuntimeEntry>> {
+        let rows = self.query("SELECT name, version, value FROM runtime_config WHERE substr(name, 1, length($1)) = $1 ORDER BY name", &[&prefix])?;
+        Ok(rows.iter().map(|r| super::RuntimeEntry { name: r.get(0), version: r.get::<_, i64>(1) as u64, value: r.get(2) }).collect())
+    }
+
+    fn runtime_put(&mut self, name: &str, expected: u64, value: &str, by: &str, now_ms: u64) -> StoreResult<Option<u64>> {
+        // The row lock makes a second writer with the same `expected` wait, then match nothing.
+        let n = if expected == 0 {
+            self.execute(
+                "INSERT INTO runtime_config(name, version, value, by_actor, at_ms) VALUES ($1, 1, $2, $3, $4) ON CONFLICT(name) DO NOTHING",
+                &[&name, &value, &by, &ms(now_ms)],
+            )?
+        } else {
+            self.execute(
+                "UPDATE runtime_config SET version = version + 1, value = $2, by_actor = $3, at_ms = $4 WHERE name = $1 AND version = $5",
+                &[&name, &value, &by, &ms(now_ms), &ms(expected)],
+            )?
+        };
+        Ok((n == 1).then_some(expected + 1))
     }
 
     fn receipts(&mut self, conversation: &str) -> StoreResult<consult_sdk::protocol::Receipts> {

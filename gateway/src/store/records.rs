@@ -58,6 +58,18 @@ pub struct AgentAccount {
     pub password_hash: Option<String>,
 }
 
+/// One thing an admin changed at runtime (an agent, a channel's hours…), stored as JSON with
+/// the version a later change must name (see [`crate::runtime`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeEntry {
+    /// `agent:<id>`, `hours:<channel>`…
+    pub name: String,
+    /// 1 after the first write, one more with each.
+    pub version: u64,
+    /// JSON (empty for entries that only carry a version).
+    pub value: String,
+}
+
 /// One line of the append-only audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

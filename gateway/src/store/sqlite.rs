@@ -56,7 +56,8 @@ CREATE INDEX session_tags_tag ON session_tags(tag);
 -- blob_key is set), which are still served from here.
 ALTER TABLE attachments ADD COLUMN blob_key TEXT;
 ALTER TABLE attachments ADD COLUMN sha256 TEXT;
-"#, super::sqlite_counsel::RUNTIME_MIGRATION, super::sqlite_counsel::ACCOUNTS_MIGRATION];
+"#, super::sqlite_counsel::RUNTIME_MIGRATION, super::sqlite_counsel::ACCOUNTS_MIGRATION,
+    super::sqlite_counsel::RUNTIME_CONFIG_MIGRATION];
 
 /// SQLite behind [`Store`].
 pub struct SqliteStore {
@@ -888,6 +889,14 @@ impl Store for SqliteStore {
 
     fn channel_switches(&mut self) -> StoreResult<Vec<(String, bool)>> {
         super::sqlite_counsel::channel_switches(&self.conn)
+    }
+
+    fn runtime_list(&mut self, prefix: &str) -> StoreResult<Vec<super::RuntimeEntry>> {
+        super::sqlite_counsel::runtime_list(&self.conn, prefix)
+    }
+
+    fn runtime_put(&mut self, name: &str, expected: u64, value: &str, by: &str, now_ms: u64) -> StoreResult<Option<u64>> {
+        super::sqlite_counsel::runtime_put(&self.conn, name, expected, value, by, now_ms)
     }
 
     fn bot_write(&mut self, session: &str, client_id: &str, body: &Body, now_ms: u64) -> StoreResult<Result<(SessionRow, ChatMessage, bool), AgentWriteError>> {

@@ -83,6 +83,30 @@ pub const ACCOUNTS_MIGRATION: &str = r#"
 CREATE TABLE agent_accounts(agent TEXT PRIMARY KEY, disabled INTEGER NOT NULL DEFAULT 0, password_hash TEXT);
 "#;
 
+/// Runtime changes with their versions (agents, hours, menus, guidance; versions of the rest).
+pub const RUNTIME_CONFIG_MIGRATION: &str = r#"
+CREATE TABLE runtime_config(name TEXT PRIMARY KEY, version INTEGER NOT NULL, value TEXT NOT NULL,
+    by_actor TEXT NOT NULL, at_ms INTEGER NOT NULL);
+"#;
+
+pub(super) fn runtime_list(conn: &Connection, prefix: &str) -> StoreResult<Vec<super::RuntimeEntry>> {
+    // A range, not LIKE: '_' and '%' are ordinary characters in ids.
+    let mut stmt = conn.prepare_cached("SELECT name, version, value FROM runtime_config WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name")?;
+    let rows = stmt.query_map([prefix], |r| Ok(super::RuntimeEntry { name: r.get(0)?, version: r.get::<_, i64>(1)? as u64, value: r.get(2)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn runtime_put(conn: &Connection, name: &str, expected: u64, value: &str, by: &str, now_ms: u64) -> StoreResult<Option<u64>> {
+    let n = if expected == 0 {
+        conn.prepare_cached("INSERT INTO runtime_config(name, version, value, by_actor, at_ms) VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT(name) DO NOTHING")?
+            .execute(params![name, value, by, now_ms as i64])?
+    } else {
+        conn.prepare_cached("UPDATE runtime_config SET version = version + 1, value = ?2, by_actor = ?3, at_ms = ?4 WHERE name = ?1 AND version = ?5")?
+            .execute(params![name, value, by, now_ms as i64, expected as i64])?
+    };
+    Ok((n == 1).then_some(expected + 1))
+}
+
 pub(super) fn agent_account(conn: &Connection, agent: &str) -> StoreResult<super::AgentAccount> {
     Ok(conn
         .prepare_cached("SELECT disabled, password_hash FROM agent_accounts WHERE agent = ?1")?

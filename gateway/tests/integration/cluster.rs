@@ -337,3 +337,42 @@ async fn the_database_going_away_gives_typed_errors_and_the_node_recovers() {
     assert_eq!(v.until(|e| match e { VisitorEvent::Ack { client_id, seq } if client_id == "back" => Some(*seq), _ => None }).await, 1);
     assert_eq!(s.http.get(s.url("/healthz")).send().await.unwrap().status().as_u16(), 200);
 }
+
+/// An agent an admin creates on one node signs in on another within a tick, and a raised
+/// max chats made on the first node routes a waiting chat to them on the second.
+#[tokio::test]
+async fn an_agent_created_on_one_node_works_on_another_within_a_tick() {
+    let Some(db) = fresh_db().await else { return };
+    let toml = config_toml(std::path::Path::new(&db), 100_000) + crate::ops::SHOP_ADMIN;
+    let (n1, n2) = (Server::start_toml(&toml).await, Server::start_toml(&toml).await);
+    let (_, admin) = n1.login("adm", "pw5").await;
+    let admin = admin.unwrap();
+    let body = serde_json::json!({"id": "n9", "name": "Night Nine", "password": "night-nine-pw", "channels": ["shop"], "max_chats": 1});
+    let r = n1.http.post(n1.url("/v1/admin/agents")).bearer_auth(&admin).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Node 2 learns of n9 on its next tick.
+    let mut signed_in = false;
+    for _ in 0..30 {
+        if n2.login("n9", "night-nine-pw").await.0 == 200 {
+            signed_in = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(signed_in, "the agent created on node 1 signs in on node 2 within a few ticks");
+    let mut desk = n2.agent("n9", "night-nine-pw").await;
+    desk.available().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut visitors = Vec::new();
+    for i in 0..2 {
+        let (handle, _) = n2.anon("shop").await;
+        let mut v = n2.visitor(&handle, 0).await;
+        v.say("v", &format!("visitor {i}")).await;
+        visitors.push(v);
+    }
+    assigned(&mut desk, "n9").await;
+    // Max chats 1: the second waits until node 1 raises it to 2.
+    let r = n1.http.post(n1.url("/v1/admin/agents/n9")).bearer_auth(&admin).json(&serde_json::json!({"max_chats": 2, "version": 1})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assigned(&mut desk, "n9").await;
+}

@@ -1,6 +1,7 @@
 //! Integration tests: the real gateway on an ephemeral port, driven over HTTP and WebSocket.
 //! Run with `cargo test -p consult-gateway --test integration`.
 
+mod agents_admin;
 mod assets;
 mod brand;
 mod cluster;

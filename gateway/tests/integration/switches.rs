@@ -59,14 +59,19 @@ async fn a_channel_switched_off_refuses_launches_keeps_open_chats_and_stays_off_
     assert_eq!(st, 200);
     let token = token.unwrap();
     let list: Value = s.http.get(s.url("/v1/admin/channels")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    assert_eq!(list, json!([{"id": "shop", "name": list[0]["name"], "status": status(&s).await}]));
-    let (st, _) = admin_post(&s, &token, "/v1/admin/channels/brief", json!({"enabled": false})).await;
+    assert_eq!(list, json!([{"id": "shop", "name": list[0]["name"], "status": status(&s).await, "version": 1}]), "the API switch counted once");
+    let (st, _) = admin_post(&s, &token, "/v1/admin/channels/brief", json!({"enabled": false, "version": 0})).await;
     assert_eq!(st, 404, "an admin of shop cannot switch brief");
     let (sup_status, sup_token) = s.login("sup", "pw3").await;
     assert_eq!(sup_status, 200);
-    let (st, _) = admin_post(&s, &sup_token.unwrap(), "/v1/admin/channels/shop", json!({"enabled": true})).await;
+    let (st, _) = admin_post(&s, &sup_token.unwrap(), "/v1/admin/channels/shop", json!({"enabled": true, "version": 1})).await;
     assert_eq!(st, 403, "a supervisor is not an admin");
     let (st, b) = admin_post(&s, &token, "/v1/admin/channels/shop", json!({"enabled": true})).await;
+    assert_eq!((st, b["code"].as_str()), (400, Some("bad_request")), "the desk must name the version it read");
+    let (st, b) = admin_post(&s, &token, "/v1/admin/channels/shop", json!({"enabled": true, "version": 0})).await;
+    assert_eq!((st, b["code"].as_str()), (409, Some("conflict")), "a stale switch version: {b}");
+    assert_eq!(status(&s).await["enabled"], false, "the stale switch changed nothing");
+    let (st, b) = admin_post(&s, &token, "/v1/admin/channels/shop", json!({"enabled": true, "version": 1})).await;
     assert_eq!((st, &b["enabled"]), (200, &json!(true)), "{b}");
     let audit: Value = s.http.get(s.url("/v1/admin/audit?action=channel_switch")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     let lines: Vec<(String, String)> = audit["entries"]
@@ -101,20 +106,25 @@ async fn an_admin_edits_canned_answers_and_every_desk_gets_them() {
     let token = token.unwrap();
     let (_, sup_token) = s.login("sup", "pw3").await;
 
-    let (st, _) = admin_post(&s, &sup_token.unwrap(), "/v1/admin/canned", json!({"shortcut": "/x", "text": "y"})).await;
+    let (st, _) = admin_post(&s, &sup_token.unwrap(), "/v1/admin/canned", json!({"shortcut": "/x", "text": "y", "version": 0})).await;
     assert_eq!(st, 403, "a supervisor is not an admin");
-    for bad in [json!({"shortcut": "refund", "text": "no slash"}), json!({"shortcut": "/a b", "text": "space"}), json!({"shortcut": "/ok", "text": ""}), json!({"shortcut": "/ok", "txt": "typo"})] {
+    for bad in [json!({"shortcut": "refund", "text": "no slash", "version": 0}), json!({"shortcut": "/a b", "text": "space", "version": 0}), json!({"shortcut": "/ok", "text": "", "version": 0}), json!({"shortcut": "/ok", "txt": "typo", "version": 0}), json!({"shortcut": "/ok", "text": "no version"})] {
         let (st, b) = admin_post(&s, &token, "/v1/admin/canned", bad.clone()).await;
         assert_eq!(st, 400, "{bad}: {b}");
     }
-    let (st, _) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/nope"})).await;
+    let (st, _) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/nope", "version": 0})).await;
     assert_eq!(st, 404, "removing what isn't there");
 
-    let (st, list) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/refund", "text": "환불은 7일 안에 신청할 수 있어요."})).await;
-    assert_eq!(st, 200, "{list}");
+    let (st, list) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/refund", "text": "환불은 7일 안에 신청할 수 있어요.", "version": 0})).await;
+    assert_eq!((st, &list["version"]), (200, &json!(1)), "{list}");
     let pushed = a1.until(|e| match e { AgentEvent::Canned { canned } => Some(canned.clone()), _ => None }).await;
     assert_eq!(pushed.iter().map(|c| c.shortcut.as_str()).collect::<Vec<_>>(), vec!["/hi", "/refund"], "the open desk got the new list");
-    let (st, _) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/hi"})).await;
+    // A second admin still holding version 0 would undo /refund: refused, nothing changed.
+    let (st, b) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/hi", "version": 0})).await;
+    assert_eq!((st, b["code"].as_str()), (409, Some("conflict")), "{b}");
+    let now: Value = s.http.get(s.url("/v1/admin/canned")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!((now["version"].as_u64(), now["answers"].as_array().map(Vec::len)), (Some(1), Some(2)), "{now}");
+    let (st, _) = admin_post(&s, &token, "/v1/admin/canned", json!({"shortcut": "/hi", "version": 1})).await;
     assert_eq!(st, 200);
     let pushed = a1.until(|e| match e { AgentEvent::Canned { canned } => Some(canned.clone()), _ => None }).await;
     assert_eq!(pushed.iter().map(|c| c.shortcut.as_str()).collect::<Vec<_>>(), vec!["/refund"]);
@@ -148,18 +158,18 @@ async fn an_admin_disables_an_agent_and_resets_a_password() {
 
     // Refused: a supervisor, an agent of no channel of this admin, disabling oneself, a short password, nothing to do.
     let (_, sup) = s.login("sup", "pw3").await;
-    assert_eq!(admin_post(&s, &sup.unwrap(), "/v1/admin/agents/a1", json!({"disabled": true})).await.0, 403);
-    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/nobody", json!({"disabled": true})).await.0, 404);
-    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/adm", json!({"disabled": true})).await.0, 400);
-    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"password": "short"})).await.0, 400);
-    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/a1", json!({})).await.0, 400);
+    assert_eq!(admin_post(&s, &sup.unwrap(), "/v1/admin/agents/a1", json!({"disabled": true, "version": 0})).await.0, 403);
+    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/nobody", json!({"disabled": true, "version": 0})).await.0, 404);
+    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/adm", json!({"disabled": true, "version": 0})).await.0, 400);
+    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"password": "short", "version": 0})).await.0, 400);
+    assert_eq!(admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"version": 0})).await.0, 400);
 
     let list: Value = s.http.get(s.url("/v1/admin/agents")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     let a1 = list.as_array().unwrap().iter().find(|a| a["id"] == "a1").cloned().expect("a1 works shop");
     assert_eq!((a1["disabled"].as_bool(), a1["online"].as_bool()), (Some(false), Some(true)), "{list}");
 
     // Disabled: the open desk closes, the token stops working, a new sign-in is refused.
-    let (st, b) = admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"disabled": true})).await;
+    let (st, b) = admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"disabled": true, "version": 0})).await;
     assert_eq!((st, &b["disabled"]), (200, &json!(true)), "{b}");
     let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async { while desk.next().await.is_some() {} }).await;
     assert!(closed.is_ok(), "the disabled agent's desk socket closes at once");
@@ -167,7 +177,7 @@ async fn an_admin_disables_an_agent_and_resets_a_password() {
     assert_eq!(s.login("a1", "pw1").await.0, 401, "refused like a wrong password");
 
     // Enabled again with a new password: only the new one works.
-    let (st, _) = admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"disabled": false, "password": "new-password-42"})).await;
+    let (st, _) = admin_post(&s, &admin, "/v1/admin/agents/a1", json!({"disabled": false, "password": "new-password-42", "version": 1})).await;
     assert_eq!(st, 200);
     assert_eq!(s.login("a1", "pw1").await.0, 401, "the file's password no longer works");
     let (st, t) = s.login("a1", "new-password-42").await;

@@ -1,7 +1,8 @@
 //! axe-core (the maintained accessibility engine, installed by `cargo xtask test`) over the chat
 //! panel on a desktop and on a phone, the agent desk with a chat open, the desk's close dialog
 //! and an admin's view (channels, canned answers, audit log): no serious or critical violation
-//! anywhere, and the admin's top bar fits without a sideways scroll.
+//! anywhere, and the admin's top bar fits without a sideways scroll. The admin then adds an
+//! agent by keyboard in the desk, who signs in.
 
 use consult_e2e::{Browser, Device, run, workspace};
 use serde_json::Value;
@@ -57,5 +58,32 @@ fn the_chat_panel_and_the_desk_have_no_serious_accessibility_violations() {
         admin.b.snap("admin-view").await;
         let found = serious_violations(&admin.b).await;
         assert!(found.is_empty(), "the admin view has serious accessibility violations: {found:#?}");
+
+        // The admin adds an agent by keyboard alone (Tab between fields, Enter submits); they
+        // show in the list at once and can sign in.
+        admin.b.find("#ag-id").await.click().await.expect("focus the new agent's id");
+        admin.b.type_text("yuna").await;
+        admin.b.press(&[], consult_e2e::Key::Tab.into()).await;
+        admin.b.type_text("Yuna Park").await;
+        admin.b.press(&[], consult_e2e::Key::Tab.into()).await;
+        admin.b.type_text("yuna-demo-pw").await;
+        admin.b.press(&[], consult_e2e::Key::Enter.into()).await;
+        admin.b.wait_js("the new agent in the list", "[...document.querySelectorAll('#ag-list > li strong')].some(e => e.textContent === 'Yuna Park')").await;
+        admin.b.snap("admin-agent-created").await;
+        if std::env::var_os("CONSULT_E2E_SHOTS").is_some() {
+            // Screenshots of the agents' admin for the README: both languages, desktop and phone.
+            for (phone, lang) in [(false, "ko"), (true, "ko"), (true, "en")] {
+                if phone {
+                    admin.b.cdp("Emulation.setDeviceMetricsOverride", serde_json::json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true})).await;
+                }
+                let relabel = format!("const s = document.getElementById('lang'); s.value = '{lang}'; s.dispatchEvent(new Event('change')); document.getElementById('view-audit').click(); return true");
+                admin.b.js(&relabel, vec![]).await;
+                admin.b.wait_js("the relabelled agents", &format!("document.documentElement.lang === '{lang}' && document.querySelectorAll('#ag-list > li').length > 1")).await;
+                admin.b.js("document.getElementById('ag-list').previousElementSibling.scrollIntoView(); return true", vec![]).await;
+                admin.b.snap(&format!("admin-agents-{lang}{}", if phone { "-phone" } else { "" })).await;
+            }
+        }
+        let yuna = t.agent("yuna", "yuna-demo-pw").await;
+        yuna.b.wait_js("the new agent's desk", "document.getElementById('conn').dataset.state === 'online'").await;
     });
 }

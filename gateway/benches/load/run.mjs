@@ -179,7 +179,10 @@ async function stopServer(srv) {
     node.metricsAgent.destroy();
     await stopProcess(node.child);
   }
-  if (srv.postgres) execFileSync("sh", [srv.postgres.script, "stop", srv.postgres.dir]);
+  if (srv.postgres) {
+    execFileSync("sh", [srv.postgres.script, "stop", srv.postgres.dir]);
+    fs.rmSync(srv.postgres.dir, { recursive: true, force: true });
+  }
 }
 
 async function stopProcess(child) {

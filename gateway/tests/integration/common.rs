@@ -25,10 +25,28 @@ pub fn now() -> u64 {
     consult_gateway::now_ms() / 1000
 }
 
+/// A fresh directory under this test run's own (`consult-it-run-<pid>`).
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("consult-it-{name}-{}", consult_gateway::identity::random_token(6)));
+    let dir = run_dir().join(format!("{name}-{}", consult_gateway::identity::random_token(6)));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// This run's directory. Servers run until the process ends, so nothing can be removed while
+/// it runs; instead the first call removes what earlier runs (processes now gone) left.
+fn run_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("consult-it-run-")) else { continue };
+            if !std::path::Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        tmp.join(format!("consult-it-run-{}", std::process::id()))
+    })
 }
 
 /// The test configuration: several channels exercising each rule.

@@ -127,18 +127,22 @@ fn send_loop(url: &str, node: &str, rx: mpsc::Receiver<NoteBody>) {
             let Some(c) = client.as_mut() else { break };
             let sent = c.transaction().and_then(|mut tx| {
                 let mut spilled = false;
+                // Runs of notes that fit go in one round trip each, in order.
+                let mut run: Vec<&str> = Vec::new();
                 for p in &payloads {
                     if p.len() < MAX_PAYLOAD {
-                        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, p])?;
+                        run.push(p);
                         continue;
                     }
+                    notify_all(&mut tx, &std::mem::take(&mut run))?;
                     // Too big to notify: stored, and the notification says where.
                     let now = crate::now_ms() as i64;
                     let id: i64 = tx.query_one("INSERT INTO bus_spill(payload, created_ms) VALUES ($1, $2) RETURNING id", &[p, &now])?.get(0);
                     let note = serde_json::to_string(&Note { node: node.to_string(), body: NoteBody::Spilled { id } }).unwrap_or_default();
-                    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &note])?;
+                    notify_all(&mut tx, &[note.as_str()])?;
                     spilled = true;
                 }
+                notify_all(&mut tx, &run)?;
                 if spilled {
                     tx.execute("DELETE FROM bus_spill WHERE created_ms < $1", &[&(crate::now_ms() as i64 - SPILL_KEEP_MS)])?;
                 }
@@ -154,6 +158,14 @@ fn send_loop(url: &str, node: &str, rx: mpsc::Receiver<NoteBody>) {
             }
         }
     }
+}
+
+/// Sends `payloads` as notifications in this order, in one round trip.
+fn notify_all(tx: &mut postgres::Transaction<'_>, payloads: &[&str]) -> Result<(), postgres::Error> {
+    if !payloads.is_empty() {
+        tx.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i", &[&CHANNEL, &payloads])?;
+    }
+    Ok(())
 }
 
 /// Hears the other nodes and delivers to this node's sockets.

@@ -313,6 +313,13 @@ pub trait Store: Send {
     fn durable_sync(&mut self) -> Option<DurableSync> {
         None
     }
+    /// How long a batch may keep taking jobs before it commits; `None`: until the queue is empty
+    /// or [`MAX_BATCH`] (SQLite's jobs take microseconds, so that bound is enough). A store whose
+    /// every statement is a network round trip sets one, or a full batch would hold every answer
+    /// for a second.
+    fn batch_budget(&self) -> Option<Duration> {
+        None
+    }
     /// A per-channel secret (`purpose`: `user_key`, `handoff`), created on first use.
     fn channel_secret(&mut self, channel: &str, purpose: &str) -> StoreResult<[u8; 32]>;
     /// Finds or creates the conversation of `(channel, user_key)`, records the launch context and
@@ -640,13 +647,18 @@ impl Db {
     }
 
     /// Runs a store on its own thread.
-    pub fn spawn(mut store: Box<dyn Store>) -> Db {
+    pub fn spawn(store: Box<dyn Store>) -> Db {
+        let budget = store.batch_budget();
+        Db::spawn_budgeted(store, budget)
+    }
+
+    fn spawn_budgeted(mut store: Box<dyn Store>, budget: Option<Duration>) -> Db {
         let (jobs, rx) = std_mpsc::sync_channel::<Job>(MAX_QUEUED);
         let stats = Arc::new(DbStats::default());
         let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("consult-db".into())
-            .spawn(move || serve_jobs(store.as_mut(), &rx, &thread_stats))
+            .spawn(move || serve_jobs(store.as_mut(), &rx, &thread_stats, budget))
             .expect("spawning the database thread");
         Db { jobs, stats }
     }
@@ -674,7 +686,8 @@ impl Db {
                         return;
                     }
                 };
-                serve_jobs(store.as_mut(), &rx, &thread_stats);
+                let budget = store.batch_budget();
+                serve_jobs(store.as_mut(), &rx, &thread_stats, budget);
             })
             .expect("spawning the database thread");
         opened_rx.recv().map_err(|_| StoreError::Stopped)??;
@@ -812,14 +825,15 @@ impl Syncer {
 /// a batch open for more jobs.
 const SYNC_POLL: Duration = Duration::from_micros(200);
 
-fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbStats) {
+fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbStats, budget: Option<Duration>) {
     let syncer = store.durable_sync().map(Syncer::spawn);
     while let Ok(first) = rx.recv() {
+        let opened = Instant::now();
         let mut batch = Batch::begin(store);
         batch.run(store, first, stats);
         // Take what waits; while the last batch's sync is still on the disk, keep taking (the
         // sync costs the same for one job or a thousand), so batches stay large under load.
-        while batch.len < MAX_BATCH {
+        while batch.len < MAX_BATCH && budget.is_none_or(|b| opened.elapsed() < b) {
             match rx.try_recv() {
                 Ok(job) => batch.run(store, job, stats),
                 Err(std_mpsc::TryRecvError::Disconnected) => break,
@@ -937,6 +951,24 @@ mod tests {
             })
             .await
         })
+    }
+
+    /// With a budget, a busy queue commits in slices: no job waits for more than the budget's
+    /// worth of other jobs before its answer (PostgreSQL's case, where a job is round trips).
+    #[tokio::test]
+    async fn a_batch_budget_commits_a_busy_queue_in_slices() {
+        let db = Db::spawn_budgeted(Box::new(SqliteStore::open(Path::new(":memory:"), false).unwrap()), Some(Duration::from_millis(20)));
+        let before = db.stats().commits.load(Relaxed);
+        let held = hold(&db, 30);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let slow: Vec<_> = (0..10).map(|_| hold(&db, 8)).collect();
+        held.await.unwrap().unwrap();
+        for job in slow {
+            job.await.unwrap().unwrap();
+        }
+        // At most three 8 ms jobs fit in 20 ms (the budget is checked before each job is taken).
+        let commits = db.stats().commits.load(Relaxed) - before;
+        assert!(commits >= 5, "{commits} commits: the budget did not cut the batch");
     }
 
     /// The server's SQLite path: commits synced by the sync thread, batches kept open while a

@@ -354,7 +354,15 @@ fn receipts_of(r: &Row) -> consult_sdk::protocol::Receipts {
     }
 }
 
+/// A batch on PostgreSQL commits after this long: each job is a few round trips, so a batch of
+/// [`super::MAX_BATCH`] jobs would make its first caller wait a second for the commit.
+const BATCH_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
+
 impl Store for PostgresStore {
+    fn batch_budget(&self) -> Option<std::time::Duration> {
+        Some(BATCH_BUDGET)
+    }
+
     fn batch(&mut self, step: BatchStep) -> StoreResult<()> {
         if step == BatchStep::Begin && self.client.is_closed() {
             // The database came back (or a node's connection broke): reconnect before the batch.

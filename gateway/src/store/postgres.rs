@@ -147,6 +147,48 @@ BEGIN
   UPDATE sessions SET last_seq = v_seq, last_ms = p_now, last_visitor_ms = p_now WHERE id = v_session;
   RETURN QUERY SELECT v_session, v_seq, p_now, p_body, FALSE, v_opened;
 END $$;
+-- An agent's message in one round trip (see `agent_write`). `outcome`: ok, unknown_session,
+-- not_assigned, not_open.
+CREATE FUNCTION consult_agent_write(p_session TEXT, p_agent TEXT, p_client_id TEXT, p_sender TEXT, p_body TEXT, p_now BIGINT)
+RETURNS TABLE(outcome TEXT, conversation TEXT, seq BIGINT, at_ms BIGINT, sender TEXT, body TEXT)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_conversation TEXT;
+  v_state TEXT;
+  v_agent TEXT;
+  v_seq BIGINT;
+  v_at BIGINT;
+  v_sender TEXT;
+  v_body TEXT;
+BEGIN
+  SELECT s.conversation INTO v_conversation FROM sessions s WHERE s.id = p_session;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'unknown_session'::TEXT, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+    RETURN;
+  END IF;
+  PERFORM 1 FROM conversations c WHERE c.id = v_conversation FOR UPDATE;
+  -- A retry of a send that was stored answers with the stored message, even if closed since.
+  SELECT m.seq, m.at_ms, m.sender, m.body INTO v_seq, v_at, v_sender, v_body FROM messages m
+    WHERE m.conversation = v_conversation AND m.author = 'agent:' || p_agent AND m.client_id = p_client_id;
+  IF FOUND THEN
+    RETURN QUERY SELECT 'ok'::TEXT, v_conversation, v_seq, v_at, v_sender, v_body;
+    RETURN;
+  END IF;
+  SELECT s.state, s.agent INTO v_state, v_agent FROM sessions s WHERE s.id = p_session;
+  IF v_state = 'closed' THEN
+    RETURN QUERY SELECT 'not_open'::TEXT, v_conversation, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+    RETURN;
+  END IF;
+  IF v_state <> 'assigned' OR v_agent IS DISTINCT FROM p_agent THEN
+    RETURN QUERY SELECT 'not_assigned'::TEXT, v_conversation, NULL::BIGINT, NULL::BIGINT, NULL::TEXT, NULL::TEXT;
+    RETURN;
+  END IF;
+  UPDATE conversations c SET last_seq = c.last_seq + 1 WHERE c.id = v_conversation RETURNING c.last_seq INTO v_seq;
+  INSERT INTO messages(conversation, seq, session, author, client_id, sender, body, at_ms)
+    VALUES (v_conversation, v_seq, p_session, 'agent:' || p_agent, p_client_id, p_sender, p_body, p_now);
+  UPDATE sessions s SET last_seq = v_seq, last_ms = p_now WHERE s.id = p_session;
+  RETURN QUERY SELECT 'ok'::TEXT, v_conversation, v_seq, p_now, p_sender, p_body;
+END $$;
 "#];
 
 /// The advisory lock key that serialises edits of the canned answers across nodes.
@@ -482,21 +524,29 @@ impl Store for PostgresStore {
         body: &Body,
         now_ms: u64,
     ) -> StoreResult<Result<(String, ChatMessage), AgentWriteError>> {
-        self.lock_session_conversation(session)?;
-        let Some(row) = self.session_by_id(session)? else { return Ok(Err(AgentWriteError::UnknownSession)) };
-        let author = format!("agent:{agent_id}");
-        if let Some((message, _)) = self.existing_message(&row.conversation, &author, client_id)? {
-            return Ok(Ok((row.conversation, message)));
-        }
-        if row.state != SessionState::Assigned {
-            return Ok(Err(if row.is_open() { AgentWriteError::NotAssigned } else { AgentWriteError::NotOpen }));
-        }
-        if row.agent.as_deref() != Some(agent_id) {
-            return Ok(Err(AgentWriteError::NotAssigned));
-        }
         let sender = Sender::Agent { id: agent_id.into(), name: agent_name.into() };
-        let message = self.append(&row.conversation, Some(session), Some(&author), Some(client_id), &sender, body, now_ms)?;
-        Ok(Ok((row.conversation, message)))
+        let (sender_json, body_json) = (serde_json::to_string(&sender)?, serde_json::to_string(body)?);
+        let row = self.query_one(
+            "SELECT outcome, conversation, seq, at_ms, sender, body FROM consult_agent_write($1, $2, $3, $4, $5, $6)",
+            &[&session, &agent_id, &client_id, &sender_json, &body_json, &ms(now_ms)],
+        )?;
+        let refused = match row.get::<_, &str>(0) {
+            "ok" => None,
+            "unknown_session" => Some(AgentWriteError::UnknownSession),
+            "not_open" => Some(AgentWriteError::NotOpen),
+            _ => Some(AgentWriteError::NotAssigned),
+        };
+        if let Some(refused) = refused {
+            return Ok(Err(refused));
+        }
+        let message = ChatMessage {
+            seq: row.get::<_, i64>(2) as u64,
+            sender: serde_json::from_str(row.get(4))?,
+            body: serde_json::from_str(row.get(5))?,
+            client_id: Some(client_id.into()),
+            at_ms: row.get::<_, i64>(3) as u64,
+        };
+        Ok(Ok((row.get(1), message)))
     }
 
     fn session(&mut self, id: &str) -> StoreResult<Option<SessionRow>> {

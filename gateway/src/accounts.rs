@@ -6,7 +6,8 @@
 
 use consult_sdk::protocol::{AgentAccountInfo, AgentCreate};
 
-use crate::config::{Agent, Password, Role};
+use crate::config::{Agent, Role};
+use crate::identity::Password;
 use crate::core::Core;
 use crate::error::AppError;
 use crate::runtime::{AgentProfile, parse_role};

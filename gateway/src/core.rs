@@ -10,7 +10,8 @@ use consult_sdk::protocol::{
     AgentEvent, AgentInfo, Body, ChatMessage, CloseReason, MenuOption, Sender, SessionState, VisitorEvent, check_text,
 };
 
-use crate::config::{AfterHours, BotAction, Channel, Config, FreeText};
+use crate::config::{BotAction, Channel, Config, FreeText};
+use crate::hours::AfterHours;
 use crate::error::AppError;
 use crate::hub::Hub;
 use crate::metrics::Metrics;

@@ -95,7 +95,7 @@ pub struct Inner {
     /// Per-channel gateway-held keys (handoff signing, user-key HMAC), loaded once.
     secrets: Mutex<HashMap<(String, &'static str), [u8; 32]>>,
     /// What an unknown agent id's password is checked against (see [`AppState::decoy_password`]).
-    decoy: std::sync::OnceLock<config::Password>,
+    decoy: std::sync::OnceLock<identity::Password>,
 }
 
 impl std::ops::Deref for AppState {
@@ -154,7 +154,7 @@ impl AppState {
 
     /// The password an unknown agent id is checked against: a hash with the parameters of the
     /// configured agents' hashes, so a refusal takes as long whether or not the id exists.
-    pub fn decoy_password(&self) -> &config::Password {
+    pub fn decoy_password(&self) -> &identity::Password {
         self.decoy.get_or_init(|| {
             // The costliest configured hash: an unknown id must never answer faster than a real one.
             let like = self
@@ -162,14 +162,14 @@ impl AppState {
                 .agents
                 .iter()
                 .filter_map(|a| match &a.password {
-                    config::Password::Hash(phc) => Some(phc.clone()),
-                    config::Password::Plain(_) => None,
+                    identity::Password::Hash(phc) => Some(phc.clone()),
+                    identity::Password::Plain(_) => None,
                 })
                 .max_by_key(|phc| identity::hash_cost(phc));
             match like {
-                Some(phc) => config::Password::Hash(identity::decoy_hash(Some(&phc))),
+                Some(phc) => identity::Password::Hash(identity::decoy_hash(Some(&phc))),
                 // Only demo (plain) passwords: they are checked in constant time, no hash to mimic.
-                None => config::Password::Plain(identity::random_token(24)),
+                None => identity::Password::Plain(identity::random_token(24)),
             }
         })
     }

@@ -12,7 +12,8 @@ use axum::Router;
 use consult_sdk::protocol::{ChannelInfo, ChannelStatus, EntryView, LaunchRequest, LaunchResponse};
 use consult_sdk::{KeySet, Kind, RawToken, VerifyError};
 
-use crate::config::{AfterHours, Channel};
+use crate::config::Channel;
+use crate::hours::AfterHours;
 use crate::error::AppError;
 use crate::identity::{Identity, is_visitor_key, new_visitor_key, user_key};
 use crate::store::LaunchContext;

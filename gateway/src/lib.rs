@@ -33,10 +33,12 @@ pub mod http;
 pub mod hub;
 pub mod identity;
 pub mod metrics;
+pub mod publish;
 pub mod ratelimit;
 pub mod receipts;
 pub mod store;
 pub mod supervise;
+pub mod rules;
 pub mod runtime;
 pub mod switches;
 pub mod webhooks;
@@ -358,7 +360,7 @@ pub async fn serve_until(
 pub fn spawn_ticker(state: AppState) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(1));
-        let quiet = Arc::new(Mutex::new(core::TickMemory::default()));
+        let quiet = Arc::new(Mutex::new(rules::timers::TickMemory::default()));
         let mut last_purge = 0u64;
         let mut last_forget = now_ms();
         loop {

@@ -4,7 +4,7 @@
 //! [`Core::require`].
 
 use consult_sdk::protocol::{
-    AgentEvent, Body, BoardAgent, BoardQueue, CloseReason, MAX_RATING_COMMENT_CHARS, Sender, SessionState, VisitorEvent,
+    AgentEvent, Body, BoardAgent, BoardQueue, CloseReason, Sender, SessionState, VisitorEvent,
 };
 
 use crate::config::{Agent, Role};
@@ -15,9 +15,6 @@ use crate::error::AppError;
 use crate::store::{AgentWriteError, AuditEntry, ConversationRef, EraseCounts, SessionMark, SessionRow, Store};
 
 type R<T> = Result<T, AppError>;
-
-/// Longest internal note, in characters.
-pub const MAX_NOTE_CHARS: usize = 1000;
 
 /// The entry point a session is counted under in reports: the button (verified, else declared),
 /// else the campaign, else how it came (`printed`, `handoff`, `button`).
@@ -69,13 +66,7 @@ impl Core {
     /// `bad_request` (score outside 1–5, comment too long, nothing closed to rate),
     /// `already_rated`.
     pub fn visitor_rate(&self, store: &mut dyn Store, conv: &ConversationRef, score: u8, comment: Option<String>, now_ms: u64) -> R<()> {
-        if !(1..=5).contains(&score) {
-            return Err(AppError::BadRequest("score must be 1 to 5".into()));
-        }
-        let comment = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
-        if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_RATING_COMMENT_CHARS || c.chars().any(|ch| ch.is_control() && ch != '\n')) {
-            return Err(AppError::BadRequest(format!("comment: at most {MAX_RATING_COMMENT_CHARS} characters")));
-        }
+        let comment = access::check_rating(score, comment)?;
         let (session, _) = store.conversation_state(&conv.id)?;
         let session = session.filter(|s| !s.is_open()).ok_or_else(|| AppError::BadRequest("there is no ended chat to rate".into()))?;
         if !store.rate_session(&session.id, score, comment.as_deref(), now_ms)? {
@@ -94,10 +85,7 @@ impl Core {
     /// An internal note: the assignee or a supervisor of the channel. Never reaches the visitor.
     pub fn note(&self, store: &mut dyn Store, agent: &str, session: &str, text: &str, now_ms: u64) -> R<AgentEvent> {
         let row = self.session_for(store, agent, session, AgentAction::Note)?;
-        let text = text.trim();
-        if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
-            return Err(AppError::BadRequest(format!("a note is 1 to {MAX_NOTE_CHARS} characters")));
-        }
+        let text = access::check_note(text)?;
         let name = self.agent(agent).map(|a| a.name.clone()).unwrap_or_else(|| agent.into());
         store.add_note(session, agent, &name, text, now_ms)?;
         let event = self.notes_event(store, session)?;
@@ -126,15 +114,7 @@ impl Core {
     pub fn reassign(&self, store: &mut dyn Store, agent: &str, session: &str, to: &str, now_ms: u64) -> R<SessionRow> {
         let row = self.session_for(store, agent, session, AgentAction::Reassign)?;
         let target = self.agent(to).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?}")))?;
-        if !target.works(&row.channel) {
-            return Err(AppError::BadRequest(format!("{} does not work this channel", target.name)));
-        }
-        if !row.is_open() {
-            return Err(AppError::AgentWrite(AgentWriteError::NotOpen));
-        }
-        if row.agent.as_deref() == Some(to) {
-            return Err(AppError::BadRequest(format!("{} has this chat already", target.name)));
-        }
+        access::may_reassign(&row, &target)?;
         // Counted under the agent's lock, as take and transfer do, so two nodes never overfill them.
         let load = store.agent_load_locked(to)?;
         if to != agent {

@@ -1,7 +1,7 @@
 //! Who may do what: the checks an agent action, a client id, a block or a tag list passes
 //! before anything is written.
 
-use consult_sdk::protocol::{BlockInfo, Body, MAX_CLIENT_ID_LEN, check_text};
+use consult_sdk::protocol::{BlockInfo, Body, MAX_CLIENT_ID_LEN, MAX_RATING_COMMENT_CHARS, SessionState, check_text};
 
 use crate::config::Agent;
 use crate::error::AppError;
@@ -58,6 +58,23 @@ pub fn authorize(me: &Agent, session: &SessionRow, action: AgentAction) -> R<()>
     if allowed { Ok(()) } else { Err(AppError::AgentWrite(AgentWriteError::NotAssigned)) }
 }
 
+/// The visitor speaks first: an agent writes only into an open session assigned to them, so
+/// never before the visitor's first message opened one, nor after a close. The stores ask this
+/// of the row they read in the write's own transaction (under the session's lock on
+/// PostgreSQL), which makes it hold across nodes.
+///
+/// # Errors
+/// `NotOpen` (closed, or never opened), `NotAssigned` (queued, with the bot, or someone else's).
+pub fn agent_may_write(session: &SessionRow, agent: &str) -> Result<(), AgentWriteError> {
+    if session.state != SessionState::Assigned {
+        return Err(if session.is_open() { AgentWriteError::NotAssigned } else { AgentWriteError::NotOpen });
+    }
+    if session.agent.as_deref() != Some(agent) {
+        return Err(AgentWriteError::NotAssigned);
+    }
+    Ok(())
+}
+
 /// `agent` has a free slot with `load` chats now.
 ///
 /// # Errors
@@ -91,6 +108,25 @@ pub fn transfer_from(session: &SessionRow, target: &Agent) -> R<String> {
         return Err(AppError::BadRequest(format!("{} does not work this channel", target.name)));
     }
     Ok(from)
+}
+
+/// A supervisor's reassignment of `session` (with the bot, queued or assigned) to `target`:
+/// the session is open, `target` works its channel and does not have it already (whether they
+/// have room is [`has_room`], under their lock; a supervisor taking it over needs none).
+///
+/// # Errors
+/// `bad_request`, `session_not_open`.
+pub fn may_reassign(session: &SessionRow, target: &Agent) -> R<()> {
+    if !target.works(&session.channel) {
+        return Err(AppError::BadRequest(format!("{} does not work this channel", target.name)));
+    }
+    if !session.is_open() {
+        return Err(AppError::AgentWrite(AgentWriteError::NotOpen));
+    }
+    if session.agent.as_deref() == Some(target.id.as_str()) {
+        return Err(AppError::BadRequest(format!("{} has this chat already", target.name)));
+    }
+    Ok(())
 }
 
 /// A supervisor may lift a user key's blocks; an agent only when every block of it is theirs.
@@ -143,6 +179,37 @@ pub fn clean_tags(tags: &[String]) -> R<Vec<String>> {
     Ok(clean)
 }
 
+/// Longest internal note, in characters.
+pub const MAX_NOTE_CHARS: usize = 1000;
+
+/// An internal note, trimmed: 1 to [`MAX_NOTE_CHARS`] characters.
+///
+/// # Errors
+/// `bad_request`.
+pub fn check_note(text: &str) -> R<&str> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
+        return Err(AppError::BadRequest(format!("a note is 1 to {MAX_NOTE_CHARS} characters")));
+    }
+    Ok(text)
+}
+
+/// A visitor's rating: a score of 1 to 5 and an optional comment, trimmed (blank is none), of at
+/// most [`MAX_RATING_COMMENT_CHARS`] characters with no control characters but line breaks.
+///
+/// # Errors
+/// `bad_request`.
+pub fn check_rating(score: u8, comment: Option<String>) -> R<Option<String>> {
+    if !(1..=5).contains(&score) {
+        return Err(AppError::BadRequest("score must be 1 to 5".into()));
+    }
+    let comment = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_RATING_COMMENT_CHARS || c.chars().any(|ch| ch.is_control() && ch != '\n')) {
+        return Err(AppError::BadRequest(format!("comment: at most {MAX_RATING_COMMENT_CHARS} characters")));
+    }
+    Ok(comment)
+}
+
 /// Who sends a body, for [`check_body`]: a visitor's attachments are their conversation's, an
 /// agent's their own uploads.
 #[derive(Debug, Clone, Copy)]
@@ -191,7 +258,6 @@ mod tests {
     use crate::config::Role;
     use crate::rules::fixtures::{agent, session};
     use crate::store::AttachmentBytes;
-    use consult_sdk::protocol::SessionState;
 
     fn not_assigned(r: R<()>) -> bool {
         matches!(r, Err(AppError::AgentWrite(AgentWriteError::NotAssigned)))
@@ -215,6 +281,18 @@ mod tests {
         let queued = session("s2", SessionState::Queued, None);
         assert!(authorize(&joon, &queued, AgentAction::View).is_ok());
         assert!(authorize(&joon, &queued, AgentAction::Take).is_ok());
+    }
+
+    #[test]
+    fn the_visitor_speaks_first_and_nobody_writes_after_a_close() {
+        // With the bot or in the queue (the visitor wrote, nobody has it yet): not the agent's.
+        for state in [SessionState::Bot, SessionState::Queued, SessionState::Waiting] {
+            assert_eq!(agent_may_write(&session("s", state, None), "mina"), Err(AgentWriteError::NotAssigned), "{state:?}");
+        }
+        assert_eq!(agent_may_write(&session("s", SessionState::Assigned, Some("mina")), "mina"), Ok(()));
+        assert_eq!(agent_may_write(&session("s", SessionState::Assigned, Some("joon")), "mina"), Err(AgentWriteError::NotAssigned));
+        // Closed: the visitor must write again before anyone may.
+        assert_eq!(agent_may_write(&session("s", SessionState::Closed, Some("mina")), "mina"), Err(AgentWriteError::NotOpen));
     }
 
     #[test]
@@ -254,6 +332,31 @@ mod tests {
         assert!(matches!(transfer_from(&closed, &joon), Err(AppError::AgentWrite(AgentWriteError::NotOpen))));
         joon.channels = vec!["other".into()];
         assert!(matches!(transfer_from(&s, &joon), Err(AppError::BadRequest(m)) if m.contains("does not work")));
+    }
+
+    #[test]
+    fn a_reassignment_goes_to_someone_else_of_the_channel_while_the_session_is_open() {
+        let joon = agent("joon", Role::Agent);
+        assert!(may_reassign(&session("s", SessionState::Bot, None), &joon).is_ok());
+        assert!(may_reassign(&session("s", SessionState::Assigned, Some("mina")), &joon).is_ok());
+        assert!(matches!(may_reassign(&session("s", SessionState::Assigned, Some("joon")), &joon), Err(AppError::BadRequest(m)) if m.contains("already")));
+        assert!(matches!(may_reassign(&session("s", SessionState::Closed, None), &joon), Err(AppError::AgentWrite(AgentWriteError::NotOpen))));
+        let mut elsewhere = joon.clone();
+        elsewhere.channels = vec!["other".into()];
+        assert!(matches!(may_reassign(&session("s", SessionState::Queued, None), &elsewhere), Err(AppError::BadRequest(m)) if m.contains("does not work")));
+    }
+
+    #[test]
+    fn notes_and_ratings_are_bounded_and_trimmed() {
+        assert_eq!(check_note("  call back  ").unwrap(), "call back");
+        assert!(check_note(" ").is_err());
+        assert!(check_note(&"x".repeat(MAX_NOTE_CHARS + 1)).is_err());
+        assert_eq!(check_rating(5, Some("  ".into())).unwrap(), None);
+        assert_eq!(check_rating(1, Some(" slow\nbut kind ".into())).unwrap().as_deref(), Some("slow\nbut kind"));
+        assert!(check_rating(0, None).is_err());
+        assert!(check_rating(6, None).is_err());
+        assert!(check_rating(3, Some("bell\u{7}".into())).is_err());
+        assert!(check_rating(3, Some("x".repeat(MAX_RATING_COMMENT_CHARS + 1))).is_err());
     }
 
     #[test]

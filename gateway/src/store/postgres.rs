@@ -450,11 +450,8 @@ impl Store for PostgresStore {
         if let Some((message, _)) = self.existing_message(&row.conversation, &author, client_id)? {
             return Ok(Ok((row.conversation, message)));
         }
-        if row.state != SessionState::Assigned {
-            return Ok(Err(if row.is_open() { AgentWriteError::NotAssigned } else { AgentWriteError::NotOpen }));
-        }
-        if row.agent.as_deref() != Some(agent_id) {
-            return Ok(Err(AgentWriteError::NotAssigned));
+        if let Err(refused) = crate::rules::access::agent_may_write(&row, agent_id) {
+            return Ok(Err(refused));
         }
         let sender = Sender::Agent { id: agent_id.into(), name: agent_name.into() };
         let message = self.append(&row.conversation, Some(session), Some(&author), Some(client_id), &sender, body, now_ms)?;

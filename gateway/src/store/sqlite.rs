@@ -475,11 +475,8 @@ impl Store for SqliteStore {
         if let Some((message, _)) = existing_message(&tx, &row.conversation, &author, client_id)? {
             return Ok(Ok((row.conversation, message)));
         }
-        if row.state != SessionState::Assigned {
-            return Ok(Err(if row.is_open() { AgentWriteError::NotAssigned } else { AgentWriteError::NotOpen }));
-        }
-        if row.agent.as_deref() != Some(agent_id) {
-            return Ok(Err(AgentWriteError::NotAssigned));
+        if let Err(refused) = crate::rules::access::agent_may_write(&row, agent_id) {
+            return Ok(Err(refused));
         }
         let sender = Sender::Agent { id: agent_id.into(), name: agent_name.into() };
         let message = append(&tx, &row.conversation, Some(session), Some(&author), Some(client_id), &sender, body, now_ms)?;

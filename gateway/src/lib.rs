@@ -356,12 +356,18 @@ pub async fn serve_until(
     }
 }
 
-/// Inactivity closes, quiet notices, routing when the desk opens, retention purges.
+/// How often the leader looks for attachment blobs no row names (see [`blob::sweep_orphans`]):
+/// orphans are rare (a crash mid-upload, a failed delete) and the look lists every blob.
+const ORPHAN_SWEEP_EVERY_MS: u64 = 24 * 3_600_000;
+
+/// Inactivity closes, quiet notices, routing when the desk opens, retention purges, the
+/// orphan-blob sweep.
 pub fn spawn_ticker(state: AppState) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(1));
         let quiet = Arc::new(Mutex::new(rules::timers::TickMemory::default()));
         let mut last_purge = 0u64;
+        let mut last_sweep = 0u64;
         let mut last_forget = now_ms();
         loop {
             interval.tick().await;
@@ -396,6 +402,18 @@ pub fn spawn_ticker(state: AppState) {
                         Err(e) => tracing::warn!(error = %e, "retention purge failed"),
                     }
                 }
+            }
+            if now - last_sweep > ORPHAN_SWEEP_EVERY_MS && state.core.leader.load(std::sync::atomic::Ordering::SeqCst) {
+                last_sweep = now;
+                // Apart from the tick: listing a large store must not hold up closes and routing.
+                let state = state.clone();
+                tokio::spawn(async move {
+                    match blob::sweep_orphans(state.blobs.as_ref(), &state.db, std::time::SystemTime::now()).await {
+                        Ok(deleted) if !deleted.is_empty() => tracing::info!(deleted = deleted.len(), "orphan attachment blobs deleted"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "orphan blob sweep failed"),
+                    }
+                });
             }
         }
     });

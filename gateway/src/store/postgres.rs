@@ -108,6 +108,9 @@ CREATE TABLE agent_accounts(agent TEXT PRIMARY KEY, disabled BOOLEAN NOT NULL DE
 -- Runtime changes with their versions (agents, hours, menus, guidance; versions of the rest).
 CREATE TABLE runtime_config(name TEXT PRIMARY KEY, version BIGINT NOT NULL, value TEXT NOT NULL,
     by_actor TEXT NOT NULL, at_ms BIGINT NOT NULL);
+"#, r#"
+-- The orphan-blob sweep asks which blob keys rows name.
+CREATE INDEX attachments_blob ON attachments(blob_key) WHERE blob_key IS NOT NULL;
 "#];
 
 /// The advisory lock key that serialises edits of the canned answers across nodes.
@@ -608,6 +611,11 @@ impl Store for PostgresStore {
             let (bytes, sha256) = Attachment::bytes_from_columns(r.get(6), r.get(7), r.get(8));
             Attachment { id: r.get(0), conversation: r.get(1), agent: r.get(2), mime: r.get(3), name: r.get(4), size: r.get::<_, i64>(5) as u64, sha256, bytes }
         }))
+    }
+
+    fn blob_keys_in_use(&mut self, keys: &[String]) -> StoreResult<Vec<String>> {
+        let rows = self.query("SELECT blob_key FROM attachments WHERE blob_key = ANY($1)", &[&keys])?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<Purged> {

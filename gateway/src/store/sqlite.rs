@@ -57,7 +57,10 @@ CREATE INDEX session_tags_tag ON session_tags(tag);
 ALTER TABLE attachments ADD COLUMN blob_key TEXT;
 ALTER TABLE attachments ADD COLUMN sha256 TEXT;
 "#, super::sqlite_counsel::RUNTIME_MIGRATION, super::sqlite_counsel::ACCOUNTS_MIGRATION,
-    super::sqlite_counsel::RUNTIME_CONFIG_MIGRATION];
+    super::sqlite_counsel::RUNTIME_CONFIG_MIGRATION, r#"
+-- The orphan-blob sweep asks which blob keys rows name.
+CREATE INDEX attachments_blob ON attachments(blob_key) WHERE blob_key IS NOT NULL;
+"#];
 
 /// SQLite behind [`Store`].
 pub struct SqliteStore {
@@ -677,6 +680,13 @@ impl Store for SqliteStore {
                 })
             })
             .optional()?)
+    }
+
+    fn blob_keys_in_use(&mut self, keys: &[String]) -> StoreResult<Vec<String>> {
+        let keys = serde_json::to_string(keys)?;
+        let mut q = self.conn.prepare_cached("SELECT blob_key FROM attachments WHERE blob_key IN (SELECT value FROM json_each(?1))")?;
+        let found = q.query_map([keys], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(found)
     }
 
     fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<Purged> {

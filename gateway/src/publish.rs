@@ -65,3 +65,109 @@ impl Core {
         self.hub.to_watchers(session, except.or(assignee), event);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use consult_sdk::protocol::{ChatMessage, Sender, SessionState};
+    use tokio::sync::mpsc::Receiver;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::hub::{Hub, VisitorOut};
+    use crate::rules::fixtures::session;
+
+    /// Shop: mina (agent), boss (supervisor); elsewhere: otto, who works another channel.
+    fn core() -> Core {
+        let toml = r#"
+[[channels]]
+id = "shop"
+guidance = "hi"
+keys = { k1 = "ed25519:A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg" }
+[[channels]]
+id = "other"
+guidance = "hi"
+keys = { k1 = "ed25519:A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg" }
+[[agents]]
+id = "mina"
+name = "Mina"
+password = "pw"
+channels = ["shop"]
+[[agents]]
+id = "boss"
+name = "Boss"
+password = "pw"
+role = "supervisor"
+channels = ["shop"]
+[[agents]]
+id = "otto"
+name = "Otto"
+password = "pw"
+channels = ["other"]
+"#;
+        let config = Config::from_toml(toml).unwrap();
+        let directory = Arc::new(crate::runtime::AgentDirectory::seeded(&config));
+        Core {
+            config: Arc::new(config),
+            hub: Arc::new(Hub::default()),
+            metrics: Arc::default(),
+            leader: Arc::default(),
+            switches: Arc::default(),
+            directory,
+        }
+    }
+
+    fn agent_events(rx: &mut Receiver<AgentEvent>) -> Vec<AgentEvent> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    fn visitor_events(rx: &mut Receiver<VisitorOut>) -> Vec<VisitorEvent> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|out| match out {
+                VisitorOut::Event(e) | VisitorOut::Last(e) => (*e).clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_event_reaches_exactly_who_should_hear_of_it() {
+        let core = core();
+        let (_, mut visitor) = core.hub.add_visitor("c-s1", "h1");
+        let (_, mut mina) = core.hub.add_agent("mina", [1; 32]);
+        let (_, mut boss) = core.hub.add_agent("boss", [2; 32]);
+        let (_, mut otto) = core.hub.add_agent("otto", [3; 32]);
+        core.hub.watch("s1", "boss", true);
+        let row = session("s1", SessionState::Assigned, Some("mina"));
+        let message = ChatMessage { seq: 1, sender: Sender::Visitor, body: consult_sdk::protocol::Body::Text { text: "hi".into() }, at_ms: 1, client_id: None };
+        // Outside a storage job the hub sends at once.
+        core.publish(vec![
+            Event::Message { conversation: "c-s1".into(), session: Some("s1".into()), assignee: Some("mina".into()), message: message.clone() },
+            Event::State { conversation: "c-s1".into(), state: SessionState::Assigned, queue_position: None, agent: Some("mina".into()), reason: None },
+            Event::Session(row.summary()),
+        ]);
+        let seen = visitor_events(&mut visitor);
+        assert!(matches!(&seen[..], [VisitorEvent::Message { .. }, VisitorEvent::State { agent_name: Some(name), .. }] if name == "Mina"), "{seen:?}");
+        // The assignee and the watching supervisor get the message; every desk of the shop the
+        // session change; otto, of another channel, nothing.
+        assert!(matches!(&agent_events(&mut mina)[..], [AgentEvent::Message { .. }, AgentEvent::Session { .. }]));
+        assert!(matches!(&agent_events(&mut boss)[..], [AgentEvent::Message { .. }, AgentEvent::Session { .. }]));
+        assert!(agent_events(&mut otto).is_empty());
+
+        // A note: the author is answered already, so only the others following hear of it.
+        let notes = AgentEvent::Notes { session: "s1".into(), notes: vec![], rating: None };
+        core.publish(vec![Event::Followers { session: "s1".into(), assignee: Some("mina".into()), except: Some("boss".into()), event: notes }]);
+        assert_eq!(agent_events(&mut mina).len(), 1);
+        assert!(agent_events(&mut boss).is_empty());
+
+        // Presence and canned answers go to every desk; quiet to the one agent.
+        core.publish(vec![Event::Presence, Event::Quiet { agent: "mina".into(), session: "s1".into() }]);
+        assert!(matches!(&agent_events(&mut mina)[..], [AgentEvent::Presence { agents }, AgentEvent::Quiet { .. }] if agents.len() == 3));
+        assert_eq!(agent_events(&mut otto).len(), 1);
+
+        // A block ends the visitor's sockets with the last word.
+        core.publish(vec![Event::Ended { conversation: "c-s1".into(), last: VisitorEvent::HandedOff }]);
+        assert_eq!(visitor_events(&mut visitor), [VisitorEvent::HandedOff]);
+        assert_eq!(core.hub.visitor_count(), 0);
+    }
+}

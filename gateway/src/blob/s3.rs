@@ -112,6 +112,11 @@ mod tests {
         store.put(&key, Bytes::from_static(b"first")).await.unwrap();
         store.put(&key, Bytes::from_static(b"second")).await.unwrap();
         assert_eq!(store.get(&key).await.unwrap().unwrap(), "second");
+        // Listed once written before the cut-off, by its key alone.
+        let later = SystemTime::now() + std::time::Duration::from_secs(60);
+        assert!(store.keys_written_before(later).await.unwrap().contains(&key));
+        let earlier = SystemTime::now() - std::time::Duration::from_secs(3600);
+        assert!(!store.keys_written_before(earlier).await.unwrap().contains(&key));
         store.delete(&key).await.unwrap();
         store.delete(&key).await.unwrap();
         assert!(store.get(&key).await.unwrap().is_none());

@@ -19,7 +19,8 @@ use crate::error::AppError;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::rules::access::{self, AgentAction, Uploader};
-use crate::rules::session::{self as course, BotReply, Desk};
+use crate::rules::bot::{self, BotReply};
+use crate::rules::session::{self as course, Desk};
 use crate::rules::timers::{self, TickMemory};
 use crate::rules::{Event, routing};
 use crate::store::{AgentWriteError, ConversationRef, SessionMark, SessionRow, Store};
@@ -235,7 +236,7 @@ impl Core {
 
     /// The bot says it hands over, and the session is queued.
     pub(crate) fn hand_to_agents(&self, store: &mut dyn Store, session: &SessionRow, now_ms: u64, out: &mut Events) -> R<()> {
-        self.system(store, &session.conversation, Sender::Bot, Body::Text { text: course::HANDING_TO_AGENT.into() }, now_ms, out)?;
+        self.system(store, &session.conversation, Sender::Bot, Body::Text { text: bot::HANDING_TO_AGENT.into() }, now_ms, out)?;
         self.enqueue(store, session, None, now_ms, out)
     }
 
@@ -250,12 +251,11 @@ impl Core {
                 return self.visitor_write(store, conv, client_id, Body::Text { text: label }, Some(option), now_ms, out).map(|(seq, _)| seq);
             };
             let (before, _) = store.conversation_state(&conv.id)?;
-            let was_bot = before.as_ref().is_none_or(|s| !s.is_open() || s.state == SessionState::Bot);
             let (seq, duplicate) = self.visitor_write(store, conv, client_id, Body::Text { text: choice.label.clone() }, Some(option), now_ms, out)?;
-            let (session, _) = store.conversation_state(&conv.id)?;
-            let Some(session) = session.filter(|s| s.state == SessionState::Bot && was_bot && !duplicate) else { return Ok(seq) };
+            let (after, _) = store.conversation_state(&conv.id)?;
+            let Some(session) = after.filter(|a| bot::acts_on_choice(before.as_ref(), Some(a), duplicate)) else { return Ok(seq) };
             match &choice.action {
-                BotAction::Answer(text) => self.bot_says(store, &conv.id, course::chosen_answer(channel, text), now_ms, out)?,
+                BotAction::Answer(text) => self.bot_says(store, &conv.id, bot::chosen_answer(channel, text), now_ms, out)?,
                 BotAction::Link(_) => {}
                 BotAction::Queue(category) => self.enqueue(store, &session, Some(category), now_ms, out)?,
             }
@@ -268,13 +268,7 @@ impl Core {
         let (session, _) = store.conversation_state(&conv.id)?;
         let Some(session) = session.filter(|s| s.state == SessionState::Bot) else { return Ok(None) };
         let recent = store.session_messages(&session.id, session.last_seq.saturating_sub(20), 20)?;
-        // The latest bot message with buttons: a menu, or a card list (any card's buttons).
-        let offered = recent.iter().rev().find_map(|m| match (&m.sender, &m.body) {
-            (Sender::Bot, Body::Menu { options, .. }) => Some(options.iter().collect::<Vec<_>>()),
-            (Sender::Bot, Body::Cards { cards, .. }) => Some(cards.iter().flat_map(|c| &c.options).collect()),
-            _ => None,
-        });
-        Ok(offered.and_then(|options| options.into_iter().find(|o| o.id == option)).map(|o| o.label.clone()))
+        Ok(bot::offered_label(&recent, option))
     }
 
     /// The visitor's page changed mid-chat: the declared (unverified) page is recorded on the open
@@ -457,7 +451,7 @@ impl Core {
             // state change and answers itself).
             let channel = self.channel(&row.channel)?;
             if self.menu_answers(channel, &row)
-                && let Some(menu) = course::menu_body(channel)
+                && let Some(menu) = bot::menu_body(channel)
             {
                 self.system(store, &row.conversation, Sender::Bot, menu, now_ms, out)?;
             }
@@ -519,8 +513,8 @@ impl Core {
     /// [`course::bot_reply`]).
     #[allow(clippy::too_many_arguments)]
     fn bot_answers_typing(&self, store: &mut dyn Store, channel: &Channel, session: &SessionRow, body: &Body, first: bool, now_ms: u64, out: &mut Events) -> R<()> {
-        let Some(bot) = channel.bot.as_ref() else { return Ok(()) };
-        match course::bot_reply(channel, bot, body, first) {
+        let Some(menu) = channel.bot.as_ref() else { return Ok(()) };
+        match bot::bot_reply(channel, menu, body, first) {
             BotReply::Answer(said) => self.bot_says(store, &session.conversation, said, now_ms, out),
             BotReply::Queue => self.hand_to_agents(store, session, now_ms, out),
         }

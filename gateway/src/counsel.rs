@@ -4,7 +4,7 @@
 //! Agent keys go through the desk's own functions ([`Core::agent_send`], [`Core::take`], …).
 
 use consult_sdk::counsel::{AttachmentCreated, MessageCreated, PageChanged, SessionOpened, StateChanged, WebhookEvent, codes};
-use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState};
+use consult_sdk::protocol::{Body, ChatMessage, CloseReason, SessionState};
 
 use axum::http::StatusCode;
 
@@ -330,8 +330,7 @@ impl Core {
         for s in store.bot_sessions()? {
             let Some(bot) = self.outside_bot(&s) else { continue };
             let last = store.session_messages(&s.id, s.last_seq.saturating_sub(1), 1)?;
-            let waiting = last.first().is_some_and(|m| m.sender == Sender::Visitor && now_ms.saturating_sub(m.at_ms) >= bot.fallback_secs * 1000);
-            if waiting {
+            if crate::rules::bot::outside_bot_overdue(last.first(), bot.fallback_secs, now_ms) {
                 tracing::info!(session = %s.id, channel = %s.channel, "the outside bot did not answer; the session goes to the queue");
                 self.hand_to_agents(store, &s, now_ms, out)?;
             }

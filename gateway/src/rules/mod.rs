@@ -8,11 +8,12 @@
 //! batch commits.
 //!
 //! Where is what: [`access`] (who may do what: agent actions, client ids, bodies, blocks,
-//! tags), [`session`] (how a session opens and moves: after hours, the bot, the queue,
-//! notices), [`routing`] (which agent gets a queued session), [`timers`] (inactivity closes and
+//! tags), [`session`] (how a session opens and moves: after hours, the queue, notices), [`bot`]
+//! (the built-in menu and FAQ, outside bots' buttons and fallback), [`routing`] (which agent gets a queued session), [`timers`] (inactivity closes and
 //! warnings, quiet notices).
 
 pub mod access;
+pub mod bot;
 mod events;
 pub mod routing;
 pub mod session;

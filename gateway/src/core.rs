@@ -5,7 +5,7 @@
 //! assignment) sees a store nobody else touches meanwhile; the hub holds the events until the
 //! batch commits, so sockets hear of a write only once it is stored, in stored order.
 //!
-//! Convention: a `pub fn` operation publishes its own events (through [`Core::publishing`]);
+//! Convention: a `pub fn` operation publishes its own events (through `Core::publishing`);
 //! a step that takes `out: &mut Events` only adds to its caller's.
 
 use std::collections::HashMap;
@@ -97,6 +97,7 @@ impl Core {
 
     /// Position in its channel's queue, 1 = next.
     fn queue_position(&self, store: &mut dyn Store, session: &SessionRow) -> R<Option<u32>> {
+        // Only a queued session needs the queue read.
         if session.state != SessionState::Queued {
             return Ok(None);
         }
@@ -510,7 +511,7 @@ impl Core {
     }
 
     /// A message the visitor typed while the built-in bot runs: answered, or queued (see
-    /// [`course::bot_reply`]).
+    /// [`bot::bot_reply`]).
     #[allow(clippy::too_many_arguments)]
     fn bot_answers_typing(&self, store: &mut dyn Store, channel: &Channel, session: &SessionRow, body: &Body, first: bool, now_ms: u64, out: &mut Events) -> R<()> {
         let Some(menu) = channel.bot.as_ref() else { return Ok(()) };

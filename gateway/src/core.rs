@@ -48,16 +48,6 @@ pub struct Core {
 
 type R<T> = Result<T, AppError>;
 
-/// A stored message as an event: to the conversation, and to the desk when `session` is open.
-fn message_event(conversation: &str, session: Option<&SessionRow>, message: &ChatMessage) -> Event {
-    Event::Message {
-        conversation: conversation.into(),
-        session: session.map(|s| s.id.clone()),
-        assignee: session.and_then(|s| s.agent.clone()),
-        message: message.clone(),
-    }
-}
-
 impl Core {
     fn channel(&self, id: &str) -> R<&Channel> {
         self.config.channel(id).ok_or_else(|| AppError::UnknownChannel(id.into()))
@@ -104,10 +94,10 @@ impl Core {
         Ok(course::queue_position(&store.queued()?, session))
     }
 
-    /// What the visitor sees of a session's state now.
-    fn state_of(&self, store: &mut dyn Store, session: &SessionRow) -> R<Event> {
+    /// A session changed state: see [`course::moved`] (its place in the queue read here).
+    fn moved(&self, store: &mut dyn Store, session: &SessionRow) -> R<[Event; 2]> {
         let queue_position = self.queue_position(store, session)?;
-        Ok(state_event(session, queue_position))
+        Ok(course::moved(session, queue_position))
     }
 
     /// Answer to a visitor's `hello`.
@@ -130,7 +120,7 @@ impl Core {
         let message = store.system_write(conversation, &sender, &body, now_ms)?;
         let (session, _) = store.conversation_state(conversation)?;
         let open = session.as_ref().filter(|s| s.is_open());
-        out.push(message_event(conversation, open, &message));
+        out.push(Event::message(conversation, open, &message));
         if let Some(s) = open {
             crate::counsel::message_created(store, s, &message, now_ms)?;
         }
@@ -188,7 +178,7 @@ impl Core {
             return Ok((write.message.seq, true));
         }
         self.metrics.message("visitor");
-        out.push(message_event(&conv.id, Some(&write.session), &write.message));
+        out.push(Event::message(&conv.id, Some(&write.session), &write.message));
         crate::counsel::visitor_wrote(store, &write.session, write.opened, &write.message, tapped, now_ms)?;
         let menu_answers = typed && write.session.state == SessionState::Bot && self.menu_answers(channel, &write.session);
         if write.opened {
@@ -203,8 +193,7 @@ impl Core {
             {
                 self.system(store, &conv.id, Sender::System, Body::Text { text: h.reply(now) }, now_ms, out)?;
             }
-            out.push(self.state_of(store, &write.session)?);
-            out.push(Event::Session(write.session.summary()));
+            out.extend(self.moved(store, &write.session)?);
             if menu_answers {
                 self.bot_answers_typing(store, channel, &write.session, &body, true, now_ms, out)?;
             }
@@ -228,8 +217,7 @@ impl Core {
             if let Some(h) = channel.hours.as_ref().filter(|h| !h.is_open(now_ms / 1000)) {
                 self.system(store, &s.conversation, Sender::System, Body::Text { text: h.message.clone() }, now_ms, out)?;
             }
-            out.push(self.state_of(store, &s)?);
-            out.push(Event::Session(s.summary()));
+            out.extend(self.moved(store, &s)?);
             self.route_into(store, now_ms, out)?;
         }
         Ok(())
@@ -323,7 +311,7 @@ impl Core {
         if assigned_any {
             // Everyone still waiting moved up.
             let waiting = store.queued()?;
-            out.extend(waiting.iter().map(|s| state_event(s, course::queue_position(&waiting, s))));
+            out.extend(waiting.iter().map(|s| Event::state(s, course::queue_position(&waiting, s))));
         }
         Ok(())
     }
@@ -331,8 +319,7 @@ impl Core {
     /// A session was assigned: recorded for the reports, told to its visitor and the desks.
     pub(crate) fn announce_assignment(&self, store: &mut dyn Store, row: &SessionRow, out: &mut Events) -> R<()> {
         store.mark_session(&row.id, &SessionMark::Assigned, crate::now_ms())?;
-        out.push(self.state_of(store, row)?);
-        out.push(Event::Session(row.summary()));
+        out.extend(self.moved(store, row)?);
         Ok(())
     }
 
@@ -375,9 +362,7 @@ impl Core {
         crate::counsel::message_created(store, &row, &notice, now_ms)?;
         crate::counsel::state_changed(store, &row, before, now_ms)?;
         self.metrics.session_closed();
-        out.push(message_event(&row.conversation, Some(&row), &notice));
-        out.push(self.state_of(store, &row)?);
-        out.push(Event::Session(row.summary()));
+        out.extend(course::closed(&row, &notice));
         self.route_into(store, now_ms, out)?;
         Ok(true)
     }
@@ -456,8 +441,7 @@ impl Core {
             {
                 self.system(store, &row.conversation, Sender::Bot, menu, now_ms, out)?;
             }
-            out.push(self.state_of(store, &row)?);
-            out.push(Event::Session(row.summary()));
+            out.extend(self.moved(store, &row)?);
             if let Some(agent) = before.agent {
                 out.push(Event::Left { agent, session: row.summary() });
             }
@@ -605,16 +589,5 @@ impl Core {
             .iter()
             .map(|a| AgentInfo { id: a.id.clone(), name: a.name.clone(), available: self.hub.is_available(&a.id) })
             .collect()
-    }
-}
-
-/// What the visitor sees of a session's state, at `queue_position`.
-fn state_event(session: &SessionRow, queue_position: Option<u32>) -> Event {
-    Event::State {
-        conversation: session.conversation.clone(),
-        state: session.state,
-        queue_position,
-        agent: session.agent.clone(),
-        reason: session.close_reason,
     }
 }

@@ -216,8 +216,7 @@ impl Core {
         if !duplicate {
             self.metrics.message("bot");
             message_created(store, &row, &message, now_ms)?;
-            let to_visitor = Event::Message { conversation: row.conversation.clone(), session: None, assignee: None, message: message.clone() };
-            self.publish(vec![to_visitor, Event::Session(row.summary())]);
+            self.publish(vec![Event::message(&row.conversation, None, &message), Event::Session(row.summary())]);
         }
         Ok(message.seq)
     }

@@ -2,6 +2,8 @@
 
 use consult_sdk::protocol::{AgentEvent, ChatMessage, CloseReason, SessionState, SessionSummary, VisitorEvent};
 
+use crate::store::SessionRow;
+
 /// Something that happened, for the sockets that should hear of it. Built after a write, sent
 /// only once that write committed (see [`crate::core::Core::publish`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -101,4 +103,28 @@ pub enum Event {
     },
     /// Agents' availability changed: every desk gets the list again.
     Presence,
+}
+
+impl Event {
+    /// A message stored in `conversation`; `session` is its open session, if it goes to the
+    /// desk too.
+    pub fn message(conversation: &str, session: Option<&SessionRow>, message: &ChatMessage) -> Event {
+        Event::Message {
+            conversation: conversation.into(),
+            session: session.map(|s| s.id.clone()),
+            assignee: session.and_then(|s| s.agent.clone()),
+            message: message.clone(),
+        }
+    }
+
+    /// What the visitor sees of `session` now, at `queue_position` when queued.
+    pub fn state(session: &SessionRow, queue_position: Option<u32>) -> Event {
+        Event::State {
+            conversation: session.conversation.clone(),
+            state: session.state,
+            queue_position,
+            agent: session.agent.clone(),
+            reason: session.close_reason,
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! A session's course: how a visitor's message opens it, where it stands in the queue, and what
 //! the visitor is told when it moves or closes (what the bot says is [`super::bot`]).
 
-use consult_sdk::protocol::{CloseReason, SessionState};
+use consult_sdk::protocol::{ChatMessage, CloseReason, SessionState};
 
 use crate::hours::{AfterHours, BusinessHours};
+use crate::rules::Event;
 use crate::store::{OpenAs, SessionRow};
 
 /// Closing notices, in Korean and English like the rest of the visitor's chat.
@@ -63,6 +64,20 @@ pub fn queue_position(queued: &[SessionRow], session: &SessionRow) -> Option<u32
     Some(ahead as u32 + 1)
 }
 
+/// A session changed state (opened, queued, assigned, back to the bot): its visitor sees the
+/// new state (with its place, when queued), every desk working its channel the session.
+pub fn moved(session: &SessionRow, queue_position: Option<u32>) -> [Event; 2] {
+    [Event::state(session, queue_position), Event::Session(session.summary())]
+}
+
+/// A session closed with `notice`: the visitor, the assignee and the supervisors watching get
+/// the notice, then as [`moved`].
+pub fn closed(session: &SessionRow, notice: &ChatMessage) -> Vec<Event> {
+    let mut events = vec![Event::message(&session.conversation, Some(session), notice)];
+    events.extend(moved(session, None));
+    events
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +117,33 @@ mod tests {
         assert_eq!(open_as(true, Desk::Open), OpenAs::Bot);
         assert_eq!(open_as(true, Desk::ClosedWaiting), OpenAs::Queued(None));
         assert_eq!(open_as(false, Desk::Open), OpenAs::Queued(None));
+    }
+
+    #[test]
+    fn a_close_tells_the_visitor_and_whoever_follows_the_session_and_every_desk_of_the_channel() {
+        let mut row = session("s1", SessionState::Closed, Some("mina"));
+        row.close_reason = Some(CloseReason::Inactivity);
+        let notice = ChatMessage {
+            seq: 7,
+            sender: consult_sdk::protocol::Sender::System,
+            body: consult_sdk::protocol::Body::Text { text: close_notice(CloseReason::Inactivity).into() },
+            client_id: None,
+            at_ms: 1,
+        };
+        let events = closed(&row, &notice);
+        assert!(matches!(&events[0], Event::Message { conversation, session: Some(s), assignee: Some(a), message }
+            if conversation == "c-s1" && s == "s1" && a == "mina" && message.seq == 7));
+        assert!(matches!(&events[1], Event::State { state: SessionState::Closed, reason: Some(CloseReason::Inactivity), queue_position: None, .. }));
+        assert!(matches!(&events[2], Event::Session(summary) if summary.state == SessionState::Closed && summary.channel == "shop"));
+        assert_eq!(events.len(), 3);
+    }
+
+    #[test]
+    fn a_queued_visitor_sees_their_place_and_an_assigned_one_who_has_the_chat() {
+        let queued = session("s1", SessionState::Queued, None);
+        assert!(matches!(&moved(&queued, Some(2))[0], Event::State { queue_position: Some(2), agent: None, .. }));
+        let assigned = session("s1", SessionState::Assigned, Some("mina"));
+        assert!(matches!(&moved(&assigned, None)[0], Event::State { state: SessionState::Assigned, agent: Some(a), .. } if a == "mina"));
     }
 
     #[test]

@@ -37,6 +37,8 @@ impl Core {
                 Event::Visitor { conversation, event } => self.hub.to_visitors(&conversation, &event),
                 Event::Ended { conversation, last } => self.hub.end_conversation(&conversation, &last),
                 Event::Presence => self.to_desks(&AgentEvent::Presence { agents: self.agent_infos() }),
+                Event::HandedOff { conversation, handle } => self.hub.hand_off(&conversation, &handle),
+                Event::SignedOut { agent } => self.hub.end_agent(&agent),
             }
         }
     }

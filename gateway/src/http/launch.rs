@@ -279,7 +279,7 @@ async fn handoff_launch(
             if conv.channel != channel_id {
                 return Err(AppError::HandoffUsed);
             }
-            core.hub.hand_off(&conv.id, &old);
+            core.publish(vec![crate::rules::Event::HandedOff { conversation: conv.id.clone(), handle: old }]);
             if store.is_blocked(&conv.channel, &conv.user_key, now_ms)? {
                 return Err(AppError::Blocked);
             }

@@ -103,6 +103,19 @@ pub enum Event {
     },
     /// Agents' availability changed: every desk gets the list again.
     Presence,
+    /// A phone took the chat over: the sockets opened with the desktop's handle are told and
+    /// closed.
+    HandedOff {
+        /// Conversation.
+        conversation: String,
+        /// The desktop's (now revoked) handle.
+        handle: String,
+    },
+    /// An agent's sign-ins ended (disabled, new password): their desks close, on every node.
+    SignedOut {
+        /// Agent id.
+        agent: String,
+    },
 }
 
 impl Event {

@@ -7,10 +7,11 @@
 //! the rule succeeded they go to [`crate::core::Core::publish`], which the hub holds until the
 //! batch commits.
 //!
-//! Where is what: [`access`] (who may do what: agent actions, client ids, bodies, blocks,
-//! tags), [`session`] (how a session opens and moves: after hours, the queue, notices), [`bot`]
-//! (the built-in menu and FAQ, outside bots' buttons and fallback), [`routing`] (which agent gets a queued session), [`timers`] (inactivity closes and
-//! warnings, quiet notices).
+//! Where is what: [`access`] (who may do what: agent actions, the visitor speaking first,
+//! client ids, bodies, blocks, tags, notes, ratings), [`session`] (how a session opens and
+//! moves: after hours, the queue, notices, the events a change sends), [`bot`] (the built-in
+//! menu and FAQ, outside bots' buttons and fallback), [`routing`] (which agent gets a queued
+//! session), [`timers`] (inactivity closes and warnings, quiet notices).
 
 pub mod access;
 pub mod bot;

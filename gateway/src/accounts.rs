@@ -6,7 +6,9 @@
 
 use consult_sdk::protocol::{AgentAccountInfo, AgentCreate};
 
-use crate::config::{Agent, Password, Role};
+use crate::config::{Agent, Role};
+use crate::identity::Password;
+use crate::rules::Event;
 use crate::core::Core;
 use crate::error::AppError;
 use crate::runtime::{AgentProfile, parse_role};
@@ -219,7 +221,7 @@ impl Core {
         store.set_agent_account(agent, change.disabled, change.password_hash.as_deref())?;
         if change.disabled == Some(true) || change.password_hash.is_some() {
             let ended = store.agent_tokens_revoke(agent)?;
-            self.hub.end_agent(agent);
+            self.publish(vec![Event::SignedOut { agent: agent.into() }]);
             tracing::info!(agent, by = admin, signins = ended.len(), "agent signed out everywhere");
         }
         self.audit(store, admin, "agent", None, Some(agent), &what.join(", "), now_ms)?;
@@ -228,7 +230,7 @@ impl Core {
         if self.hub.online_agents().iter().any(|a| a == agent) {
             // The desk shows its capacity; a raised one may take queued chats now.
             let profile = self.profile(store, agent)?;
-            self.hub.to_agent(agent, &profile);
+            self.publish(vec![Event::Agent { agent: agent.into(), event: profile }]);
         }
         self.route(store, now_ms)?;
         let account = store.agent_account(agent)?;

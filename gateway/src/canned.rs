@@ -5,6 +5,7 @@
 use consult_sdk::protocol::{AgentEvent, CannedAnswer, CannedList, check_text};
 
 use crate::core::Core;
+use crate::rules::Event;
 use crate::error::AppError;
 use crate::store::Store;
 
@@ -62,10 +63,7 @@ impl Core {
         store.set_canned_answers(&list)?;
         let what = if text.is_some() { "canned answer saved" } else { "canned answer removed" };
         self.audit(store, admin, "config", None, Some(shortcut), what, now_ms)?;
-        let event = AgentEvent::Canned { canned: list.clone() };
-        for agent in self.hub.online_agents() {
-            self.hub.to_agent(&agent, &event);
-        }
+        self.publish(vec![Event::Desks(AgentEvent::Canned { canned: list.clone() })]);
         Ok(CannedList { version, answers: list })
     }
 }

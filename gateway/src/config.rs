@@ -9,7 +9,8 @@ use consult_sdk::protocol::{CannedAnswer, MAX_TEXT_CHARS};
 use consult_sdk::{KeySet, PublicKey};
 use serde::Deserialize;
 
-use crate::hours::{BusinessHours, DayHours};
+use crate::hours::{AfterHours, BusinessHours, DayHours};
+use crate::identity::Password;
 
 /// A configuration that could not be used: each line names a key and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -190,15 +191,6 @@ pub struct Config {
     pub counsel: crate::webhooks::config::CounselConfig,
 }
 
-/// What happens to requests outside business hours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterHours {
-    /// Reply with the after-hours message and queue the request for when the desk opens.
-    Wait,
-    /// Reply with the after-hours message and refuse new requests.
-    Refuse,
-}
-
 /// One option of the bot menu: it answers, links out, or queues for an agent.
 #[derive(Debug, Clone)]
 pub struct BotOption {
@@ -335,23 +327,6 @@ impl IpNet {
             }
             _ => false,
         }
-    }
-}
-
-/// How an agent's password is checked.
-#[derive(Debug, Clone)]
-pub enum Password {
-    /// Plain text (demo only; `serve` warns at start).
-    Plain(String),
-    /// Argon2id hash in PHC string format (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), as printed by
-    /// `consult hash-password`.
-    Hash(String),
-}
-
-impl Password {
-    /// Whether this is a plain-text password.
-    pub fn is_plain(&self) -> bool {
-        matches!(self, Password::Plain(_))
     }
 }
 

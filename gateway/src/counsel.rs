@@ -4,12 +4,13 @@
 //! Agent keys go through the desk's own functions ([`Core::agent_send`], [`Core::take`], …).
 
 use consult_sdk::counsel::{AttachmentCreated, MessageCreated, PageChanged, SessionOpened, StateChanged, WebhookEvent, codes};
-use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState, VisitorEvent};
+use consult_sdk::protocol::{Body, ChatMessage, CloseReason, SessionState};
 
 use axum::http::StatusCode;
 
 use crate::config::Channel;
 use crate::core::Core;
+use crate::rules::Event;
 use crate::error::AppError;
 use crate::store::{AgentWriteError, SessionRow, Store};
 use crate::supervise::entry_label;
@@ -197,16 +198,14 @@ impl Core {
     /// # Errors
     /// `not_found`, `not_with_bot`, `session_not_open`, body errors.
     pub fn bot_send(&self, store: &mut dyn Store, channel: &str, owner: &str, session: &str, client_id: &str, body: Body, now_ms: u64) -> R<u64> {
-        if client_id.is_empty() || client_id.len() > consult_sdk::protocol::MAX_CLIENT_ID_LEN {
-            return Err(AppError::BadRequest(format!("client_id must be 1 to {} bytes", consult_sdk::protocol::MAX_CLIENT_ID_LEN)));
-        }
+        crate::rules::access::check_client_id(client_id)?;
         let row = self.channel_session(store, channel, session)?;
         self.outside_bot_may_answer(&row)?;
         let body = match body {
             // Buttons: the bot's own choices (reply or link); a tap comes back as the label.
             Body::Menu { .. } => check_menu(body)?,
             Body::Cards { .. } => check_cards(body)?,
-            body => self.check_body(store, body, None, Some(owner))?,
+            body => self.check_body(store, body, crate::rules::access::Uploader::Agent(owner))?,
         };
         let (row, message, duplicate) = match store.bot_write(session, client_id, &body, now_ms)? {
             Ok(w) => w,
@@ -216,9 +215,8 @@ impl Core {
         };
         if !duplicate {
             self.metrics.message("bot");
-            self.hub.to_visitors(&row.conversation, &VisitorEvent::Message { message: message.clone() });
-            self.publish_session(&row);
             message_created(store, &row, &message, now_ms)?;
+            self.publish(vec![Event::message(&row.conversation, None, &message), Event::Session(row.summary())]);
         }
         Ok(message.seq)
     }
@@ -239,7 +237,7 @@ impl Core {
         {
             return Err(AppError::BadRequest("category: 1 to 64 characters".into()));
         }
-        self.enqueue(store, &row, category, now_ms)?;
+        self.publishing(|out| self.enqueue(store, &row, category, now_ms, out))?;
         self.channel_session(store, channel, session)
     }
 
@@ -260,13 +258,13 @@ impl Core {
             (Actor::System(_), SessionState::Queued) => {
                 let target = self.agent(to).filter(|t| t.works(channel)).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?} works this channel")))?;
                 let load = store.agent_loads()?.into_iter().find(|(id, _)| id == to).map_or(0, |(_, n)| n);
-                if load >= target.max_chats {
-                    return Err(AppError::AgentFull(target.name.clone()));
-                }
-                let row = store.assign(session, to, None)?.ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
-                state_changed(store, &row, SessionState::Queued, now_ms)?;
-                self.announce_assignment(store, &row)?;
-                Ok(row)
+                crate::rules::access::has_room(&target, load)?;
+                self.publishing(|out| {
+                    let row = store.assign(session, to, None)?.ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
+                    state_changed(store, &row, SessionState::Queued, now_ms)?;
+                    self.announce_assignment(store, &row, out)?;
+                    Ok(row)
+                })
             }
             (Actor::System(_), SessionState::Closed) => Err(AppError::AgentWrite(AgentWriteError::NotOpen)),
             (Actor::System(_), _) => Err(AppError::AgentWrite(AgentWriteError::NotAssigned)),
@@ -285,7 +283,7 @@ impl Core {
         if to_bot {
             let who = match actor {
                 Actor::Agent(a) => {
-                    self.authorize(a, &row, crate::core::AgentAction::Close)?;
+                    self.authorize(a, &row, crate::rules::access::AgentAction::Close)?;
                     a.clone()
                 }
                 Actor::System(key) => format!("api:{key}"),
@@ -310,14 +308,10 @@ impl Core {
         match actor {
             Actor::Agent(a) => self.block(store, a, session, days, reason, now_ms)?,
             Actor::System(key) => {
-                if !(1..=3650).contains(&days) {
-                    return Err(AppError::BadRequest("block for 1 to 3650 days".into()));
-                }
-                store.block(&row.channel, &row.user_key, now_ms + u64::from(days) * 86_400_000, reason, &format!("api:{key}"))?;
+                let until = crate::rules::access::block_until(days, now_ms)?;
+                store.block(&row.channel, &row.user_key, until, reason, &format!("api:{key}"))?;
                 tracing::info!(channel = %row.channel, user_key = %row.user_key, days, key = %key, reason, "user blocked over the API");
-                self.close(store, session, CloseReason::Blocked, now_ms)?;
-                let body = AppError::Blocked.body();
-                self.hub.end_conversation(&row.conversation, &VisitorEvent::Error { code: body.code, message: body.message, client_id: None });
+                self.publishing(|out| self.close_blocked(store, &row, now_ms, out))?;
             }
         }
         self.channel_session(store, channel, session)
@@ -328,19 +322,16 @@ impl Core {
     ///
     /// # Errors
     /// Storage failures.
-    pub fn bot_fallback(&self, store: &mut dyn Store, now_ms: u64) -> R<()> {
+    pub fn bot_fallback(&self, store: &mut dyn Store, now_ms: u64, out: &mut crate::core::Events) -> R<()> {
         if self.config.counsel.bots.is_empty() {
             return Ok(());
         }
         for s in store.bot_sessions()? {
             let Some(bot) = self.outside_bot(&s) else { continue };
             let last = store.session_messages(&s.id, s.last_seq.saturating_sub(1), 1)?;
-            let waiting = last.first().is_some_and(|m| m.sender == Sender::Visitor && now_ms.saturating_sub(m.at_ms) >= bot.fallback_secs * 1000);
-            if waiting {
+            if crate::rules::bot::outside_bot_overdue(last.first(), bot.fallback_secs, now_ms) {
                 tracing::info!(session = %s.id, channel = %s.channel, "the outside bot did not answer; the session goes to the queue");
-                let text = "상담원에게 연결해 드릴게요. 잠시만 기다려 주세요. · Connecting you to an agent; they will see your message.";
-                self.system(store, &s.conversation, Sender::Bot, Body::Text { text: text.into() }, now_ms)?;
-                self.enqueue(store, &s, None, now_ms)?;
+                self.hand_to_agents(store, &s, now_ms, out)?;
             }
         }
         Ok(())

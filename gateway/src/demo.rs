@@ -601,7 +601,7 @@ mod tests {
         let channel = &config.channels[0];
         assert!(!channel.enabled);
         let hours = channel.hours.as_ref().unwrap();
-        assert_eq!(hours.after_hours, crate::config::AfterHours::Wait);
+        assert_eq!(hours.after_hours, crate::hours::AfterHours::Wait);
         let now = now_ms() / 1000;
         assert!(!hours.is_open(now), "closed now");
         let opens = hours.next_opening(now).expect("opens again");

@@ -4,8 +4,6 @@ use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 
-use crate::config::AfterHours;
-
 /// Opening intervals of one weekday, minutes since midnight, `[start, end)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayHours(pub Vec<(u16, u16)>);
@@ -40,6 +38,15 @@ fn minutes(hhmm: &str) -> Option<u16> {
         return None;
     }
     Some(h * 60 + m)
+}
+
+/// What happens to requests outside business hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterHours {
+    /// Reply with the after-hours message and queue the request for when the desk opens.
+    Wait,
+    /// Reply with the after-hours message and refuse new requests.
+    Refuse,
 }
 
 /// A channel's business hours.

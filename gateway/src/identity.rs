@@ -7,7 +7,22 @@ use argon2::Argon2;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::config::Password;
+/// How an agent's password is checked.
+#[derive(Debug, Clone)]
+pub enum Password {
+    /// Plain text (demo only; `serve` warns at start).
+    Plain(String),
+    /// Argon2id hash in PHC string format (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), as printed by
+    /// `consult hash-password`.
+    Hash(String),
+}
+
+impl Password {
+    /// Whether this is a plain-text password.
+    pub fn is_plain(&self) -> bool {
+        matches!(self, Password::Plain(_))
+    }
+}
 
 /// Random bytes from the system source.
 pub fn random_bytes<const N: usize>() -> [u8; N] {

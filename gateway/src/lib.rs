@@ -33,10 +33,12 @@ pub mod http;
 pub mod hub;
 pub mod identity;
 pub mod metrics;
+pub mod publish;
 pub mod ratelimit;
 pub mod receipts;
 pub mod store;
 pub mod supervise;
+pub mod rules;
 pub mod runtime;
 pub mod switches;
 pub mod webhooks;
@@ -95,7 +97,7 @@ pub struct Inner {
     /// Per-channel gateway-held keys (handoff signing, user-key HMAC), loaded once.
     secrets: Mutex<HashMap<(String, &'static str), [u8; 32]>>,
     /// What an unknown agent id's password is checked against (see [`AppState::decoy_password`]).
-    decoy: std::sync::OnceLock<config::Password>,
+    decoy: std::sync::OnceLock<identity::Password>,
 }
 
 impl std::ops::Deref for AppState {
@@ -154,7 +156,7 @@ impl AppState {
 
     /// The password an unknown agent id is checked against: a hash with the parameters of the
     /// configured agents' hashes, so a refusal takes as long whether or not the id exists.
-    pub fn decoy_password(&self) -> &config::Password {
+    pub fn decoy_password(&self) -> &identity::Password {
         self.decoy.get_or_init(|| {
             // The costliest configured hash: an unknown id must never answer faster than a real one.
             let like = self
@@ -162,14 +164,14 @@ impl AppState {
                 .agents
                 .iter()
                 .filter_map(|a| match &a.password {
-                    config::Password::Hash(phc) => Some(phc.clone()),
-                    config::Password::Plain(_) => None,
+                    identity::Password::Hash(phc) => Some(phc.clone()),
+                    identity::Password::Plain(_) => None,
                 })
                 .max_by_key(|phc| identity::hash_cost(phc));
             match like {
-                Some(phc) => config::Password::Hash(identity::decoy_hash(Some(&phc))),
+                Some(phc) => identity::Password::Hash(identity::decoy_hash(Some(&phc))),
                 // Only demo (plain) passwords: they are checked in constant time, no hash to mimic.
-                None => config::Password::Plain(identity::random_token(24)),
+                None => identity::Password::Plain(identity::random_token(24)),
             }
         })
     }
@@ -354,12 +356,18 @@ pub async fn serve_until(
     }
 }
 
-/// Inactivity closes, quiet notices, routing when the desk opens, retention purges.
+/// How often the leader looks for attachment blobs no row names (see [`blob::sweep_orphans`]):
+/// orphans are rare (a crash mid-upload, a failed delete) and the look lists every blob.
+const ORPHAN_SWEEP_EVERY_MS: u64 = 24 * 3_600_000;
+
+/// Inactivity closes, quiet notices, routing when the desk opens, retention purges, the
+/// orphan-blob sweep.
 pub fn spawn_ticker(state: AppState) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(1));
-        let quiet = Arc::new(Mutex::new(core::TickMemory::default()));
+        let quiet = Arc::new(Mutex::new(rules::timers::TickMemory::default()));
         let mut last_purge = 0u64;
+        let mut last_sweep = 0u64;
         let mut last_forget = now_ms();
         loop {
             interval.tick().await;
@@ -394,6 +402,18 @@ pub fn spawn_ticker(state: AppState) {
                         Err(e) => tracing::warn!(error = %e, "retention purge failed"),
                     }
                 }
+            }
+            if now - last_sweep > ORPHAN_SWEEP_EVERY_MS && state.core.leader.load(std::sync::atomic::Ordering::SeqCst) {
+                last_sweep = now;
+                // Apart from the tick: listing a large store must not hold up closes and routing.
+                let state = state.clone();
+                tokio::spawn(async move {
+                    match blob::sweep_orphans(state.blobs.as_ref(), &state.db, std::time::SystemTime::now()).await {
+                        Ok(deleted) if !deleted.is_empty() => tracing::info!(deleted = deleted.len(), "orphan attachment blobs deleted"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "orphan blob sweep failed"),
+                    }
+                });
             }
         }
     });

@@ -6,7 +6,9 @@
 use consult_sdk::counsel::{MessageStatus, WebhookEvent};
 use consult_sdk::protocol::{AgentEvent, Receipts, VisitorEvent};
 
-use crate::core::{AgentAction, Core};
+use crate::core::Core;
+use crate::rules::Event;
+use crate::rules::access::AgentAction;
 use crate::counsel::Actor;
 use crate::error::AppError;
 use crate::store::{AgentWriteError, ConversationRef, ReceiptMark, Store};
@@ -26,10 +28,7 @@ impl Core {
         // The latest session, open or just closed: a read after the close still counts.
         let (Some(session), _) = store.conversation_state(&conversation.id)? else { return Ok(()) };
         let event = AgentEvent::Receipts { session: session.id.clone(), receipts };
-        if let Some(agent) = &session.agent {
-            self.hub.to_agent(agent, &event);
-        }
-        self.hub.to_watchers(&session.id, session.agent.as_deref(), &event);
+        self.publish(vec![Event::Followers { session: session.id.clone(), assignee: session.agent.clone(), except: None, event }]);
         let data = MessageStatus { session: session.id.clone(), user_key: session.user_key.clone(), receipts };
         emit(store, &session.channel, Some(&session.id), WebhookEvent::MessageStatus(data), now_ms)
     }
@@ -67,11 +66,12 @@ impl Core {
 
     fn mark_agent_read(&self, store: &mut dyn Store, conversation: &str, session: &str, agent: Option<&str>, seq: u64) -> R<Option<Receipts>> {
         let Some(receipts) = store.raise_receipt(conversation, ReceiptMark::AgentRead, seq)? else { return Ok(None) };
-        self.hub.to_visitors(conversation, &VisitorEvent::Read { seq: receipts.agent_read_seq });
+        let mut events = vec![Event::Visitor { conversation: conversation.into(), event: VisitorEvent::Read { seq: receipts.agent_read_seq } }];
         // The agent's other desks (another tab) clear their unread marks too.
         if let Some(agent) = agent {
-            self.hub.to_agent(agent, &AgentEvent::Receipts { session: session.into(), receipts });
+            events.push(Event::Agent { agent: agent.into(), event: AgentEvent::Receipts { session: session.into(), receipts } });
         }
+        self.publish(events);
         Ok(Some(receipts))
     }
 }

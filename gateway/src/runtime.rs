@@ -12,7 +12,8 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Agent, Config, Password, Role};
+use crate::config::{Agent, Config, Role};
+use crate::identity::Password;
 use crate::core::Core;
 use crate::error::AppError;
 use crate::store::{RuntimeEntry, Store};

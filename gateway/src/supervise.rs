@@ -4,18 +4,17 @@
 //! [`Core::require`].
 
 use consult_sdk::protocol::{
-    AgentEvent, Body, BoardAgent, BoardQueue, CloseReason, MAX_RATING_COMMENT_CHARS, Sender, SessionState, VisitorEvent,
+    AgentEvent, Body, BoardAgent, BoardQueue, CloseReason, Sender, SessionState, VisitorEvent,
 };
 
 use crate::config::{Agent, Role};
-use crate::core::{AgentAction, Core};
+use crate::core::Core;
+use crate::rules::Event;
+use crate::rules::access::{self, AgentAction};
 use crate::error::AppError;
 use crate::store::{AgentWriteError, AuditEntry, ConversationRef, EraseCounts, SessionMark, SessionRow, Store};
 
 type R<T> = Result<T, AppError>;
-
-/// Longest internal note, in characters.
-pub const MAX_NOTE_CHARS: usize = 1000;
 
 /// The entry point a session is counted under in reports: the button (verified, else declared),
 /// else the campaign, else how it came (`printed`, `handoff`, `button`).
@@ -67,23 +66,14 @@ impl Core {
     /// `bad_request` (score outside 1–5, comment too long, nothing closed to rate),
     /// `already_rated`.
     pub fn visitor_rate(&self, store: &mut dyn Store, conv: &ConversationRef, score: u8, comment: Option<String>, now_ms: u64) -> R<()> {
-        if !(1..=5).contains(&score) {
-            return Err(AppError::BadRequest("score must be 1 to 5".into()));
-        }
-        let comment = comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
-        if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_RATING_COMMENT_CHARS || c.chars().any(|ch| ch.is_control() && ch != '\n')) {
-            return Err(AppError::BadRequest(format!("comment: at most {MAX_RATING_COMMENT_CHARS} characters")));
-        }
+        let comment = access::check_rating(score, comment)?;
         let (session, _) = store.conversation_state(&conv.id)?;
         let session = session.filter(|s| !s.is_open()).ok_or_else(|| AppError::BadRequest("there is no ended chat to rate".into()))?;
         if !store.rate_session(&session.id, score, comment.as_deref(), now_ms)? {
             return Err(AppError::AlreadyRated);
         }
         let event = self.notes_event(store, &session.id)?;
-        if let Some(a) = &session.agent {
-            self.hub.to_agent(a, &event);
-        }
-        self.hub.to_watchers(&session.id, session.agent.as_deref(), &event);
+        self.publish(vec![Event::Followers { session: session.id, assignee: session.agent, except: None, event }]);
         Ok(())
     }
 
@@ -95,17 +85,12 @@ impl Core {
     /// An internal note: the assignee or a supervisor of the channel. Never reaches the visitor.
     pub fn note(&self, store: &mut dyn Store, agent: &str, session: &str, text: &str, now_ms: u64) -> R<AgentEvent> {
         let row = self.session_for(store, agent, session, AgentAction::Note)?;
-        let text = text.trim();
-        if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
-            return Err(AppError::BadRequest(format!("a note is 1 to {MAX_NOTE_CHARS} characters")));
-        }
+        let text = access::check_note(text)?;
         let name = self.agent(agent).map(|a| a.name.clone()).unwrap_or_else(|| agent.into());
         store.add_note(session, agent, &name, text, now_ms)?;
         let event = self.notes_event(store, session)?;
-        if let Some(a) = row.agent.as_deref().filter(|a| *a != agent) {
-            self.hub.to_agent(a, &event);
-        }
-        self.hub.to_watchers(session, Some(agent), &event);
+        // The author's desk has it in the answer.
+        self.publish(vec![Event::Followers { session: session.into(), assignee: row.agent, except: Some(agent.into()), event: event.clone() }]);
         Ok(event)
     }
 
@@ -129,38 +114,32 @@ impl Core {
     pub fn reassign(&self, store: &mut dyn Store, agent: &str, session: &str, to: &str, now_ms: u64) -> R<SessionRow> {
         let row = self.session_for(store, agent, session, AgentAction::Reassign)?;
         let target = self.agent(to).ok_or_else(|| AppError::BadRequest(format!("no agent {to:?}")))?;
-        if !target.works(&row.channel) {
-            return Err(AppError::BadRequest(format!("{} does not work this channel", target.name)));
-        }
-        if !row.is_open() {
-            return Err(AppError::AgentWrite(AgentWriteError::NotOpen));
-        }
-        if row.agent.as_deref() == Some(to) {
-            return Err(AppError::BadRequest(format!("{} has this chat already", target.name)));
-        }
+        access::may_reassign(&row, &target)?;
         // Counted under the agent's lock, as take and transfer do, so two nodes never overfill them.
         let load = store.agent_load_locked(to)?;
-        if to != agent && load >= target.max_chats {
-            return Err(AppError::AgentFull(target.name.clone()));
+        if to != agent {
+            access::has_room(&target, load)?;
         }
         let from = row.agent.clone();
-        if matches!(row.state, SessionState::Bot | SessionState::Waiting) {
-            store.queue_session(session, row.category.as_deref(), now_ms)?;
-            store.mark_session(session, &SessionMark::Queued, now_ms)?;
-        }
-        let moved = store.assign(session, to, from.as_deref())?.ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
-        crate::counsel::state_changed(store, &moved, row.state, now_ms)?;
-        if let Some(from) = &from {
-            store.mark_session(session, &SessionMark::Transfer, now_ms)?;
-            let notice = format!("{}님에게 상담이 전달되었습니다. · You are now chatting with {}.", target.name, target.name);
-            self.system(store, &moved.conversation, Sender::System, Body::Text { text: notice }, now_ms)?;
-            // The previous agent drops it from their chats.
-            self.hub.to_agent(from, &AgentEvent::Session { session: moved.summary() });
-        }
-        self.announce_assignment(store, &moved)?;
-        let what = if to == agent { "took over".to_string() } else { format!("to {to}") };
-        self.audit(store, agent, "reassign", Some(&moved.channel), Some(session), &format!("{what} (was {})", from.as_deref().unwrap_or("queued")), now_ms)?;
-        Ok(moved)
+        self.publishing(|out| {
+            if matches!(row.state, SessionState::Bot | SessionState::Waiting) {
+                store.queue_session(session, row.category.as_deref(), now_ms)?;
+                store.mark_session(session, &SessionMark::Queued, now_ms)?;
+            }
+            let moved = store.assign(session, to, from.as_deref())?.ok_or(AppError::AgentWrite(AgentWriteError::NotAssigned))?;
+            crate::counsel::state_changed(store, &moved, row.state, now_ms)?;
+            if let Some(from) = &from {
+                store.mark_session(session, &SessionMark::Transfer, now_ms)?;
+                let notice = crate::rules::session::transfer_notice(&target.name);
+                self.system(store, &moved.conversation, Sender::System, Body::Text { text: notice }, now_ms, out)?;
+                // The previous agent drops it from their chats.
+                out.push(Event::Left { agent: from.clone(), session: moved.summary() });
+            }
+            self.announce_assignment(store, &moved, out)?;
+            let what = if to == agent { "took over".to_string() } else { format!("to {to}") };
+            self.audit(store, agent, "reassign", Some(&moved.channel), Some(session), &format!("{what} (was {})", from.as_deref().unwrap_or("queued")), now_ms)?;
+            Ok(moved)
+        })
     }
 
     /// The supervisor's live board over their channels.
@@ -225,14 +204,17 @@ impl Core {
         if !self.channels_of(agent)?.iter().any(|c| c == channel) {
             return Err(AppError::NotFound);
         }
-        for s in store.history(channel, user_key, 1000)?.into_iter().filter(SessionRow::is_open) {
-            self.close(store, &s.id, CloseReason::VisitorLeft, now_ms)?;
-            self.hub.end_conversation(&s.conversation, &VisitorEvent::State { state: SessionState::Closed, queue_position: None, agent_name: None, reason: None });
-        }
-        let counts = store.user_erase(channel, user_key, now_ms)?;
-        let detail = format!("erased: {} sessions kept as counts, {} messages, {} attachments deleted", counts.sessions, counts.messages, counts.attachments);
-        self.audit(store, agent, "erase", Some(channel), Some(user_key), &detail, now_ms)?;
-        Ok(counts)
+        self.publishing(|out| {
+            for s in store.history(channel, user_key, 1000)?.into_iter().filter(SessionRow::is_open) {
+                self.close_into(store, &s.id, CloseReason::VisitorLeft, now_ms, out)?;
+                let last = VisitorEvent::State { state: SessionState::Closed, queue_position: None, agent_name: None, reason: None };
+                out.push(Event::Ended { conversation: s.conversation, last });
+            }
+            let counts = store.user_erase(channel, user_key, now_ms)?;
+            let detail = format!("erased: {} sessions kept as counts, {} messages, {} attachments deleted", counts.sessions, counts.messages, counts.attachments);
+            self.audit(store, agent, "erase", Some(channel), Some(user_key), &detail, now_ms)?;
+            Ok(counts)
+        })
     }
 
     /// The visitor's wait estimate in seconds at queue `position`: the median wait of the

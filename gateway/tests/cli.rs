@@ -147,7 +147,7 @@ fn errors_say_what_was_wrong_and_what_to_do() {
 
 #[test]
 fn hash_password_prints_a_salted_argon2id_string_that_verifies() {
-    use consult_gateway::config::Password;
+    use consult_gateway::identity::Password;
     use consult_gateway::identity::{check_password_hash, password_matches};
     let dir = temp_dir("hashpw");
     let one = stdout(&consult(&["hash-password"], "s3cret pass\n", &dir)).trim().to_string();

@@ -6,6 +6,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -65,6 +66,33 @@ fn put_file(path: &Path, bytes: &[u8]) -> BlobResult<()> {
     Ok(())
 }
 
+/// Keys under `root` (two shard levels, then the key) whose files were modified before `before`.
+/// Temporary files (`.KEY.….tmp`) are no keys and are left alone.
+fn keys_before(root: &Path, before: SystemTime) -> BlobResult<Vec<String>> {
+    let mut keys = Vec::new();
+    let entries = |dir: &Path| -> BlobResult<Vec<std::fs::DirEntry>> {
+        match std::fs::read_dir(dir) {
+            Ok(list) => list.collect::<Result<_, _>>().map_err(io(dir)),
+            // No upload yet: nothing to list.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(io(dir)(e)),
+        }
+    };
+    for first in entries(root)? {
+        for second in entries(&first.path())? {
+            for file in entries(&second.path())? {
+                let Some(key) = file.file_name().to_str().map(str::to_string) else { continue };
+                let path = file.path();
+                let modified = file.metadata().and_then(|m| m.modified()).map_err(io(&path))?;
+                if check_key(&key).is_ok() && modified < before {
+                    keys.push(key);
+                }
+            }
+        }
+    }
+    Ok(keys)
+}
+
 /// Runs `f(path)` on the blocking pool.
 async fn blocking<T: Send + 'static>(path: PathBuf, f: impl FnOnce(&Path) -> BlobResult<T> + Send + 'static) -> BlobResult<T> {
     let at = path.clone();
@@ -98,6 +126,10 @@ impl BlobStore for DirStore {
             .await
         })
     }
+
+    fn keys_written_before(&self, before: SystemTime) -> BoxFuture<'_, BlobResult<Vec<String>>> {
+        Box::pin(blocking(self.root.clone(), move |root| keys_before(root, before)))
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +152,47 @@ mod tests {
         store.delete("a_1").await.unwrap();
         assert!(store.get("a_1").await.unwrap().is_none());
         assert!(matches!(store.put("../x", Bytes::new()).await, Err(BlobError::BadKey(_))));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_sweep_deletes_old_blobs_no_row_names_and_keeps_fresh_ones_and_those_in_use() {
+        use crate::store::{Attachment, AttachmentBytes, Db, SqliteStore};
+        let root = std::env::temp_dir().join(format!("consult-sweep-{}", crate::identity::random_token(6)));
+        let blobs = DirStore::new(root.clone());
+        for key in ["a_orphan", "a_used", "a_fresh"] {
+            blobs.put(key, Bytes::from_static(b"bytes")).await.unwrap();
+        }
+        // Two of them from before the grace period, and a put that died half-way (no key).
+        let old = SystemTime::now() - crate::blob::ORPHAN_GRACE - std::time::Duration::from_secs(60);
+        let shard = blobs.path_of("a_orphan").unwrap().parent().unwrap().to_path_buf();
+        let partial = shard.join(".a_gone.x1y2z3.tmp");
+        std::fs::write(&partial, b"part").unwrap();
+        for path in [blobs.path_of("a_orphan").unwrap(), blobs.path_of("a_used").unwrap(), partial.clone()] {
+            std::fs::File::options().write(true).open(path).unwrap().set_modified(old).unwrap();
+        }
+        let db = Db::spawn(Box::new(SqliteStore::open(Path::new(":memory:"), false).unwrap()));
+        let used = Attachment {
+            id: "a_used".into(),
+            conversation: None,
+            agent: Some("mina".into()),
+            mime: "image/png".into(),
+            name: "p.png".into(),
+            size: 5,
+            sha256: String::new(),
+            bytes: AttachmentBytes::Blob("a_used".into()),
+        };
+        db.call(move |s| s.put_attachment(&used, 1)).await.unwrap();
+
+        let deleted = crate::blob::sweep_orphans(&blobs, &db, SystemTime::now()).await.unwrap();
+        assert_eq!(deleted, ["a_orphan"]);
+        assert!(blobs.get("a_orphan").await.unwrap().is_none());
+        assert!(blobs.get("a_used").await.unwrap().is_some(), "a row names it");
+        assert!(blobs.get("a_fresh").await.unwrap().is_some(), "maybe an upload whose row is on its way");
+        assert!(partial.exists(), "not a key: never listed, never deleted");
+        // Nothing left to do the next time; a store nobody uploaded to has nothing at all.
+        assert!(crate::blob::sweep_orphans(&blobs, &db, SystemTime::now()).await.unwrap().is_empty());
+        assert!(crate::blob::sweep_orphans(&DirStore::new(root.join("none")), &db, SystemTime::now()).await.unwrap().is_empty());
         std::fs::remove_dir_all(root).unwrap();
     }
 }

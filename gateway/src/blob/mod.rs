@@ -4,13 +4,17 @@
 //! Order of writes: an upload's blob is written (and fsynced) first, then its row, in the rule's
 //! transaction; a crash in between leaves at most an orphan blob, never a row without bytes.
 //! Retention purges and erasures delete their rows' blobs after the commit (a crash in between
-//! leaves orphans there too). Blob I/O runs on the async runtime, never on the storage thread.
+//! leaves orphans there too); [`sweep_orphans`], in the once-per-cluster timed work (daily),
+//! deletes orphans once they are older than [`ORPHAN_GRACE`]. Blob I/O runs on the async runtime, never
+//! on the storage thread. A blob store belongs to one gateway database: the sweep deletes any
+//! blob whose key no row of that database names.
 //!
 //! Stores: [`DirStore`] (a local directory, the default) and, with the `s3` cargo feature,
 //! S3-compatible object storage (`s3.rs`, through the `object_store` crate).
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -58,6 +62,8 @@ pub trait BlobStore: Send + Sync {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BlobResult<Option<Bytes>>>;
     /// Removes `key` (no error when it is already gone).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, BlobResult<()>>;
+    /// The keys of the blobs last written before `before` (for [`sweep_orphans`]).
+    fn keys_written_before(&self, before: SystemTime) -> BoxFuture<'_, BlobResult<Vec<String>>>;
 }
 
 /// The validated `[storage] attachments` setting.
@@ -140,6 +146,46 @@ pub async fn delete_all(store: &dyn BlobStore, keys: &[String]) {
             tracing::warn!(key = %key, error = %e, "attachment bytes not deleted; left as an orphan");
         }
     }
+}
+
+/// How old a blob with no attachment row must be before the sweep deletes it: an upload writes
+/// its blob a moment before its row, and must never lose it in between.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
+
+/// Keys asked of the database at once by the sweep (one short storage job each).
+const SWEEP_CHUNK: usize = 500;
+
+/// Why the orphan sweep stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    /// Listing the blob store failed.
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    /// Asking the database which keys are in use failed (nothing more was deleted).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Deletes the blobs no attachment row names that were written more than [`ORPHAN_GRACE`]
+/// before `now`: what a crash between a blob and its row, or a delete that failed after a purge,
+/// left behind. Returns the keys deleted (a delete that fails is logged and left for next time).
+///
+/// # Errors
+/// Listing the blobs or reading the rows failed.
+pub async fn sweep_orphans(blobs: &dyn BlobStore, db: &crate::store::Db, now: SystemTime) -> Result<Vec<String>, SweepError> {
+    let listed = blobs.keys_written_before(now.checked_sub(ORPHAN_GRACE).unwrap_or(SystemTime::UNIX_EPOCH)).await?;
+    let mut orphans = Vec::new();
+    for chunk in listed.chunks(SWEEP_CHUNK) {
+        let asked = chunk.to_vec();
+        let in_use: std::collections::HashSet<String> = db.call(move |s| s.blob_keys_in_use(&asked)).await?.into_iter().collect();
+        orphans.extend(chunk.iter().filter(|k| !in_use.contains(*k)).cloned());
+    }
+    for key in &orphans {
+        tracing::info!(key = %key, "deleting an attachment blob no row names");
+    }
+    delete_all(blobs, &orphans).await;
+    Ok(orphans)
 }
 
 /// Puts the bytes of each `attachments[]` entry of a user export that names a `blob_key` in as

@@ -4,11 +4,14 @@
 //! R2, `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint). A put is one PUT: S3 stores an object
 //! whole or not at all.
 
+use std::time::SystemTime;
+
 use bytes::Bytes;
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::{BlobError, BlobResult, BlobStore, check_key};
 
@@ -69,6 +72,25 @@ impl BlobStore for S3Store {
             }
         })
     }
+
+    fn keys_written_before(&self, before: SystemTime) -> BoxFuture<'_, BlobResult<Vec<String>>> {
+        Box::pin(async move {
+            let before_ms = before.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+            let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
+            let mut listing = self.store.list(prefix.as_ref());
+            let mut keys = Vec::new();
+            while let Some(meta) = listing.next().await {
+                let meta = meta.map_err(remote)?;
+                let Some(key) = meta.location.filename().map(str::to_string) else { continue };
+                // Only this store's own objects: `prefix/KEY`, nothing deeper, nothing else.
+                let ours = self.path(&key).is_ok_and(|p| p == meta.location);
+                if ours && meta.last_modified.timestamp_millis() < before_ms {
+                    keys.push(key);
+                }
+            }
+            Ok(keys)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +112,11 @@ mod tests {
         store.put(&key, Bytes::from_static(b"first")).await.unwrap();
         store.put(&key, Bytes::from_static(b"second")).await.unwrap();
         assert_eq!(store.get(&key).await.unwrap().unwrap(), "second");
+        // Listed once written before the cut-off, by its key alone.
+        let later = SystemTime::now() + std::time::Duration::from_secs(60);
+        assert!(store.keys_written_before(later).await.unwrap().contains(&key));
+        let earlier = SystemTime::now() - std::time::Duration::from_secs(3600);
+        assert!(!store.keys_written_before(earlier).await.unwrap().contains(&key));
         store.delete(&key).await.unwrap();
         store.delete(&key).await.unwrap();
         assert!(store.get(&key).await.unwrap().is_none());

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::visitor::ping_timing;
-use crate::core::AgentAction;
+use crate::rules::access::AgentAction;
 use crate::error::AppError;
 use crate::identity::random_token;
 use crate::{AppState, now_ms};
@@ -334,7 +334,8 @@ async fn command(state: &AppState, agent: &str, cmd: AgentCommand) -> Vec<AgentE
             .run(move |core, store| {
                 let row = core.session_for(store, &me, &session, AgentAction::Write)?;
                 if row.is_open() {
-                    core.hub.to_visitors(&row.conversation, &consult_sdk::protocol::VisitorEvent::Typing { active });
+                    let event = consult_sdk::protocol::VisitorEvent::Typing { active };
+                    core.publish(vec![crate::rules::Event::Visitor { conversation: row.conversation, event }]);
                 }
                 Ok(vec![])
             })

@@ -12,7 +12,8 @@ use axum::Router;
 use consult_sdk::protocol::{ChannelInfo, ChannelStatus, EntryView, LaunchRequest, LaunchResponse};
 use consult_sdk::{KeySet, Kind, RawToken, VerifyError};
 
-use crate::config::{AfterHours, Channel};
+use crate::config::Channel;
+use crate::hours::AfterHours;
 use crate::error::AppError;
 use crate::identity::{Identity, is_visitor_key, new_visitor_key, user_key};
 use crate::store::LaunchContext;
@@ -278,7 +279,7 @@ async fn handoff_launch(
             if conv.channel != channel_id {
                 return Err(AppError::HandoffUsed);
             }
-            core.hub.hand_off(&conv.id, &old);
+            core.publish(vec![crate::rules::Event::HandedOff { conversation: conv.id.clone(), handle: old }]);
             if store.is_blocked(&conv.channel, &conv.user_key, now_ms)? {
                 return Err(AppError::Blocked);
             }

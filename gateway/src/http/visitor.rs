@@ -413,7 +413,8 @@ async fn command(state: &AppState, conv: &ConversationRef, handle: &str, base: &
                     if let Some(s) = session.filter(|s| s.is_open())
                         && let Some(agent) = &s.agent
                     {
-                        core.hub.to_agent(agent, &consult_sdk::protocol::AgentEvent::Typing { session: s.id.clone(), active });
+                        let event = consult_sdk::protocol::AgentEvent::Typing { session: s.id.clone(), active };
+                        core.publish(vec![crate::rules::Event::Agent { agent: agent.clone(), event }]);
                     }
                     Ok(())
                 })

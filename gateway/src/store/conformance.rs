@@ -229,8 +229,12 @@ pub fn attachment_rows_keep_the_blob_key_and_digest(s: &mut dyn Store) {
     let back = s.attachment("a_old").unwrap().unwrap();
     assert_eq!((back.agent.as_deref(), back.bytes, back.size), (Some("a1"), AttachmentBytes::Inline(b"hello".to_vec()), 5));
     assert!(s.attachment("a_none").unwrap().is_none());
+    let asked = ["a_blob".to_string(), "a_old".to_string(), "a_none".to_string()];
+    assert_eq!(s.blob_keys_in_use(&asked).unwrap(), ["a_blob"], "an inline row names no blob");
+    assert!(s.blob_keys_in_use(&[]).unwrap().is_empty());
     assert!(s.purge("shop", 10, 20).unwrap().blobs.is_empty(), "nothing older than 10");
     assert_eq!(s.purge("shop", 11, 20).unwrap().blobs, vec!["a_blob".to_string()], "the blob's key; the inline row had none");
+    assert!(s.blob_keys_in_use(&asked).unwrap().is_empty(), "purged rows name no blob");
     assert!(s.attachment("a_blob").unwrap().is_none() && s.attachment("a_old").unwrap().is_none());
 }
 

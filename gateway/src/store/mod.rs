@@ -402,6 +402,9 @@ pub trait Store: Send {
     /// Loads an attachment's row (a blob's bytes are not read here: they are fetched off the
     /// storage thread).
     fn attachment(&mut self, id: &str) -> StoreResult<Option<Attachment>>;
+    /// Which of these blob keys an attachment row names (the rest are orphans, see
+    /// [`crate::blob::sweep_orphans`]).
+    fn blob_keys_in_use(&mut self, keys: &[String]) -> StoreResult<Vec<String>>;
     /// Retention: deletes a channel's messages and attachments older than `before_ms`, forgets
     /// the entry point and membership of sessions closed before it (and of conversations idle
     /// since), and deletes expired handles, blocks and handoff codes. Returns messages deleted

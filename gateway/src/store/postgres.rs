@@ -148,7 +148,7 @@ BEGIN
   RETURN QUERY SELECT v_session, v_seq, p_now, p_body, FALSE, v_opened;
 END $$;
 -- An agent's message in one round trip (see `agent_write`). `outcome`: ok, unknown_session,
--- not_assigned, not_open.
+-- not_assigned, not_open: the checks of rules::access::agent_may_write, in SQL.
 CREATE FUNCTION consult_agent_write(p_session TEXT, p_agent TEXT, p_client_id TEXT, p_sender TEXT, p_body TEXT, p_now BIGINT)
 RETURNS TABLE(outcome TEXT, conversation TEXT, seq BIGINT, at_ms BIGINT, sender TEXT, body TEXT)
 LANGUAGE plpgsql AS $$
@@ -189,6 +189,9 @@ BEGIN
   UPDATE sessions s SET last_seq = v_seq, last_ms = p_now WHERE s.id = p_session;
   RETURN QUERY SELECT 'ok'::TEXT, v_conversation, v_seq, p_now, p_sender, p_body;
 END $$;
+"#, r#"
+-- The orphan-blob sweep asks which blob keys rows name.
+CREATE INDEX attachments_blob ON attachments(blob_key) WHERE blob_key IS NOT NULL;
 "#];
 
 /// The advisory lock key that serialises edits of the canned answers across nodes.
@@ -524,6 +527,8 @@ impl Store for PostgresStore {
         body: &Body,
         now_ms: u64,
     ) -> StoreResult<Result<(String, ChatMessage), AgentWriteError>> {
+        // The function checks what rules::access::agent_may_write checks, on the row it locked
+        // (one round trip); the conformance suite holds both stores to the same answers.
         let sender = Sender::Agent { id: agent_id.into(), name: agent_name.into() };
         let (sender_json, body_json) = (serde_json::to_string(&sender)?, serde_json::to_string(body)?);
         let row = self.query_one(
@@ -699,6 +704,11 @@ impl Store for PostgresStore {
             let (bytes, sha256) = Attachment::bytes_from_columns(r.get(6), r.get(7), r.get(8));
             Attachment { id: r.get(0), conversation: r.get(1), agent: r.get(2), mime: r.get(3), name: r.get(4), size: r.get::<_, i64>(5) as u64, sha256, bytes }
         }))
+    }
+
+    fn blob_keys_in_use(&mut self, keys: &[String]) -> StoreResult<Vec<String>> {
+        let rows = self.query("SELECT blob_key FROM attachments WHERE blob_key = ANY($1)", &[&keys])?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<Purged> {

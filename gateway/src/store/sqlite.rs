@@ -57,7 +57,10 @@ CREATE INDEX session_tags_tag ON session_tags(tag);
 ALTER TABLE attachments ADD COLUMN blob_key TEXT;
 ALTER TABLE attachments ADD COLUMN sha256 TEXT;
 "#, super::sqlite_counsel::RUNTIME_MIGRATION, super::sqlite_counsel::ACCOUNTS_MIGRATION,
-    super::sqlite_counsel::RUNTIME_CONFIG_MIGRATION];
+    super::sqlite_counsel::RUNTIME_CONFIG_MIGRATION, r#"
+-- The orphan-blob sweep asks which blob keys rows name.
+CREATE INDEX attachments_blob ON attachments(blob_key) WHERE blob_key IS NOT NULL;
+"#];
 
 /// SQLite behind [`Store`].
 pub struct SqliteStore {
@@ -475,11 +478,8 @@ impl Store for SqliteStore {
         if let Some((message, _)) = existing_message(&tx, &row.conversation, &author, client_id)? {
             return Ok(Ok((row.conversation, message)));
         }
-        if row.state != SessionState::Assigned {
-            return Ok(Err(if row.is_open() { AgentWriteError::NotAssigned } else { AgentWriteError::NotOpen }));
-        }
-        if row.agent.as_deref() != Some(agent_id) {
-            return Ok(Err(AgentWriteError::NotAssigned));
+        if let Err(refused) = crate::rules::access::agent_may_write(&row, agent_id) {
+            return Ok(Err(refused));
         }
         let sender = Sender::Agent { id: agent_id.into(), name: agent_name.into() };
         let message = append(&tx, &row.conversation, Some(session), Some(&author), Some(client_id), &sender, body, now_ms)?;
@@ -680,6 +680,13 @@ impl Store for SqliteStore {
                 })
             })
             .optional()?)
+    }
+
+    fn blob_keys_in_use(&mut self, keys: &[String]) -> StoreResult<Vec<String>> {
+        let keys = serde_json::to_string(keys)?;
+        let mut q = self.conn.prepare_cached("SELECT blob_key FROM attachments WHERE blob_key IN (SELECT value FROM json_each(?1))")?;
+        let found = q.query_map([keys], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(found)
     }
 
     fn purge(&mut self, channel: &str, before_ms: u64, now_ms: u64) -> StoreResult<Purged> {

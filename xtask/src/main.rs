@@ -1,6 +1,7 @@
 //! Run with `cargo xtask <command>` (alias in `.cargo/config.toml`).
 //!
 //! - `test`   installs what is missing, builds the wasm, runs every test (native, Node, Chromium, end to end)
+//! - `test-s3` the S3 blob store against a local S3-compatible server (moto; part of `test`)
 //! - `demo`   builds the widget and runs `consult demo` (gateway + demo site, embedded SQLite)
 //! - `bench`  prints the benchmark tables
 //! - `build`  builds the widget into `widget/dist` and the npm package's wasm into `pkg/`
@@ -21,6 +22,8 @@ const BINARYEN: &str = "binaryen@132.0.0";
 const ESBUILD: &str = "esbuild@0.25.12";
 /// The accessibility engine the e2e suite runs over the chat panel and the desk.
 const AXE: &str = "axe-core@4.14.1";
+/// The local S3-compatible server the S3 blob store is tested against (PyPI).
+const MOTO: &str = "moto[server]==5.2.5";
 /// What the npm package's test installs `@consult/web` beside, as a user's project would have.
 const PKG_TEST_NPM: &[&str] = &["typescript@5.9.3", "esbuild@0.28.2", "vite@7.3.8", "webpack@5.113.0", "playwright-core@1.65.1"];
 /// Peers measured beside us in the benches.
@@ -39,10 +42,11 @@ fn main() -> ExitCode {
         "build" => ensure_wasm_tools().and_then(|()| build_widget()).and_then(|()| build_pkg()),
         "build-widget" => ensure_wasm_tools().and_then(|()| build_widget()),
         "cluster" => cluster(),
+        "test-s3" => test_s3(),
         "types" if rest.iter().any(|a| a == "--check") => check_types(),
         "types" => write_types(),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|bench|build|build-widget|cluster|types [--check]>");
+            eprintln!("usage: cargo xtask <test|test-s3|demo|bench|build|build-widget|cluster|types [--check]>");
             return ExitCode::from(2);
         }
     };
@@ -167,21 +171,23 @@ fn ensure_browser() -> Result {
     if have("/usr/bin/chromium") && have("/usr/bin/chromedriver") && have("/usr/share/fonts/truetype/nanum") && postgres {
         return Ok(());
     }
-    let sudo = output(Command::new("id").arg("-u")).map(|u| u.trim() != "0").unwrap_or(true);
-    let apt = |args: &[&str]| {
-        let mut cmd = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
-        if sudo {
-            cmd.arg("apt-get");
-        }
-        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        cmd
-    };
     let packages = ["install", "-y", "--no-install-recommends", "chromium", "chromium-driver", "fonts-nanum", "postgresql"];
-    if run(&mut apt(&packages)).is_err() {
-        run(&mut apt(&["update"]))?;
-        run(&mut apt(&packages))?;
+    if run(&mut apt_get(&packages)).is_err() {
+        run(&mut apt_get(&["update"]))?;
+        run(&mut apt_get(&packages))?;
     }
     Ok(())
+}
+
+/// `apt-get ARGS`, through sudo unless root.
+fn apt_get(args: &[&str]) -> Command {
+    let sudo = output(Command::new("id").arg("-u")).map(|u| u.trim() != "0").unwrap_or(true);
+    let mut cmd = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+    if sudo {
+        cmd.arg("apt-get");
+    }
+    cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    cmd
 }
 
 /// Builds the chat app (optimised wasm) and copies the launcher and static files to widget/dist,
@@ -434,8 +440,70 @@ fn test() -> Result {
         npm_install(&[AXE])?;
     }
     run(chromedriver_env(&mut cargo()).args(["test", "-p", "consult-e2e"]))?;
+    test_s3()?;
     eprintln!("xtask: every test passed");
     Ok(())
+}
+
+/// The S3 blob store (`--features s3`, what clusters keep attachments in) against a local
+/// S3-compatible server: moto from PyPI in `.tools/moto`, on a free port, with a fresh bucket.
+fn test_s3() -> Result {
+    let venv = tools_dir().join("moto");
+    let server = venv.join("bin/moto_server");
+    if !server.exists() {
+        if run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).is_err() {
+            run(&mut apt_get(&["install", "-y", "--no-install-recommends", "python3-venv"]))?;
+            run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
+        }
+        run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", MOTO]))?;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let mut moto = Command::new(&server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
+    let tested = (|| {
+        // Any bucket name: moto creates it on an unsigned PUT.
+        let bucket = format!("consult-test-{port}");
+        http_put(port, &format!("/{bucket}"))?;
+        run(cargo()
+            .args(["test", "-p", "consult-gateway", "--features", "s3", "--lib", "blob::"])
+            .env("CONSULT_TEST_S3", format!("s3://{bucket}/it"))
+            .env("AWS_ENDPOINT", format!("http://127.0.0.1:{port}"))
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test"))
+    })();
+    let _ = moto.kill();
+    let _ = moto.wait();
+    tested
+}
+
+/// An empty `PUT` on the local server, retried while it starts; fails unless it answers 2xx.
+fn http_put(port: u16, path: &str) -> Result {
+    use std::io::{Read as _, Write as _};
+    let mut last = String::new();
+    for _ in 0..100 {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(mut s) => {
+                let request = format!("PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+                let mut answer = String::new();
+                let _ = s.read_to_string(&mut answer);
+                let status = answer.split(' ').nth(1).unwrap_or("");
+                if status.starts_with('2') {
+                    return Ok(());
+                }
+                last = answer.lines().next().unwrap_or("no answer").to_string();
+            }
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    Err(format!("the local S3 server on port {port} did not create the bucket: {last}"))
 }
 
 /// `@consult/web` as its users install it: packed, installed from the tarball into a temp project,

@@ -52,6 +52,9 @@ pub struct Core {
     pub switches: Arc<crate::switches::ChannelSwitches>,
     /// The agents now: the file's, with what admins changed (see [`crate::runtime`]).
     pub directory: Arc<crate::runtime::AgentDirectory>,
+    /// The channels' hours, guidance and menus now: the file's, with what admins changed (see
+    /// [`crate::settings`]).
+    pub settings: Arc<crate::settings::ChannelSettings>,
 }
 
 type R<T> = Result<T, AppError>;
@@ -80,8 +83,8 @@ pub enum AgentAction {
 }
 
 impl Core {
-    fn channel(&self, id: &str) -> R<&Channel> {
-        self.config.channel(id).ok_or_else(|| AppError::UnknownChannel(id.into()))
+    fn channel(&self, id: &str) -> R<Arc<Channel>> {
+        self.live_channel(id).ok_or_else(|| AppError::UnknownChannel(id.into()))
     }
 
     fn agent_name(&self, id: &str) -> String {
@@ -532,8 +535,8 @@ impl Core {
         // The built-in menu again, unless the session belongs to an outside bot (it hears the
         // state change and answers itself).
         let channel = self.channel(&row.channel)?;
-        if self.menu_answers(channel, &row)
-            && let Some(menu) = Self::menu_body(channel)
+        if self.menu_answers(&channel, &row)
+            && let Some(menu) = Self::menu_body(&channel)
         {
             self.system(store, &row.conversation, Sender::Bot, menu, now_ms)?;
         }
@@ -567,6 +570,7 @@ impl Core {
         // Every node: a switch or an agent another node (or a restart) stored.
         self.switches.replace(store.channel_switches()?);
         self.reload_agents(store)?;
+        self.reload_channel_settings(store)?;
         // Once per cluster: only the node holding the lease closes and times out.
         if self.leader.load(std::sync::atomic::Ordering::SeqCst) {
             self.bot_fallback(store, now_ms)?;

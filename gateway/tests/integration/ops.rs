@@ -40,7 +40,7 @@ async fn ops_server() -> (Server, PathBuf) {
     (Server::start_toml(&ops_toml(&db)).await, db)
 }
 
-async fn token(s: &Server, id: &str, pw: &str) -> String {
+pub async fn token(s: &Server, id: &str, pw: &str) -> String {
     let (status, token) = s.login(id, pw).await;
     assert_eq!(status, 200, "login {id}");
     token.unwrap()

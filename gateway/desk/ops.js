@@ -186,13 +186,20 @@ function renderBoard() {
   if (!e) return;
   const waiting = e.queues.reduce((n, q) => n + q.waiting, 0);
   const longest = e.queues.reduce((m, q) => Math.max(m, q.longest_wait_ms), 0);
-  const avail = e.agents.filter((a) => a.status === "available").length;
-  const inProgress = e.sessions.filter((s) => s.state === "assigned").length;
+  renderTeamFilter(e.agents);
+  // A team picked: its agents, the chats they hold and the tiles about them (the queue has no
+  // team: its tiles stay whole). Grouped: agents sorted by team, a line naming each team.
+  const inTeam = (a) => !ops.team || (ops.team === "-" ? !a.team : a.team === ops.team);
+  const shown = e.agents.filter(inTeam);
+  if (ops.byTeam) shown.sort((a, b) => (a.team || "\uffff").localeCompare(b.team || "\uffff", locale()));
+  const teamChats = new Set(shown.flatMap((a) => a.chats));
+  const avail = shown.filter((a) => a.status === "available").length;
+  const inProgress = e.sessions.filter((s) => s.state === "assigned" && (!ops.team || teamChats.has(s.id))).length;
   const tiles = el("div", "tiles");
   tiles.append(
     tile(t("board.waiting"), waiting, waiting > 0),
     tile(t("board.longest"), waiting ? dur(longest) : "–", longest > 120000),
-    tile(t("board.available"), avail + " / " + e.agents.length),
+    tile(t("board.available"), avail + " / " + shown.length),
     tile(t("board.inprogress"), inProgress),
   );
   const queues = e.queues.length ? table(
@@ -200,12 +207,6 @@ function renderBoard() {
     e.queues.map((q) => [q.channel, q.category || "—", q.waiting, el("span", q.longest_wait_ms > 120000 ? "age warn" : "age", dur(q.longest_wait_ms))]),
   ) : el("p", "muted small", t("board.noqueue"));
   const byId = new Map(e.sessions.map((s) => [s.id, s]));
-  renderTeamFilter(e.agents);
-  // A team picked: its agents, and the chats they hold. Grouped: agents sorted by team, with a
-  // line naming each team.
-  const inTeam = (a) => !ops.team || (ops.team === "-" ? !a.team : a.team === ops.team);
-  const shown = e.agents.filter(inTeam);
-  if (ops.byTeam) shown.sort((a, b) => (a.team || "\uffff").localeCompare(b.team || "\uffff", locale()));
   const agents = table(
     [t("board.name"), t("board.team"), t("board.status"), t("board.load"), t("board.current")],
     shown.map((a) => {
@@ -221,7 +222,6 @@ function renderBoard() {
     }),
   );
   if (ops.byTeam) groupRows(agents, shown.map((a) => a.team || t("board.noteam")));
-  const teamChats = new Set(shown.flatMap((a) => a.chats));
   const others = desk.agents.length ? desk.agents : e.agents;
   const chats = table(
     [t("board.visitor"), t("board.channel"), t("board.state"), t("board.category"), t("board.agent"), t("board.age"), t("board.actions")],
@@ -633,10 +633,32 @@ async function getSetting(kind, errorId) {
 
 async function saveSetting(kind, body, prefix, reload) {
   $(prefix + "-status").textContent = "";
+  const form = $(prefix + "-form");
+  for (const e of form.querySelectorAll("[aria-invalid]")) e.removeAttribute("aria-invalid");
   const version = ops.settings[kind] ? ops.settings[kind].version : 0;
-  if (!(await adminPost(settingsPath(kind), { ...body, version }, prefix + "-error", reload, "PUT"))) return;
+  if (!(await adminPost(settingsPath(kind), { ...body, version }, prefix + "-error", reload, "PUT"))) {
+    markInvalid(form, $(prefix + "-error").textContent);
+    return;
+  }
   await reload();
   $(prefix + "-status").textContent = t("settings.saved");
+}
+
+// The gateway names each field at fault (`days.mon: …`, `options[1].label: …`): mark those
+// fields, so the admin finds them without counting rows.
+function markInvalid(form, message) {
+  const fields = { "time_zone": "#hr-tz", "after_hours_message": "#hr-message", "holidays": "#hr-holidays", "guidance": "#gd-text", "retention_notice": "#gd-notice", "prompt": "#mn-prompt" };
+  for (const d of DAY_KEYS) fields["days." + d] = "#hr-day-" + d;
+  for (const [name, sel] of Object.entries(fields)) {
+    if (new RegExp("(^|; )" + name.replace(".", "\\.") + "(\\[\\d+\\])?:").test(message) && form.querySelector(sel)) form.querySelector(sel).setAttribute("aria-invalid", "true");
+  }
+  const rows = form.querySelectorAll(".menu-option");
+  for (const m of message.matchAll(/options\[(\d+)\]\.?(\w*)/g)) {
+    const row = rows[Number(m[1])];
+    if (!row) continue;
+    const input = row.querySelector(".mo-" + ({ answer: "value", url: "value", category: "value" }[m[2]] || m[2]));
+    (input || row).setAttribute("aria-invalid", "true");
+  }
 }
 
 async function loadHours() {
@@ -702,6 +724,11 @@ function menuRow(o) {
     kindSel.append(opt);
   }
   kindSel.value = kind;
+  // Only answers take keywords: the field shows for them alone.
+  const keywords = labelled("menu.keywords", input({ className: "mo-keywords", value: (o.keywords || []).join(", ") }), "keywords");
+  const showKeywords = () => { keywords.hidden = kindSel.value !== "answer"; };
+  kindSel.addEventListener("change", showKeywords);
+  showKeywords();
   const remove = el("button", "ghost", t("menu.remove"));
   remove.type = "button";
   remove.dataset.i18n = "menu.remove";
@@ -712,7 +739,7 @@ function menuRow(o) {
     labelled("menu.kind", kindSel),
     labelled("menu.value", input({ className: "mo-value", value: o[kind] || "", maxLength: 1000 })),
     remove,
-    labelled("menu.keywords", input({ className: "mo-keywords", value: (o.keywords || []).join(", ") }), "keywords"),
+    keywords,
   );
   return li;
 }
@@ -728,8 +755,9 @@ $("mn-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const options = [...$("mn-options").querySelectorAll(".menu-option")].map((li) => {
     const value = (cls) => li.querySelector("." + cls).value.trim();
-    const o = { id: value("mo-id"), label: value("mo-label"), keywords: splitList(li.querySelector(".mo-keywords").value) };
-    o[value("mo-kind")] = value("mo-value");
+    const kind = value("mo-kind");
+    const o = { id: value("mo-id"), label: value("mo-label"), keywords: kind === "answer" ? splitList(li.querySelector(".mo-keywords").value) : [] };
+    o[kind] = value("mo-value");
     return o;
   });
   saveSetting("menu", { menu: { prompt: $("mn-prompt").value, free_text: $("mn-free").value, options } }, "mn", loadMenu);

@@ -824,6 +824,19 @@ mod tests {
     }
 
     #[test]
+    fn the_file_meets_the_same_rules_as_a_runtime_change() {
+        let text = "[[channels]]\nid = \"c\"\nguidance = \"hi\"\nretention_notice = \" \"\n[channels.hours]\ndays = { tue = \"09:00-13:00,12:00-18:00\" }\n[channels.bot]\noptions = []\n";
+        let problems = Config::from_toml(text).unwrap_err().problems;
+        for want in [
+            "channels[0] (c).retention_notice: is empty",
+            "channels[0] (c).hours.days.tue: 09:00-13:00 and 12:00-18:00 overlap",
+            "channels[0] (c).bot.options: is empty",
+        ] {
+            assert!(problems.iter().any(|p| p.starts_with(want)), "missing {want:?} in {problems:#?}");
+        }
+    }
+
+    #[test]
     fn trusted_proxy_ranges() {
         let net = IpNet::parse("10.1.0.0/16").unwrap();
         assert!(net.contains("10.1.200.3".parse().unwrap()));

@@ -55,7 +55,7 @@ fn code_of(body: &str) -> String {
     serde_json::from_str::<Value>(body).map(|v| v["code"].as_str().unwrap_or_default().to_string()).unwrap_or_default()
 }
 
-async fn board(a: &mut Agent) -> (Vec<SessionSummary>, Vec<consult_sdk::protocol::BoardAgent>, Vec<consult_sdk::protocol::BoardQueue>) {
+pub async fn board(a: &mut Agent) -> (Vec<SessionSummary>, Vec<consult_sdk::protocol::BoardAgent>, Vec<consult_sdk::protocol::BoardQueue>) {
     a.cmd(&AgentCommand::Board).await;
     a.until(|e| match e {
         AgentEvent::Board { sessions, agents, queues, .. } => Some((sessions.clone(), agents.clone(), queues.clone())),

@@ -6,7 +6,7 @@
 "use strict";
 
 Object.assign(DESK_STRINGS.ko, {
-  "view.chats": "상담", "view.board": "현황판", "view.reports": "리포트", "view.audit": "감사 로그",
+  "view.chats": "상담", "view.board": "현황판", "view.reports": "리포트", "view.audit": "운영 관리",
   "board.title": "실시간 현황", "board.waiting": "대기 중", "board.longest": "최장 대기", "board.available": "상담 가능 상담원",
   "board.inprogress": "진행 중 상담", "board.queues": "카테고리별 대기열", "board.agents": "상담원", "board.chats": "진행 중인 상담",
   "board.channel": "채널", "board.category": "카테고리", "board.count": "대기", "board.name": "이름", "board.status": "상태",
@@ -54,7 +54,7 @@ Object.assign(DESK_STRINGS.ko, {
   "board.team": "팀", "board.allteams": "모든 팀", "board.noteam": "팀 없음", "board.byteam": "팀별로 묶기",
 });
 Object.assign(DESK_STRINGS.en, {
-  "view.chats": "Chats", "view.board": "Live board", "view.reports": "Reports", "view.audit": "Audit log",
+  "view.chats": "Chats", "view.board": "Live board", "view.reports": "Reports", "view.audit": "Admin",
   "board.title": "Live board", "board.waiting": "Waiting", "board.longest": "Longest wait", "board.available": "Agents available",
   "board.inprogress": "Chats in progress", "board.queues": "Queue by category", "board.agents": "Agents", "board.chats": "Chats in progress",
   "board.channel": "Channel", "board.category": "Category", "board.count": "Waiting", "board.name": "Name", "board.status": "Status",

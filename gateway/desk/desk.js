@@ -185,6 +185,9 @@ function onEvent(e) {
       desk.withBot = new Map(e.with_bot.map((s) => [s.id, s]));
       renderViews();
       renderAll();
+      // A deep link's view, once the role is known (a view the role can't use stays hidden).
+      if (desk.linkView && !$("view-" + desk.linkView).hidden) showView(desk.linkView);
+      desk.linkView = null;
       break;
     case "presence":
       desk.agents = e.agents;
@@ -694,8 +697,15 @@ for (const id of ["queue", "chats", "with-bot", "results"]) {
 }
 
 setInterval(renderLists, 30000);
-// A deep link may carry a token in the fragment (never sent to the server); take it and drop it.
-const hashToken = new URLSearchParams(location.hash.slice(1)).get("token");
+// A deep link may carry a token in the fragment (never sent to the server), a view (`board`,
+// `reports`, `audit`) and a language; take them and drop them.
+const link = new URLSearchParams(location.hash.slice(1));
+const hashToken = link.get("token");
+if (["board", "reports", "audit"].includes(link.get("view"))) desk.linkView = link.get("view");
+if (link.get("lang") && DESK_STRINGS[link.get("lang")]) {
+  setDeskLang(link.get("lang"));
+  relabel();
+}
 if (hashToken) {
   desk.token = hashToken;
   sessionStorage.setItem("consult.desk.token", hashToken);

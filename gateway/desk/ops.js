@@ -6,7 +6,7 @@
 "use strict";
 
 Object.assign(DESK_STRINGS.ko, {
-  "view.chats": "상담", "view.board": "현황판", "view.reports": "리포트", "view.audit": "감사 로그",
+  "view.chats": "상담", "view.board": "현황판", "view.reports": "리포트", "view.audit": "운영 관리",
   "board.title": "실시간 현황", "board.waiting": "대기 중", "board.longest": "최장 대기", "board.available": "상담 가능 상담원",
   "board.inprogress": "진행 중 상담", "board.queues": "카테고리별 대기열", "board.agents": "상담원", "board.chats": "진행 중인 상담",
   "board.channel": "채널", "board.category": "카테고리", "board.count": "대기", "board.name": "이름", "board.status": "상태",
@@ -39,9 +39,22 @@ Object.assign(DESK_STRINGS.ko, {
   "privacy.title": "개인정보 요청", "privacy.key": "user_key", "privacy.export": "JSON 내보내기", "privacy.erase": "삭제",
   "privacy.confirm": "{k}의 메시지, 첨부, 접속 정보, 회원 정보, 메모가 모두 삭제됩니다. 통계 숫자만 남습니다. 되돌릴 수 없습니다.",
   "privacy.done": "삭제 완료: 상담 {s}건(통계로만 유지), 메시지 {m}건, 첨부 {a}건",
+  "settings.title": "채널 설정", "settings.note": "저장하면 모든 서버에 1초 안에 적용되고, 이후에는 설정 파일보다 우선해요.", "settings.save": "저장",
+  "settings.saved": "저장했어요. 새로 들어오는 고객부터 바로 적용돼요.",
+  "hours.title": "상담 시간과 휴일", "hours.always": "항상 상담 (시간 제한 없음)", "hours.tz": "시간대", "hours.after": "상담 시간 외",
+  "hours.wait": "대기열에 받고 열면 응대", "hours.refuse": "새 상담 받지 않음", "hours.message": "상담 시간 외 안내 문구",
+  "hours.days": "요일별 시간 (예: 09:00-18:00, 09:00-12:00,13:00-18:00 또는 closed)", "hours.holidays": "휴일 (YYYY-MM-DD, 쉼표로 구분)",
+  "day.mon": "월", "day.tue": "화", "day.wed": "수", "day.thu": "목", "day.fri": "금", "day.sat": "토", "day.sun": "일",
+  "guidance.title": "첫 안내 문구", "guidance.text": "인사말", "guidance.notice": "보관 기간·개인정보 안내 (필수)",
+  "guidance.hint": "고객이 처음 보는 메시지예요. 안내는 인사말 아래에 붙어요. 비워 둘 수 없어요.",
+  "menu.title": "봇 메뉴", "menu.prompt": "메뉴 위 문구", "menu.free": "메뉴에 없는 질문을 입력하면",
+  "menu.free.queue": "바로 상담원 연결", "menu.free.offer": "메뉴를 다시 보여 줌", "menu.add": "항목 추가", "menu.remove": "삭제",
+  "menu.id": "ID", "menu.label": "버튼 이름", "menu.kind": "동작", "menu.kind.answer": "답변", "menu.kind.url": "링크", "menu.kind.category": "상담원 연결",
+  "menu.value": "답변 / 링크 / 카테고리", "menu.keywords": "키워드 (쉼표로 구분, 답변만)", "menu.none": "이 채널에는 봇 메뉴가 없어요. 항목을 추가해 만들 수 있어요.",
+  "board.team": "팀", "board.allteams": "모든 팀", "board.noteam": "팀 없음", "board.byteam": "팀별로 묶기",
 });
 Object.assign(DESK_STRINGS.en, {
-  "view.chats": "Chats", "view.board": "Live board", "view.reports": "Reports", "view.audit": "Audit log",
+  "view.chats": "Chats", "view.board": "Live board", "view.reports": "Reports", "view.audit": "Admin",
   "board.title": "Live board", "board.waiting": "Waiting", "board.longest": "Longest wait", "board.available": "Agents available",
   "board.inprogress": "Chats in progress", "board.queues": "Queue by category", "board.agents": "Agents", "board.chats": "Chats in progress",
   "board.channel": "Channel", "board.category": "Category", "board.count": "Waiting", "board.name": "Name", "board.status": "Status",
@@ -74,9 +87,22 @@ Object.assign(DESK_STRINGS.en, {
   "privacy.title": "Privacy request", "privacy.key": "user_key", "privacy.export": "Export JSON", "privacy.erase": "Erase",
   "privacy.confirm": "Every message, attachment, handle, membership, tag and note of {k} will be deleted; only the counts stay for reports. This cannot be undone.",
   "privacy.done": "Erased: {s} sessions kept as counts only, {m} messages and {a} attachments deleted",
+  "settings.title": "Channel settings", "settings.note": "Saved settings apply on every node within a second and win over the configuration file from then on.", "settings.save": "Save",
+  "settings.saved": "Saved; the next visitors get it at once.",
+  "hours.title": "Business hours and holidays", "hours.always": "Always open (no hours)", "hours.tz": "Time zone", "hours.after": "After hours",
+  "hours.wait": "Queue and answer at opening", "hours.refuse": "Refuse new chats", "hours.message": "After-hours message",
+  "hours.days": "Hours by day (e.g. 09:00-18:00, 09:00-12:00,13:00-18:00 or closed)", "hours.holidays": "Holidays (YYYY-MM-DD, comma-separated)",
+  "day.mon": "Mon", "day.tue": "Tue", "day.wed": "Wed", "day.thu": "Thu", "day.fri": "Fri", "day.sat": "Sat", "day.sun": "Sun",
+  "guidance.title": "Guidance", "guidance.text": "Greeting", "guidance.notice": "Retention and privacy notice (required)",
+  "guidance.hint": "Visitors read this first; the notice shows under the greeting and can't be left empty.",
+  "menu.title": "Bot menu", "menu.prompt": "Prompt above the buttons", "menu.free": "A typed question the menu can't answer",
+  "menu.free.queue": "Goes to an agent at once", "menu.free.offer": "Shows the menu again", "menu.add": "Add option", "menu.remove": "Remove",
+  "menu.id": "ID", "menu.label": "Button label", "menu.kind": "Action", "menu.kind.answer": "Answer", "menu.kind.url": "Link", "menu.kind.category": "To an agent",
+  "menu.value": "Answer / link / category", "menu.keywords": "Keywords (comma-separated, answers only)", "menu.none": "This channel has no bot menu; add options to make one.",
+  "board.team": "Team", "board.allteams": "All teams", "board.noteam": "No team", "board.byteam": "Group by team",
 });
 
-const ops = { view: "chats", board: null, boardTimer: null, notes: new Map(), reportUrls: [], cannedVersion: 0, channels: [] };
+const ops = { view: "chats", board: null, boardTimer: null, notes: new Map(), reportUrls: [], cannedVersion: 0, channels: [], team: "", byTeam: false, settings: {} };
 
 function isSup() {
   return !!desk.profile && (desk.profile.role === "supervisor" || desk.profile.role === "admin");
@@ -136,7 +162,7 @@ function showView(v) {
     ops.boardTimer = setInterval(() => send({ type: "board" }), 5000);
   }
   if (v === "reports") loadReports();
-  if (v === "audit") { loadChannels().then(loadAgents); loadCanned(); loadAudit(); }
+  if (v === "audit") { loadChannels().then(() => { loadAgents(); loadSettings(); }); loadCanned(); loadAudit(); }
   renderViews();
 }
 for (const v of ["chats", "board", "reports", "audit"]) $("view-" + v).addEventListener("click", () => showView(v));
@@ -160,13 +186,20 @@ function renderBoard() {
   if (!e) return;
   const waiting = e.queues.reduce((n, q) => n + q.waiting, 0);
   const longest = e.queues.reduce((m, q) => Math.max(m, q.longest_wait_ms), 0);
-  const avail = e.agents.filter((a) => a.status === "available").length;
-  const inProgress = e.sessions.filter((s) => s.state === "assigned").length;
+  renderTeamFilter(e.agents);
+  // A team picked: its agents, the chats they hold and the tiles about them (the queue has no
+  // team: its tiles stay whole). Grouped: agents sorted by team, a line naming each team.
+  const inTeam = (a) => !ops.team || (ops.team === "-" ? !a.team : a.team === ops.team);
+  const shown = e.agents.filter(inTeam);
+  if (ops.byTeam) shown.sort((a, b) => (a.team || "\uffff").localeCompare(b.team || "\uffff", locale()));
+  const teamChats = new Set(shown.flatMap((a) => a.chats));
+  const avail = shown.filter((a) => a.status === "available").length;
+  const inProgress = e.sessions.filter((s) => s.state === "assigned" && (!ops.team || teamChats.has(s.id))).length;
   const tiles = el("div", "tiles");
   tiles.append(
     tile(t("board.waiting"), waiting, waiting > 0),
     tile(t("board.longest"), waiting ? dur(longest) : "–", longest > 120000),
-    tile(t("board.available"), avail + " / " + e.agents.length),
+    tile(t("board.available"), avail + " / " + shown.length),
     tile(t("board.inprogress"), inProgress),
   );
   const queues = e.queues.length ? table(
@@ -175,8 +208,8 @@ function renderBoard() {
   ) : el("p", "muted small", t("board.noqueue"));
   const byId = new Map(e.sessions.map((s) => [s.id, s]));
   const agents = table(
-    [t("board.name"), t("board.status"), t("board.load"), t("board.current")],
-    e.agents.map((a) => {
+    [t("board.name"), t("board.team"), t("board.status"), t("board.load"), t("board.current")],
+    shown.map((a) => {
       const st = el("span", "presence " + (a.status === "available" ? "on" : a.status === "away" ? "away" : "off"), t("status." + a.status));
       const load = el("span", "load");
       const bar = el("span", "load-bar" + (a.load >= a.max_chats ? " full" : ""));
@@ -185,13 +218,14 @@ function renderBoard() {
       load.firstChild.append(bar);
       const chats = el("span", "small");
       chats.textContent = a.chats.map((id) => (byId.get(id) ? who(byId.get(id)) : id)).join(", ") || "—";
-      return [el("strong", "", a.name + (a.role !== "agent" ? " · " + a.role : "")), st, load, chats];
+      return [el("strong", "", a.name + (a.role !== "agent" ? " · " + a.role : "")), a.team ? el("span", "team", a.team) : "—", st, load, chats];
     }),
   );
+  if (ops.byTeam) groupRows(agents, shown.map((a) => a.team || t("board.noteam")));
   const others = desk.agents.length ? desk.agents : e.agents;
   const chats = table(
     [t("board.visitor"), t("board.channel"), t("board.state"), t("board.category"), t("board.agent"), t("board.age"), t("board.actions")],
-    e.sessions.map((s) => {
+    e.sessions.filter((s) => !ops.team || teamChats.has(s.id)).map((s) => {
       const acts = el("span", "acts");
       const watch = el("button", "ghost small-btn", t("board.watch"));
       watch.type = "button";
@@ -231,6 +265,36 @@ function renderBoard() {
   box.replaceChildren(tiles, sec(t("board.queues"), queues), sec(t("board.agents"), agents), sec(t("board.chats"), chats));
   $("board-updated").textContent = t("board.updated", { t: new Date(e.at_ms).toLocaleTimeString(locale()) });
 }
+
+// The team picker lists the teams on the board now (rebuilt only when they change, so it keeps
+// focus and choice across the 5 s refresh).
+function renderTeamFilter(agents) {
+  const sel = $("board-team");
+  const teams = [...new Set(agents.map((a) => a.team).filter(Boolean))].sort();
+  const key = teams.join("\n") + "|" + DESK_LANG;
+  if (sel.dataset.teams === key) return;
+  sel.dataset.teams = key;
+  const option = (value, label) => Object.assign(el("option", "", label), { value });
+  sel.replaceChildren(option("", t("board.allteams")), ...teams.map((x) => option(x, x)), option("-", t("board.noteam")));
+  if (ops.team && ops.team !== "-" && !teams.includes(ops.team)) ops.team = "";
+  sel.value = ops.team;
+}
+
+// A heading row above each team's first agent.
+function groupRows(tbl, teams) {
+  const rows = [...tbl.tBodies[0].rows];
+  teams.forEach((team, i) => {
+    if (i > 0 && teams[i - 1] === team) return;
+    const tr = el("tr", "team-head");
+    const td = el("td", "", team);
+    td.colSpan = 5;
+    tr.append(td);
+    rows[i].before(tr);
+  });
+}
+
+$("board-team").addEventListener("change", () => { ops.team = $("board-team").value; renderBoard(); });
+$("board-byteam").addEventListener("change", () => { ops.byTeam = $("board-byteam").checked; renderBoard(); });
 
 function agentNameIn(list, id) {
   const a = list.find((x) => x.id === id);
@@ -354,9 +418,9 @@ function auditQuery() {
 
 // Every admin change names the version it read; a stale one comes back 409 `conflict`: say so
 // and show the latest instead of overwriting another admin's change.
-async function adminPost(path, body, errorId, reload) {
+async function adminPost(path, body, errorId, reload, method) {
   $(errorId).textContent = "";
-  const r = await authFetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const r = await authFetch(path, { method: method || "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const b = await r.json().catch(() => ({}));
   if (r.ok) { loadAudit(); return b; }
   if (r.status === 409 && b.code === "conflict") { await reload(); $(errorId).textContent = t("conflict"); return null; }
@@ -525,6 +589,179 @@ async function loadChannels() {
     return li;
   }));
 }
+
+// ---------- channel settings (admins): hours and holidays, guidance, bot menu ----------
+// Each form shows the setting with the version it read and sends that version back; the
+// gateway checks the rules (the same as for the configuration file) and says what is wrong.
+const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+function settingsPath(kind) {
+  return "/v1/admin/channels/" + encodeURIComponent($("st-channel").value) + "/" + kind;
+}
+
+// A label whose text follows the desk's language (applyI18n relabels it).
+function labelled(key, control, cls) {
+  const l = el("label", cls || "");
+  const span = el("span", "", t(key));
+  span.dataset.i18n = key;
+  l.append(span, " ", control);
+  return l;
+}
+
+async function loadSettings() {
+  const sel = $("st-channel");
+  const ids = ops.channels.map((c) => c.id).join();
+  if (sel.dataset.for !== ids) {
+    const keep = sel.value;
+    sel.dataset.for = ids;
+    sel.replaceChildren(...ops.channels.map((c) => Object.assign(el("option", "", c.name + " · #" + c.id), { value: c.id })));
+    if (ops.channels.some((c) => c.id === keep)) sel.value = keep;
+  }
+  for (const p of ["hr", "gd", "mn"]) $(p + "-status").textContent = "";
+  if (sel.value) await Promise.all([loadHours(), loadGuidance(), loadMenu()]);
+}
+$("st-channel").addEventListener("change", loadSettings);
+
+async function getSetting(kind, errorId) {
+  $(errorId).textContent = "";
+  const r = await authFetch(settingsPath(kind));
+  const b = await r.json().catch(() => ({}));
+  if (!r.ok) { $(errorId).textContent = b.message || r.statusText; return null; }
+  ops.settings[kind] = b;
+  return b;
+}
+
+async function saveSetting(kind, body, prefix, reload) {
+  $(prefix + "-status").textContent = "";
+  const form = $(prefix + "-form");
+  for (const e of form.querySelectorAll("[aria-invalid]")) e.removeAttribute("aria-invalid");
+  const version = ops.settings[kind] ? ops.settings[kind].version : 0;
+  if (!(await adminPost(settingsPath(kind), { ...body, version }, prefix + "-error", reload, "PUT"))) {
+    markInvalid(form, $(prefix + "-error").textContent);
+    return;
+  }
+  await reload();
+  $(prefix + "-status").textContent = t("settings.saved");
+}
+
+// The gateway names each field at fault (`days.mon: …`, `options[1].label: …`): mark those
+// fields, so the admin finds them without counting rows.
+function markInvalid(form, message) {
+  const fields = { "time_zone": "#hr-tz", "after_hours_message": "#hr-message", "holidays": "#hr-holidays", "guidance": "#gd-text", "retention_notice": "#gd-notice", "prompt": "#mn-prompt" };
+  for (const d of DAY_KEYS) fields["days." + d] = "#hr-day-" + d;
+  for (const [name, sel] of Object.entries(fields)) {
+    if (new RegExp("(^|; )" + name.replace(".", "\\.") + "(\\[\\d+\\])?:").test(message) && form.querySelector(sel)) form.querySelector(sel).setAttribute("aria-invalid", "true");
+  }
+  const rows = form.querySelectorAll(".menu-option");
+  for (const m of message.matchAll(/options\[(\d+)\]\.?(\w*)/g)) {
+    const row = rows[Number(m[1])];
+    if (!row) continue;
+    const input = row.querySelector(".mo-" + ({ answer: "value", url: "value", category: "value" }[m[2]] || m[2]));
+    (input || row).setAttribute("aria-invalid", "true");
+  }
+}
+
+async function loadHours() {
+  const b = await getSetting("hours", "hr-error");
+  if (!b) return;
+  const h = b.hours;
+  $("hr-always").checked = !h;
+  $("hr-tz").value = h ? h.time_zone : Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  $("hr-after").value = h ? h.after_hours : "wait";
+  $("hr-message").value = h ? h.after_hours_message : "";
+  $("hr-days").replaceChildren(...DAY_KEYS.map((d) => {
+    const weekday = d !== "sat" && d !== "sun";
+    const value = h ? h.days[d] || "closed" : weekday ? "09:00-18:00" : "closed";
+    return labelled("day." + d, input({ id: "hr-day-" + d, value, autocomplete: "off", spellcheck: false }));
+  }));
+  $("hr-holidays").value = h ? h.holidays.join(", ") : "";
+  $("hr-fields").hidden = !h;
+}
+$("hr-always").addEventListener("change", () => { $("hr-fields").hidden = $("hr-always").checked; });
+
+$("hr-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const hours = $("hr-always").checked ? null : {
+    time_zone: $("hr-tz").value.trim(),
+    after_hours: $("hr-after").value,
+    after_hours_message: $("hr-message").value,
+    days: Object.fromEntries(DAY_KEYS.map((d) => [d, $("hr-day-" + d).value.trim() || "closed"])),
+    holidays: splitList($("hr-holidays").value),
+  };
+  saveSetting("hours", { hours }, "hr", loadHours);
+});
+
+async function loadGuidance() {
+  const b = await getSetting("guidance", "gd-error");
+  if (!b) return;
+  $("gd-text").value = b.guidance;
+  $("gd-notice").value = b.retention_notice;
+}
+
+$("gd-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  saveSetting("guidance", { guidance: $("gd-text").value, retention_notice: $("gd-notice").value }, "gd", loadGuidance);
+});
+
+async function loadMenu() {
+  const b = await getSetting("menu", "mn-error");
+  if (!b) return;
+  const m = b.menu || { prompt: "", options: [], free_text: "queue" };
+  $("mn-prompt").value = m.prompt || "";
+  $("mn-free").value = m.free_text || "queue";
+  $("mn-options").replaceChildren(...m.options.map(menuRow));
+  if (!m.options.length) $("mn-options").append(el("li", "muted small menu-none", t("menu.none")));
+}
+
+// One option: id, label, what it does (answer, link or category) and, for answers, keywords.
+function menuRow(o) {
+  const li = el("li", "menu-option");
+  const kind = o.url ? "url" : o.category ? "category" : "answer";
+  const kindSel = el("select", "mo-kind");
+  for (const k of ["answer", "url", "category"]) {
+    const opt = Object.assign(el("option", "", t("menu.kind." + k)), { value: k });
+    opt.dataset.i18n = "menu.kind." + k;
+    kindSel.append(opt);
+  }
+  kindSel.value = kind;
+  // Only answers take keywords: the field shows for them alone.
+  const keywords = labelled("menu.keywords", input({ className: "mo-keywords", value: (o.keywords || []).join(", ") }), "keywords");
+  const showKeywords = () => { keywords.hidden = kindSel.value !== "answer"; };
+  kindSel.addEventListener("change", showKeywords);
+  showKeywords();
+  const remove = el("button", "ghost", t("menu.remove"));
+  remove.type = "button";
+  remove.dataset.i18n = "menu.remove";
+  remove.addEventListener("click", () => { li.remove(); $("mn-add").focus(); });
+  li.append(
+    labelled("menu.id", input({ className: "mo-id", value: o.id, maxLength: 64, autocomplete: "off", spellcheck: false })),
+    labelled("menu.label", input({ className: "mo-label", value: o.label, maxLength: 100 })),
+    labelled("menu.kind", kindSel),
+    labelled("menu.value", input({ className: "mo-value", value: o[kind] || "", maxLength: 1000 })),
+    remove,
+    keywords,
+  );
+  return li;
+}
+
+$("mn-add").addEventListener("click", () => {
+  for (const none of $("mn-options").querySelectorAll(".menu-none")) none.remove();
+  const row = menuRow({ id: "", label: "", keywords: [] });
+  $("mn-options").append(row);
+  row.querySelector(".mo-id").focus();
+});
+
+$("mn-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const options = [...$("mn-options").querySelectorAll(".menu-option")].map((li) => {
+    const value = (cls) => li.querySelector("." + cls).value.trim();
+    const kind = value("mo-kind");
+    const o = { id: value("mo-id"), label: value("mo-label"), keywords: kind === "answer" ? splitList(li.querySelector(".mo-keywords").value) : [] };
+    o[kind] = value("mo-value");
+    return o;
+  });
+  saveSetting("menu", { menu: { prompt: $("mn-prompt").value, free_text: $("mn-free").value, options } }, "mn", loadMenu);
+});
 
 async function loadAudit() {
   $("a-error").textContent = "";

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use consult_sdk::protocol::{CannedAnswer, MAX_TEXT_CHARS};
+use consult_sdk::protocol::{CannedAnswer, HoursSpec, MenuSpec};
 use consult_sdk::{KeySet, PublicKey};
 use serde::Deserialize;
 
-use crate::hours::{AfterHours, BusinessHours, DayHours};
+use crate::hours::BusinessHours;
 use crate::identity::Password;
 
 /// A configuration that could not be used: each line names a key and what is wrong with it.
@@ -81,42 +81,10 @@ struct RawChannel {
     keys: BTreeMap<String, String>,
     #[serde(default)]
     revoked_serials: Vec<u64>,
-    hours: Option<RawHours>,
-    bot: Option<RawBot>,
+    retention_notice: Option<String>,
+    hours: Option<HoursSpec>,
+    bot: Option<MenuSpec>,
     brand: Option<crate::brand::RawBrand>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHours {
-    time_zone: Option<String>,
-    after_hours: Option<String>,
-    after_hours_message: Option<String>,
-    #[serde(default)]
-    days: BTreeMap<String, String>,
-    #[serde(default)]
-    holidays: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBot {
-    prompt: Option<String>,
-    #[serde(default)]
-    options: Vec<RawBotOption>,
-    free_text: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBotOption {
-    id: Option<String>,
-    label: Option<String>,
-    answer: Option<String>,
-    url: Option<String>,
-    category: Option<String>,
-    #[serde(default)]
-    keywords: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,8 +216,11 @@ pub struct Channel {
     pub enabled: bool,
     /// Origins allowed to embed and launch.
     pub allowed_origins: Vec<String>,
-    /// Guidance with the retention notice.
+    /// Guidance shown first (with the retention notice inside, when `retention_notice` is empty).
     pub guidance: String,
+    /// The retention/privacy notice, shown under the guidance; empty when the file keeps it
+    /// inside `guidance`.
+    pub retention_notice: String,
     /// A session closes after this long without a message.
     pub inactivity_secs: u64,
     /// Messages older than this are deleted.
@@ -624,17 +595,10 @@ fn validate_channel(p: &mut Problems, key: &str, c: RawChannel) -> Option<Channe
             p.add(&format!("{key}.allowed_origins[{i}]"), format!("{o:?} must be scheme://host[:port] in lower case, without a path"));
         }
     }
-    let guidance = match c.guidance {
-        Some(g) if !g.trim().is_empty() && g.chars().count() <= MAX_TEXT_CHARS => g,
-        Some(_) => {
-            p.add(&format!("{key}.guidance"), format!("must be 1 to {MAX_TEXT_CHARS} characters"));
-            String::new()
-        }
-        None => {
-            p.add(&format!("{key}.guidance"), "is missing; it must include the retention/privacy notice");
-            String::new()
-        }
-    };
+    let (guidance, retention_notice) = crate::settings::guidance(c.guidance.as_deref(), c.retention_notice.as_deref()).unwrap_or_else(|e| {
+        setting_problems(p, &key, e);
+        Default::default()
+    });
     let inactivity_secs = positive(p, &format!("{key}.inactivity_secs"), c.inactivity_secs, 600, 7 * 86_400);
     let retention_days = positive(p, &format!("{key}.retention_days"), c.retention_days, 90, 3650) as u32;
     let mut keys = KeySet::new();
@@ -653,8 +617,8 @@ fn validate_channel(p: &mut Problems, key: &str, c: RawChannel) -> Option<Channe
     for serial in &c.revoked_serials {
         keys.revoke(&id, *serial);
     }
-    let hours = c.hours.and_then(|h| validate_hours(p, &format!("{key}.hours"), h));
-    let bot = c.bot.and_then(|b| validate_bot(p, &format!("{key}.bot"), b));
+    let hours = c.hours.and_then(|h| crate::settings::hours(h).map_err(|e| setting_problems(p, &format!("{key}.hours"), e)).ok());
+    let bot = c.bot.and_then(|b| crate::settings::menu(b).map_err(|e| setting_problems(p, &format!("{key}.bot"), e)).ok());
     let brand = match c.brand.map(crate::brand::validate).transpose() {
         Ok(b) => b.unwrap_or_default(),
         Err(problems) => {
@@ -670,6 +634,7 @@ fn validate_channel(p: &mut Problems, key: &str, c: RawChannel) -> Option<Channe
         enabled: c.enabled.unwrap_or(true),
         allowed_origins,
         guidance,
+        retention_notice,
         inactivity_secs,
         retention_days,
         keys,
@@ -679,107 +644,12 @@ fn validate_channel(p: &mut Problems, key: &str, c: RawChannel) -> Option<Channe
     })
 }
 
-fn validate_hours(p: &mut Problems, key: &str, h: RawHours) -> Option<BusinessHours> {
-    let before = p.0.len();
-    let tz_name = h.time_zone.unwrap_or_else(|| "UTC".into());
-    let tz = match jiff::tz::TimeZone::get(&tz_name) {
-        Ok(tz) => Some(tz),
-        Err(_) => {
-            p.add(&format!("{key}.time_zone"), format!("{tz_name:?} is not a known time zone (e.g. \"Asia/Seoul\")"));
-            None
-        }
-    };
-    let refuse = match h.after_hours.as_deref() {
-        None | Some("wait") => AfterHours::Wait,
-        Some("refuse") => AfterHours::Refuse,
-        Some(o) => {
-            p.add(&format!("{key}.after_hours"), format!("{o:?} is not \"wait\" or \"refuse\""));
-            AfterHours::Wait
-        }
-    };
-    let message = h.after_hours_message.unwrap_or_else(|| "We are closed now. We will answer when we open.".into());
-    let mut days: [DayHours; 7] = Default::default();
-    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    for (day, spec) in &h.days {
-        let Some(index) = NAMES.iter().position(|n| n == day) else {
-            p.add(&format!("{key}.days.{day}"), "is not a day; use mon, tue, wed, thu, fri, sat or sun");
-            continue;
-        };
-        match DayHours::parse(spec) {
-            Some(d) => days[index] = d,
-            None => p.add(
-                &format!("{key}.days.{day}"),
-                format!("{spec:?} is not \"HH:MM-HH:MM\" (several joined by ',', or \"closed\")"),
-            ),
-        }
+/// The channel settings' broken rules (hours, guidance, menu), named under the channel's key:
+/// the same rules an admin's runtime change meets (see [`crate::settings`]).
+fn setting_problems(p: &mut Problems, key: &str, e: crate::settings::SettingErrors) {
+    for problem in e.0 {
+        p.0.push(format!("{key}.{problem}"));
     }
-    let mut holidays = Vec::new();
-    for (i, d) in h.holidays.iter().enumerate() {
-        match d.parse::<jiff::civil::Date>() {
-            Ok(d) => holidays.push(d),
-            Err(_) => p.add(&format!("{key}.holidays[{i}]"), format!("{d:?} is not a date like 2025-12-25")),
-        }
-    }
-    if p.0.len() != before {
-        return None;
-    }
-    Some(BusinessHours { tz: tz?, tz_name, days, holidays, after_hours: refuse, message })
-}
-
-fn validate_bot(p: &mut Problems, key: &str, b: RawBot) -> Option<Bot> {
-    let mut options = Vec::new();
-    let mut ids = HashSet::new();
-    if b.options.is_empty() {
-        p.add(&format!("{key}.options"), "is empty; add [[...bot.options]] or remove the bot");
-    }
-    for (i, o) in b.options.into_iter().enumerate() {
-        let k = format!("{key}.options[{i}]");
-        let id = match o.id {
-            Some(id) if is_id(&id) => id,
-            other => {
-                p.add(&format!("{k}.id"), format!("{:?} must be 1-64 of a-z, 0-9, '-' or '_'", other.unwrap_or_default()));
-                continue;
-            }
-        };
-        if !ids.insert(id.clone()) {
-            p.add(&format!("{k}.id"), format!("{id:?} is used twice"));
-        }
-        let Some(label) = o.label.filter(|l| !l.trim().is_empty()) else {
-            p.add(&format!("{k}.label"), "is missing");
-            continue;
-        };
-        let action = match (o.answer, o.url, o.category) {
-            (Some(a), None, None) => BotAction::Answer(a),
-            (None, Some(u), None) if u.starts_with("https://") || u.starts_with("http://") => BotAction::Link(u),
-            (None, Some(u), None) => {
-                p.add(&format!("{k}.url"), format!("{u:?} must start with https:// or http://"));
-                continue;
-            }
-            (None, None, Some(c)) if is_id(&c) => BotAction::Queue(c),
-            (None, None, Some(c)) => {
-                p.add(&format!("{k}.category"), format!("{c:?} must be 1-64 of a-z, 0-9, '-' or '_'"));
-                continue;
-            }
-            _ => {
-                p.add(&k, "needs exactly one of answer, url or category");
-                continue;
-            }
-        };
-        let keywords: Vec<String> = o.keywords.iter().map(|k| k.trim().to_lowercase()).filter(|k| !k.is_empty()).collect();
-        if !keywords.is_empty() && !matches!(action, BotAction::Answer(_)) {
-            p.add(&format!("{k}.keywords"), "only answer options take keywords");
-        }
-        options.push(BotOption { id, label, action, keywords });
-    }
-    let free_text = match b.free_text.as_deref() {
-        None | Some("queue") => FreeText::Queue,
-        Some("offer") => FreeText::Offer,
-        Some(o) => {
-            p.add(&format!("{key}.free_text"), format!("{o:?} is not \"queue\" or \"offer\""));
-            FreeText::Queue
-        }
-    };
-    Some(Bot { prompt: b.prompt.unwrap_or_else(|| "How can we help?".into()), options, free_text })
 }
 
 fn validate_agent(p: &mut Problems, key: &str, a: RawAgent, channels: &[Channel]) -> Option<Agent> {
@@ -926,6 +796,19 @@ mod tests {
         assert_eq!(counsel_problems(config(menu, "entries = [\"order-detail\"]")), Vec::<String>::new());
         assert_eq!(counsel_problems(config("", "")), Vec::<String>::new(), "every session of the channel: no menu needed");
         assert!(counsel_problems(config(menu, "entries = [\"\"]"))[0].starts_with("counsel.bots[0].entries:"));
+    }
+
+    #[test]
+    fn the_file_meets_the_same_rules_as_a_runtime_change() {
+        let text = "[[channels]]\nid = \"c\"\nguidance = \"hi\"\nretention_notice = \" \"\n[channels.hours]\ndays = { tue = \"09:00-13:00,12:00-18:00\" }\n[channels.bot]\noptions = []\n";
+        let problems = Config::from_toml(text).unwrap_err().problems;
+        for want in [
+            "channels[0] (c).retention_notice: is empty",
+            "channels[0] (c).hours.days.tue: 09:00-13:00 and 12:00-18:00 overlap",
+            "channels[0] (c).bot.options: is empty",
+        ] {
+            assert!(problems.iter().any(|p| p.starts_with(want)), "missing {want:?} in {problems:#?}");
+        }
     }
 
     #[test]

@@ -44,13 +44,16 @@ pub struct Core {
     pub switches: Arc<crate::switches::ChannelSwitches>,
     /// The agents now: the file's, with what admins changed (see [`crate::runtime`]).
     pub directory: Arc<crate::runtime::AgentDirectory>,
+    /// The channels' hours, guidance and menus now: the file's, with what admins changed (see
+    /// [`crate::settings`]).
+    pub settings: Arc<crate::settings::ChannelSettings>,
 }
 
 type R<T> = Result<T, AppError>;
 
 impl Core {
-    fn channel(&self, id: &str) -> R<&Channel> {
-        self.config.channel(id).ok_or_else(|| AppError::UnknownChannel(id.into()))
+    fn channel(&self, id: &str) -> R<Arc<Channel>> {
+        self.live_channel(id).ok_or_else(|| AppError::UnknownChannel(id.into()))
     }
 
     pub(crate) fn agent_name(&self, id: &str) -> String {
@@ -180,7 +183,7 @@ impl Core {
         self.metrics.message("visitor");
         out.push(Event::message(&conv.id, Some(&write.session), &write.message));
         crate::counsel::visitor_wrote(store, &write.session, write.opened, &write.message, tapped, now_ms)?;
-        let menu_answers = typed && write.session.state == SessionState::Bot && self.menu_answers(channel, &write.session);
+        let menu_answers = typed && write.session.state == SessionState::Bot && self.menu_answers(&channel, &write.session);
         if write.opened {
             self.metrics.session_opened();
             store.mark_session(&write.session.id, &SessionMark::Opened { entry: entry_label(&write.session) }, now_ms)?;
@@ -195,12 +198,12 @@ impl Core {
             }
             out.extend(self.moved(store, &write.session)?);
             if menu_answers {
-                self.bot_answers_typing(store, channel, &write.session, &body, true, now_ms, out)?;
+                self.bot_answers_typing(store, &channel, &write.session, &body, true, now_ms, out)?;
             }
             self.route_into(store, now_ms, out)?;
         } else if menu_answers {
             // Typing instead of choosing: an FAQ answer when one matches, else a person.
-            self.bot_answers_typing(store, channel, &write.session, &body, false, now_ms, out)?;
+            self.bot_answers_typing(store, &channel, &write.session, &body, false, now_ms, out)?;
         } else if write.session.state == SessionState::Queued {
             // Nobody has it yet: refresh the queue entry's preview for every agent.
             out.push(Event::Session(write.session.summary()));
@@ -244,7 +247,7 @@ impl Core {
             let (after, _) = store.conversation_state(&conv.id)?;
             let Some(session) = after.filter(|a| bot::acts_on_choice(before.as_ref(), Some(a), duplicate)) else { return Ok(seq) };
             match &choice.action {
-                BotAction::Answer(text) => self.bot_says(store, &conv.id, bot::chosen_answer(channel, text), now_ms, out)?,
+                BotAction::Answer(text) => self.bot_says(store, &conv.id, bot::chosen_answer(&channel, text), now_ms, out)?,
                 BotAction::Link(_) => {}
                 BotAction::Queue(category) => self.enqueue(store, &session, Some(category), now_ms, out)?,
             }
@@ -436,8 +439,8 @@ impl Core {
             // The built-in menu again, unless the session belongs to an outside bot (it hears the
             // state change and answers itself).
             let channel = self.channel(&row.channel)?;
-            if self.menu_answers(channel, &row)
-                && let Some(menu) = bot::menu_body(channel)
+            if self.menu_answers(&channel, &row)
+                && let Some(menu) = bot::menu_body(&channel)
             {
                 self.system(store, &row.conversation, Sender::Bot, menu, now_ms, out)?;
             }
@@ -469,6 +472,7 @@ impl Core {
             // Every node: a switch or an agent another node (or a restart) stored.
             self.switches.replace(store.channel_switches()?);
             self.reload_agents(store)?;
+            self.reload_channel_settings(store)?;
             // Once per cluster: only the node holding the lease closes and times out.
             if self.leader.load(std::sync::atomic::Ordering::SeqCst) {
                 self.bot_fallback(store, now_ms, out)?;

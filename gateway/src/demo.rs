@@ -185,9 +185,8 @@ name = "데모 상점 Demo Shop"
 enabled = {enabled}
 allowed_origins = ["http://localhost:{site_port}", "http://127.0.0.1:{site_port}"]
 guidance = """안녕하세요, 데모 상점 상담 채널입니다. 궁금한 점을 남겨 주시면 상담원이 답변드립니다.
-상담 내용은 상담 품질 관리를 위해 90일간 보관된 후 삭제됩니다.
-
-Hello, this is the Demo Shop consult channel. Leave your question and an agent will answer.
+Hello, this is the Demo Shop consult channel. Leave your question and an agent will answer."""
+retention_notice = """상담 내용은 상담 품질 관리를 위해 90일간 보관된 후 삭제됩니다.
 Chats are kept for 90 days for quality purposes, then deleted."""
 inactivity_secs = {inactivity_secs}
 retention_days = 90
@@ -579,7 +578,7 @@ mod tests {
         assert!((1..=10).contains(&outside.fallback_secs), "a person should not give up waiting: {}", outside.fallback_secs);
         assert!(DEMO_ENV_HELP.contains(&format!("within {} seconds", outside.fallback_secs)), "--help names the fallback");
         assert!(config.channels[0].hours.as_ref().unwrap().is_open(now_ms() / 1000), "demo must be open now");
-        assert!(config.channels[0].guidance.contains("90"));
+        assert!(config.channels[0].retention_notice.contains("90일") && config.channels[0].shown_guidance().contains("90 days"), "the notice, on its own so an admin can't lose it");
         assert!(config.channels[0].enabled);
         assert_eq!(config.channels[0].brand.logo.as_ref().map(|l| l.mime), Some("image/svg+xml"), "the shop wears its logo");
     }

@@ -76,6 +76,9 @@ pub enum AppError {
     /// An admin change sent a stale version: someone else changed it since it was read.
     #[error("{0} was changed by someone else since you read it; reload and try again")]
     Conflict(String),
+    /// Channel settings (hours, guidance, menu) that break a rule; nothing was changed.
+    #[error("{0}")]
+    Settings(#[from] crate::settings::SettingErrors),
     /// A rule of the chat refused a message (text length, empty…).
     #[error("{}", .0.message)]
     Message(ErrorBody),
@@ -114,6 +117,7 @@ impl AppError {
             AppError::Forbidden(_) => codes::FORBIDDEN,
             AppError::AlreadyRated => codes::ALREADY_RATED,
             AppError::Conflict(_) => codes::CONFLICT,
+            AppError::Settings(_) => codes::INVALID_SETTINGS,
             AppError::Message(b) => return b.code.clone(),
             AppError::Store(StoreError::Busy) => codes::BUSY,
             AppError::Store(e) if e.is_unreachable() => codes::UNAVAILABLE,
@@ -126,7 +130,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Verify(VerifyError::TooLarge { .. }) | AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Verify(VerifyError::Malformed(_)) | AppError::BadRequest(_) | AppError::Message(_) => StatusCode::BAD_REQUEST,
+            AppError::Verify(VerifyError::Malformed(_)) | AppError::BadRequest(_) | AppError::Message(_) | AppError::Settings(_) => StatusCode::BAD_REQUEST,
             AppError::Verify(_) | AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::OriginNotAllowed(_) | AppError::ChannelDisabled | AppError::Blocked => StatusCode::FORBIDDEN,
             AppError::ClosedAfterHours(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -40,6 +40,7 @@ pub mod store;
 pub mod supervise;
 pub mod rules;
 pub mod runtime;
+pub mod settings;
 pub mod switches;
 pub mod webhooks;
 pub mod reports;
@@ -133,7 +134,8 @@ impl AppState {
         let limits = Limits::new(&config);
         let leader = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let directory = Arc::new(runtime::AgentDirectory::seeded(&config));
-        let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()), leader, switches: Arc::default(), directory };
+        let settings = Arc::new(settings::ChannelSettings::seeded(&config));
+        let core = Core { config: Arc::new(config), hub: Arc::new(Hub::default()), metrics: Arc::new(Metrics::default()), leader, switches: Arc::default(), directory, settings };
         AppState(Arc::new(Inner { core, db, blobs, limits, assets: Default::default(), secrets: Mutex::default(), decoy: Default::default() }))
     }
 
@@ -330,6 +332,10 @@ pub async fn serve_until(
     // And the agents admins created or changed, before the first sign-in.
     if let Err(e) = state.run(|core, store| core.reload_agents(store)).await {
         tracing::warn!(error = %e, "stored agents not read; the configuration's agents hold until the next tick");
+    }
+    // And the hours, guidance and menus admins changed, before the first launch.
+    if let Err(e) = state.run(|core, store| core.reload_channel_settings(store)).await {
+        tracing::warn!(error = %e, "stored channel settings not read; the configuration's hold until the next tick");
     }
     spawn_ticker(state.clone());
     webhooks::spawn_worker(state.clone());

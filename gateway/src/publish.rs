@@ -110,6 +110,7 @@ channels = ["other"]
 "#;
         let config = Config::from_toml(toml).unwrap();
         let directory = Arc::new(crate::runtime::AgentDirectory::seeded(&config));
+        let settings = Arc::new(crate::settings::ChannelSettings::seeded(&config));
         Core {
             config: Arc::new(config),
             hub: Arc::new(Hub::default()),
@@ -117,6 +118,7 @@ channels = ["other"]
             leader: Arc::default(),
             switches: Arc::default(),
             directory,
+            settings,
         }
     }
 

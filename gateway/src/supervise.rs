@@ -182,6 +182,7 @@ impl Core {
                     load: chats.len() as u32,
                     max_chats: a.max_chats,
                     chats,
+                    team: a.team.clone(),
                 }
             })
             .collect();

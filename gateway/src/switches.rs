@@ -52,7 +52,7 @@ impl Core {
     /// # Errors
     /// `unknown_channel`; `conflict` for a stale version; storage failures.
     pub fn switch_channel(&self, store: &mut dyn Store, channel: &str, enabled: bool, version: Option<u64>, actor: &str, now_ms: u64) -> R<ChannelStatus> {
-        let c = self.config.channel(channel).ok_or_else(|| AppError::UnknownChannel(channel.into()))?;
+        let c = self.live_channel(channel).ok_or_else(|| AppError::UnknownChannel(channel.into()))?;
         let name = format!("switch:{channel}");
         let expected = match version {
             Some(v) => v,
@@ -63,6 +63,6 @@ impl Core {
         self.audit(store, actor, "channel_switch", Some(channel), None, if enabled { "on" } else { "off" }, now_ms)?;
         self.switches.set(channel, enabled);
         tracing::info!(channel, enabled, actor, "channel switched");
-        Ok(self.channel_status(c, now_ms / 1000))
+        Ok(self.channel_status(&c, now_ms / 1000))
     }
 }

@@ -681,7 +681,11 @@ max_chats: number,
 /**
  * Ids of the sessions they hold.
  */
-chats: Array<string>, };
+chats: Array<string>, 
+/**
+ * Team, if any.
+ */
+team?: string | null, };
 
 /**
  * One line of the board's queue table.
@@ -1233,6 +1237,127 @@ version: number,
  * The answers.
  */
 answers: Array<CannedAnswer>, };
+
+/**
+ * `GET`/`PUT /v1/admin/channels/{id}/hours` and `/v1/counsel/channel/hours`: a channel's
+ * business hours and holidays. A change names the `version` read; a stale one is refused
+ * (`conflict`, 409).
+ */
+export type ChannelHours = { 
+/**
+ * 0 while the configuration file's hours hold.
+ */
+version: number, 
+/**
+ * `null`: always open.
+ */
+hours: HoursSpec | null, };
+
+/**
+ * A channel's business hours as written: the `[channels.hours]` table of the configuration
+ * file and the body an admin sends to change them at runtime, checked by the same rules.
+ */
+export type HoursSpec = { 
+/**
+ * IANA time zone (`Asia/Seoul`); UTC when absent.
+ */
+time_zone?: string | null, 
+/**
+ * `wait` (queue for the opening, the default) or `refuse` (no new chats).
+ */
+after_hours?: string | null, 
+/**
+ * What visitors read outside the hours.
+ */
+after_hours_message?: string | null, 
+/**
+ * `mon` … `sun` → `"09:00-18:00"`, `"09:00-12:00,13:00-18:00"` or `"closed"`; a day left
+ * out is closed.
+ */
+days: { [key in string]: string }, 
+/**
+ * Whole days closed, `YYYY-MM-DD`.
+ */
+holidays: Array<string>, };
+
+/**
+ * `GET`/`PUT /v1/admin/channels/{id}/guidance` and `/v1/counsel/channel/guidance`: what a
+ * visitor reads first. Both parts are required: the notice says how long chats are kept.
+ */
+export type ChannelGuidance = { 
+/**
+ * 0 while the configuration file's guidance holds.
+ */
+version: number, 
+/**
+ * The greeting.
+ */
+guidance: string, 
+/**
+ * The retention and privacy notice, shown under the greeting. Empty only for a file that
+ * keeps the notice inside `guidance`; a change must fill it.
+ */
+retention_notice: string, };
+
+/**
+ * `GET`/`PUT /v1/admin/channels/{id}/menu` and `/v1/counsel/channel/menu`: the bot menu.
+ */
+export type ChannelMenu = { 
+/**
+ * 0 while the configuration file's menu holds.
+ */
+version: number, 
+/**
+ * `null` when the channel has no bot menu (a change must send one).
+ */
+menu: MenuSpec | null, };
+
+/**
+ * One option of a bot menu as written (`[[channels.bot.options]]`, or an admin's change):
+ * exactly one of `answer`, `url` or `category`.
+ */
+export type MenuOptionSpec = { 
+/**
+ * 1-64 of a-z, 0-9, '-' or '_', unique in the menu.
+ */
+id: string, 
+/**
+ * The button's label.
+ */
+label: string, 
+/**
+ * An FAQ answer.
+ */
+answer?: string | null, 
+/**
+ * A self-service link (`https://…`).
+ */
+url?: string | null, 
+/**
+ * Queue for an agent with this skill.
+ */
+category?: string | null, 
+/**
+ * Words that answer a typed message with this option (answer options only).
+ */
+keywords: Array<string>, };
+
+/**
+ * A bot menu as written (`[channels.bot]`, or an admin's change).
+ */
+export type MenuSpec = { 
+/**
+ * The line above the buttons.
+ */
+prompt?: string | null, 
+/**
+ * The buttons, at least one.
+ */
+options: Array<MenuOptionSpec>, 
+/**
+ * `queue` (the default: a typed message no keyword answers goes to a person) or `offer`.
+ */
+free_text?: string | null, };
 
 /**
  * API keys of the channel.

@@ -198,6 +198,117 @@ pub struct CannedList {
     pub answers: Vec<CannedAnswer>,
 }
 
+/// A channel's business hours as written: the `[channels.hours]` table of the configuration
+/// file and the body an admin sends to change them at runtime, checked by the same rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct HoursSpec {
+    /// IANA time zone (`Asia/Seoul`); UTC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// `wait` (queue for the opening, the default) or `refuse` (no new chats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_hours: Option<String>,
+    /// What visitors read outside the hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_hours_message: Option<String>,
+    /// `mon` … `sun` → `"09:00-18:00"`, `"09:00-12:00,13:00-18:00"` or `"closed"`; a day left
+    /// out is closed.
+    #[serde(default)]
+    pub days: std::collections::BTreeMap<String, String>,
+    /// Whole days closed, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+/// One option of a bot menu as written (`[[channels.bot.options]]`, or an admin's change):
+/// exactly one of `answer`, `url` or `category`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct MenuOptionSpec {
+    /// 1-64 of a-z, 0-9, '-' or '_', unique in the menu.
+    #[serde(default)]
+    pub id: String,
+    /// The button's label.
+    #[serde(default)]
+    pub label: String,
+    /// An FAQ answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// A self-service link (`https://…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Queue for an agent with this skill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Words that answer a typed message with this option (answer options only).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+/// A bot menu as written (`[channels.bot]`, or an admin's change).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct MenuSpec {
+    /// The line above the buttons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// The buttons, at least one.
+    #[serde(default)]
+    pub options: Vec<MenuOptionSpec>,
+    /// `queue` (the default: a typed message no keyword answers goes to a person) or `offer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_text: Option<String>,
+}
+
+/// `GET`/`PUT /v1/admin/channels/{id}/hours` and `/v1/counsel/channel/hours`: a channel's
+/// business hours and holidays. A change names the `version` read; a stale one is refused
+/// (`conflict`, 409).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ChannelHours {
+    /// 0 while the configuration file's hours hold.
+    pub version: u64,
+    /// `null`: always open.
+    pub hours: Option<HoursSpec>,
+}
+
+/// `GET`/`PUT /v1/admin/channels/{id}/guidance` and `/v1/counsel/channel/guidance`: what a
+/// visitor reads first. Both parts are required: the notice says how long chats are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ChannelGuidance {
+    /// 0 while the configuration file's guidance holds.
+    pub version: u64,
+    /// The greeting.
+    pub guidance: String,
+    /// The retention and privacy notice, shown under the greeting. Empty only for a file that
+    /// keeps the notice inside `guidance`; a change must fill it.
+    pub retention_notice: String,
+}
+
+/// `GET`/`PUT /v1/admin/channels/{id}/menu` and `/v1/counsel/channel/menu`: the bot menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ChannelMenu {
+    /// 0 while the configuration file's menu holds.
+    pub version: u64,
+    /// `null` when the channel has no bot menu (a change must send one).
+    pub menu: Option<MenuSpec>,
+}
+
 /// `GET /v1/admin/channels`: one of the admin's channels and its status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -352,6 +463,9 @@ pub mod codes {
     pub const ALREADY_RATED: &str = "already_rated";
     /// Admin only: someone changed this since it was read (stale `version`), 409.
     pub const CONFLICT: &str = "conflict";
+    /// Admin only: channel settings (hours, guidance, menu) that break a rule; the message names
+    /// every field at fault and nothing was changed, 400.
+    pub const INVALID_SETTINGS: &str = "invalid_settings";
 
     /// Every code the gateway can send to a visitor (HTTP bodies, visitor socket, frame `error`).
     pub const VISITOR: &[&str] = &[
@@ -1106,6 +1220,9 @@ pub struct BoardAgent {
     pub max_chats: u32,
     /// Ids of the sessions they hold.
     pub chats: Vec<String>,
+    /// Team, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// A canned answer.

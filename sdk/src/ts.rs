@@ -51,6 +51,9 @@ pub fn declarations() -> String {
     root(Writer::visit::<AgentUpdate>);
     root(Writer::visit::<AgentCreate>);
     root(Writer::visit::<CannedList>);
+    root(Writer::visit::<ChannelHours>);
+    root(Writer::visit::<ChannelGuidance>);
+    root(Writer::visit::<ChannelMenu>);
     // Counsel API bodies and webhook payloads.
     root(Writer::visit::<ApiKeyList>);
     root(Writer::visit::<CreateApiKey>);

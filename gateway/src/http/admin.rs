@@ -7,21 +7,25 @@
 //! - `GET /v1/admin/audit?[actor=…][&action=…][&channel=…][&from=…][&to=…][&format=csv]` (admins)
 //! - `GET /v1/admin/users/export?channel=…&user_key=…`, `POST /v1/admin/users/erase` `{channel, user_key}` (admins)
 //! - `GET|POST /v1/admin/agents`, `POST /v1/admin/agents/{id}`, `GET|POST /v1/admin/canned`,
-//!   `GET /v1/admin/channels`, `POST /v1/admin/channels/{id}` (admins, their channels): every
-//!   change names the `version` it read; a stale one is refused with `conflict` (409).
+//!   `GET /v1/admin/channels`, `POST /v1/admin/channels/{id}`, `GET|PUT
+//!   /v1/admin/channels/{id}/hours|guidance|menu` (admins, their channels): every change names
+//!   the `version` it read; a stale one is refused with `conflict` (409).
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use consult_sdk::counsel::ChannelSwitch;
-use consult_sdk::protocol::{AgentAccountInfo, AgentCreate, AgentUpdate, CannedEdit, CannedList, ChannelStatus, ChannelSummary};
+use consult_sdk::protocol::{AgentAccountInfo, AgentCreate, AgentUpdate, CannedEdit, CannedList, ChannelGuidance, ChannelHours, ChannelMenu, ChannelStatus, ChannelSummary};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::agent::{agent_for_token, bearer};
 use crate::accounts::AgentChange;
 use crate::config::Role;
+use crate::core::Core;
 use crate::error::AppError;
 use crate::reports::{self, GroupBy, Metric};
 use crate::store::AuditFilter;
@@ -40,6 +44,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/agents", get(agents).post(create_agent))
         .route("/v1/admin/agents/{id}", post(manage_agent))
         .route("/v1/admin/channels/{id}", post(switch_channel))
+        .route("/v1/admin/channels/{id}/hours", get(hours).put(set_hours))
+        .route("/v1/admin/channels/{id}/guidance", get(guidance).put(set_guidance))
+        .route("/v1/admin/channels/{id}/menu", get(menu).put(set_menu))
 }
 
 /// The agents of the admin's channels.
@@ -96,12 +103,12 @@ async fn channels(State(state): State<AppState>, headers: HeaderMap) -> Result<J
     let versions: std::collections::HashMap<String, u64> =
         state.db.call(|s| s.runtime_list("switch:")).await?.into_iter().map(|e| (e.name, e.version)).collect();
     let now = now_ms() / 1000;
-    let list = state.config().channels.iter().filter(|c| mine.contains(&c.id));
+    let list = mine.iter().filter_map(|id| state.core.live_channel(id));
     Ok(Json(
         list.map(|c| ChannelSummary {
             id: c.id.clone(),
             name: c.name.clone(),
-            status: state.core.channel_status(c, now),
+            status: state.core.channel_status(&c, now),
             version: versions.get(&format!("switch:{}", c.id)).copied().unwrap_or(0),
         })
         .collect(),
@@ -110,14 +117,71 @@ async fn channels(State(state): State<AppState>, headers: HeaderMap) -> Result<J
 
 /// Switch one of the admin's channels on or off (body `{"enabled": bool, "version": n}`).
 async fn switch_channel(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Json<ChannelStatus>, AppError> {
-    let agent = signed_in(&state, &headers, Role::Admin).await?;
-    if !state.core.channels_of(&agent)?.contains(&id) {
-        return Err(AppError::NotFound);
-    }
+    let agent = admin_of(&state, &headers, &id).await?;
     let req: ChannelSwitch = serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("body is not {{enabled, version}}: {e}")))?;
     // The desk always names the version it read.
     let version = req.version.ok_or_else(|| AppError::BadRequest("version: send the version you read".into()))?;
     Ok(Json(state.run(move |core, s| core.switch_channel(s, &id, req.enabled, Some(version), &agent, now_ms())).await?))
+}
+
+/// The signed-in admin, if the channel is one of theirs (another channel looks like none).
+async fn admin_of(state: &AppState, headers: &HeaderMap, channel: &str) -> Result<String, AppError> {
+    let admin = signed_in(state, headers, Role::Admin).await?;
+    if !state.core.channels_of(&admin)?.iter().any(|c| c == channel) {
+        return Err(AppError::NotFound);
+    }
+    Ok(admin)
+}
+
+/// Reads one of a channel's settings for an admin of that channel.
+async fn read_setting<T: Send + 'static>(state: &AppState, headers: &HeaderMap, channel: String, read: crate::settings::Read<T>) -> Result<Json<T>, AppError> {
+    admin_of(state, headers, &channel).await?;
+    Ok(Json(state.run(move |core, s| read(core, s, &channel)).await?))
+}
+
+/// Changes one of a channel's settings for an admin of that channel (body: the setting with the
+/// version read, of the shape named).
+async fn write_setting<T: DeserializeOwned + Send + 'static>(
+    state: &AppState,
+    headers: &HeaderMap,
+    channel: String,
+    body: &[u8],
+    shape: &str,
+    write: crate::settings::Write<T>,
+) -> Result<Json<T>, AppError> {
+    let admin = admin_of(state, headers, &channel).await?;
+    let change: T = serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("body is not {shape}: {e}")))?;
+    Ok(Json(state.run(move |core, s| write(core, s, &admin, &channel, change, now_ms())).await?))
+}
+
+/// A channel's business hours and holidays, with their version.
+async fn hours(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<ChannelHours>, AppError> {
+    read_setting(&state, &headers, id, Core::channel_hours).await
+}
+
+/// Change them (body [`ChannelHours`]; `hours: null` is always open).
+async fn set_hours(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Json<ChannelHours>, AppError> {
+    write_setting(&state, &headers, id, &body, "{version, hours: {time_zone, after_hours, after_hours_message, days, holidays}}", Core::set_channel_hours).await
+}
+
+/// A channel's guidance and retention notice, with their version.
+async fn guidance(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<ChannelGuidance>, AppError> {
+    read_setting(&state, &headers, id, Core::channel_guidance).await
+}
+
+/// Change them (body [`ChannelGuidance`]).
+async fn set_guidance(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Json<ChannelGuidance>, AppError> {
+    write_setting(&state, &headers, id, &body, "{version, guidance, retention_notice}", Core::set_channel_guidance).await
+}
+
+/// A channel's bot menu, with its version.
+async fn menu(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<ChannelMenu>, AppError> {
+    read_setting(&state, &headers, id, Core::channel_menu).await
+}
+
+/// Change it (body [`ChannelMenu`]).
+async fn set_menu(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Json<ChannelMenu>, AppError> {
+    write_setting(&state, &headers, id, &body, "{version, menu: {prompt, options, free_text}}", Core::set_channel_menu).await
 }
 
 /// The signed-in agent with at least this role.

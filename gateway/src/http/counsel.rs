@@ -15,7 +15,7 @@ use consult_sdk::counsel::{
     DeliveryList, HandoverRequest, MessagePage, ReadRequest, ReplayResult, Scope, SendAs, SendMessage, SendResult, SessionDetail, SessionPage,
     UnblockRequest, UploadResult, WebhookEndpoint, WebhookList, WebhookPayload, codes,
 };
-use consult_sdk::protocol::{ChannelStatus, ErrorBody, Receipts, SessionState};
+use consult_sdk::protocol::{ChannelGuidance, ChannelHours, ChannelMenu, ChannelStatus, ErrorBody, Receipts, SessionState};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -24,6 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::apikeys::{self, Caller};
+use crate::core::Core;
 use crate::counsel::Actor;
 use crate::error::AppError;
 use crate::store::EndpointRow;
@@ -56,6 +57,9 @@ pub fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(list_messages, send_message))
         .routes(routes!(read))
         .routes(routes!(channel_status, switch_channel))
+        .routes(routes!(channel_hours, set_channel_hours))
+        .routes(routes!(channel_guidance, set_channel_guidance))
+        .routes(routes!(channel_menu, set_channel_menu))
         .routes(routes!(take))
         .routes(routes!(assign))
         .routes(routes!(transfer))
@@ -334,8 +338,8 @@ async fn block(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
     responses((status = 200, body = ChannelStatus), (status = 401, body = ErrorBody)))]
 async fn channel_status(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Res<ChannelStatus> {
     let c = caller(&state, peer, &headers, Scope::Read).await?;
-    let channel = state.config().channel(c.channel()).ok_or_else(|| AppError::UnknownChannel(c.channel().into()))?;
-    Ok(Json(state.core.channel_status(channel, now_ms() / 1000)))
+    let channel = state.core.live_channel(c.channel()).ok_or_else(|| AppError::UnknownChannel(c.channel().into()))?;
+    Ok(Json(state.core.channel_status(&channel, now_ms() / 1000)))
 }
 
 /// Switch the key's channel on or off (`admin` scope): off hides every button and refuses new
@@ -348,6 +352,63 @@ async fn switch_channel(State(state): State<AppState>, ConnectInfo(peer): Connec
     let req: ChannelSwitch = json(&body, "ChannelSwitch {enabled}")?;
     let (channel, by, now) = (c.channel().to_string(), format!("api:{}", c.key.id), now_ms());
     Ok(Json(state.run(move |core, s| core.switch_channel(s, &channel, req.enabled, req.version, &by, now)).await?))
+}
+
+/// Reads one of the key's channel's settings (any scope).
+async fn read_setting<T: Send + 'static>(state: &AppState, peer: SocketAddr, headers: &HeaderMap, read: crate::settings::Read<T>) -> Res<T> {
+    let channel = caller(state, peer, headers, Scope::Read).await?.channel().to_string();
+    Ok(Json(state.run(move |core, s| read(core, s, &channel)).await?))
+}
+
+/// Changes one of the key's channel's settings (`admin` scope), naming the version read.
+async fn write_setting<T: DeserializeOwned + Send + 'static>(state: &AppState, peer: SocketAddr, headers: &HeaderMap, body: &[u8], shape: &str, write: crate::settings::Write<T>) -> Res<T> {
+    let c = caller(state, peer, headers, Scope::Admin).await?;
+    let change: T = json(body, shape)?;
+    let (channel, by, now) = (c.channel().to_string(), format!("api:{}", c.key.id), now_ms());
+    Ok(Json(state.run(move |core, s| write(core, s, &by, &channel, change, now)).await?))
+}
+
+/// The key's channel's business hours and holidays, with their version (0: as the file says).
+#[utoipa::path(get, path = "/v1/counsel/channel/hours", tag = "channel", security(("api_key" = [])),
+    responses((status = 200, body = ChannelHours), (status = 401, body = ErrorBody)))]
+async fn channel_hours(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Res<ChannelHours> {
+    read_setting(&state, peer, &headers, Core::channel_hours).await
+}
+
+/// Change them (`admin` scope), naming the version read: every node applies them within a
+/// second, and they win over the configuration file from then on. `hours: null` is always open.
+#[utoipa::path(put, path = "/v1/counsel/channel/hours", tag = "channel", request_body = ChannelHours, security(("api_key" = [])),
+    responses((status = 200, body = ChannelHours), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn set_channel_hours(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> Res<ChannelHours> {
+    write_setting(&state, peer, &headers, &body, "ChannelHours {version, hours}", Core::set_channel_hours).await
+}
+
+/// The key's channel's guidance and retention notice, with their version.
+#[utoipa::path(get, path = "/v1/counsel/channel/guidance", tag = "channel", security(("api_key" = [])),
+    responses((status = 200, body = ChannelGuidance), (status = 401, body = ErrorBody)))]
+async fn channel_guidance(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Res<ChannelGuidance> {
+    read_setting(&state, peer, &headers, Core::channel_guidance).await
+}
+
+/// Change them (`admin` scope), naming the version read; the retention notice can't be empty.
+#[utoipa::path(put, path = "/v1/counsel/channel/guidance", tag = "channel", request_body = ChannelGuidance, security(("api_key" = [])),
+    responses((status = 200, body = ChannelGuidance), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn set_channel_guidance(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> Res<ChannelGuidance> {
+    write_setting(&state, peer, &headers, &body, "ChannelGuidance {version, guidance, retention_notice}", Core::set_channel_guidance).await
+}
+
+/// The key's channel's bot menu, with its version.
+#[utoipa::path(get, path = "/v1/counsel/channel/menu", tag = "channel", security(("api_key" = [])),
+    responses((status = 200, body = ChannelMenu), (status = 401, body = ErrorBody)))]
+async fn channel_menu(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Res<ChannelMenu> {
+    read_setting(&state, peer, &headers, Core::channel_menu).await
+}
+
+/// Change it (`admin` scope), naming the version read.
+#[utoipa::path(put, path = "/v1/counsel/channel/menu", tag = "channel", request_body = ChannelMenu, security(("api_key" = [])),
+    responses((status = 200, body = ChannelMenu), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn set_channel_menu(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> Res<ChannelMenu> {
+    write_setting(&state, peer, &headers, &body, "ChannelMenu {version, menu}", Core::set_channel_menu).await
 }
 
 /// Lift a user key's blocks on this channel.

@@ -96,12 +96,12 @@ async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Respons
 }
 
 async fn status(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let Some(channel) = state.config().channel(&id) else {
+    let Some(channel) = state.core.live_channel(&id) else {
         return AppError::UnknownChannel(id).into_response();
     };
     let origin = origin_of(&headers);
     let allowed = origin.as_deref().filter(|o| channel.allowed_origins.iter().any(|a| a == o));
-    let mut r = with_cors(Json(state.core.channel_status(channel, now_ms() / 1000)).into_response(), allowed);
+    let mut r = with_cors(Json(state.core.channel_status(&channel, now_ms() / 1000)).into_response(), allowed);
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
@@ -160,9 +160,10 @@ fn check_origin(state: &AppState, headers: &HeaderMap, channel: &Channel, host_o
     if allowed(&origin) { Ok(Some(origin)) } else { Err(AppError::OriginNotAllowed(origin)) }
 }
 
-fn channel_or_err<'a>(state: &'a AppState, id: &str) -> Result<&'a Channel, AppError> {
-    let channel = state.config().channel(id).ok_or_else(|| AppError::UnknownChannel(id.into()))?;
-    if !state.core.channel_enabled(channel) {
+/// The channel as it is now (hours, guidance and menu as admins set them), if switched on.
+fn channel_or_err(state: &AppState, id: &str) -> Result<std::sync::Arc<Channel>, AppError> {
+    let channel = state.core.live_channel(id).ok_or_else(|| AppError::UnknownChannel(id.into()))?;
+    if !state.core.channel_enabled(&channel) {
         return Err(AppError::ChannelDisabled);
     }
     Ok(channel)
@@ -201,7 +202,7 @@ async fn do_launch(state: &AppState, headers: &HeaderMap, req: LaunchRequest) ->
         };
         (channel, raw, "button")
     };
-    let cors = check_origin(state, headers, channel, req.host_origin.as_deref())?;
+    let cors = check_origin(state, headers, &channel, req.host_origin.as_deref())?;
     let claims = match claims {
         Some((raw, kind)) => Some(channel.keys.verify_raw(raw, &channel.id, kind, now)?),
         None => None,
@@ -237,7 +238,7 @@ async fn do_launch(state: &AppState, headers: &HeaderMap, req: LaunchRequest) ->
         .await?;
     tracing::debug!(channel = %channel.id, via, verified = claims.is_some(), user_key = %user_key, "launch");
     Ok((
-        LaunchResponse { session: handle, visitor_key, channel: channel_info(channel, button.as_deref(), now), verified: claims.is_some() },
+        LaunchResponse { session: handle, visitor_key, channel: channel_info(&channel, button.as_deref(), now), verified: claims.is_some() },
         cors,
     ))
 }
@@ -248,7 +249,7 @@ fn channel_info(channel: &Channel, button: Option<&str>, now: u64) -> ChannelInf
     ChannelInfo {
         id: channel.id.clone(),
         name: channel.name.clone(),
-        guidance: channel.guidance.clone(),
+        guidance: channel.shown_guidance(),
         status: channel_status(channel, true, now),
         welcome: channel.brand.welcome_for(button),
     }
@@ -265,7 +266,7 @@ async fn handoff_launch(
 ) -> Result<(LaunchResponse, Option<String>), AppError> {
     let raw = RawToken::from_digits(digits).map_err(VerifyError::from)?;
     let channel = channel_or_err(state, &raw.claims.channel)?;
-    let cors = check_origin(state, headers, channel, req.host_origin.as_deref())?;
+    let cors = check_origin(state, headers, &channel, req.host_origin.as_deref())?;
     let key = state.handoff_key(&channel.id).await?;
     let mut keys = KeySet::new();
     keys.add(key.public_key());
@@ -288,7 +289,7 @@ async fn handoff_launch(
         .await?;
     tracing::info!(channel = %channel.id, conversation = %conversation.id, "handoff taken over");
     Ok((
-        LaunchResponse { session: handle, visitor_key, channel: channel_info(channel, None, now_ms / 1000), verified: true },
+        LaunchResponse { session: handle, visitor_key, channel: channel_info(&channel, None, now_ms / 1000), verified: true },
         cors,
     ))
 }

@@ -45,8 +45,11 @@ pub fn content_type(file: &str) -> &'static str {
     }
 }
 
-fn not_found(body: &'static str) -> Response {
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+/// A typed 404 that keeps its reason (a plain-text one would be rewritten to a bare "not found"
+/// by [`crate::error::typed_errors`], losing how to build the widget).
+fn not_found(why: &'static str) -> Response {
+    let body = consult_sdk::protocol::ErrorBody { code: consult_sdk::protocol::codes::NOT_FOUND.into(), message: why.into() };
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
 /// Refuses names that could leave the assets dir, and tells a missing build apart.

@@ -44,6 +44,7 @@ pub fn channel(id: &str) -> Channel {
         enabled: true,
         allowed_origins: Vec::new(),
         guidance: String::new(),
+        retention_notice: String::new(),
         inactivity_secs: 600,
         retention_days: 90,
         keys: KeySet::default(),

@@ -151,3 +151,19 @@ async fn a_max_chats_change_takes_effect_at_once_and_a_stale_version_is_refused(
     let audit: Value = s.http.get(s.url("/v1/admin/audit?action=agent")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(audit["entries"].as_array().map(Vec::len), Some(1), "only the accepted change is audited: {audit}");
 }
+
+/// The board shows each agent's team, and a team an admin gives follows at once.
+#[tokio::test]
+async fn the_board_shows_the_team_an_admin_gives() {
+    let (s, _) = start("agents-team", SHOP_ADMIN).await;
+    let admin = token(&s, "adm", "pw5").await;
+    let mut sup = s.agent("sup", "pw3").await;
+    let team_of = |agents: &[consult_sdk::protocol::BoardAgent], id: &str| agents.iter().find(|a| a.id == id).map(|a| a.team.clone());
+    let (_, agents, _) = crate::ops::board(&mut sup).await;
+    assert_eq!(team_of(&agents, "a1"), Some(None), "no team in the file");
+    let (st, b) = post(&s, &admin, "/v1/admin/agents/a1", json!({"team": "Orders", "version": 0})).await;
+    assert_eq!(st, 200, "{b}");
+    let (_, agents, _) = crate::ops::board(&mut sup).await;
+    assert_eq!(team_of(&agents, "a1"), Some(Some("Orders".to_string())));
+    assert_eq!(team_of(&agents, "sup"), Some(None));
+}

@@ -376,3 +376,44 @@ async fn an_agent_created_on_one_node_works_on_another_within_a_tick() {
     assert_eq!(r.status(), 200);
     assigned(&mut desk, "n9").await;
 }
+
+async fn launch(s: &Server) -> (u16, serde_json::Value) {
+    s.launch(&consult_sdk::protocol::LaunchRequest { channel: "shop".into(), ..Default::default() }).await
+}
+
+/// Hours and guidance an admin changes on one node apply on another within a tick: its next
+/// launch is refused after hours, and the next visitor reads the new guidance.
+#[tokio::test]
+async fn channel_settings_changed_on_one_node_apply_on_another_within_a_tick() {
+    let Some(db) = fresh_db().await else { return };
+    let toml = config_toml(std::path::Path::new(&db), 100_000) + crate::ops::SHOP_ADMIN;
+    let (n1, n2) = (Server::start_toml(&toml).await, Server::start_toml(&toml).await);
+    assert_eq!(launch(&n2).await.0, 200);
+    let (_, admin) = n1.login("adm", "pw5").await;
+    let admin = admin.unwrap();
+    let put = |path: &str, body: serde_json::Value| n1.http.put(n1.url(path)).bearer_auth(&admin).json(&body).send();
+    let guidance = serde_json::json!({"version": 0, "guidance": "New greeting", "retention_notice": "Kept 30 days."});
+    assert_eq!(put("/v1/admin/channels/shop/guidance", guidance).await.unwrap().status(), 200);
+    let closed = serde_json::json!({"version": 0, "hours": {"after_hours": "refuse", "days": {}}});
+    assert_eq!(put("/v1/admin/channels/shop/hours", closed).await.unwrap().status(), 200);
+    let mut refused = false;
+    for _ in 0..30 {
+        if launch(&n2).await.0 == 503 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(refused, "node 2 closes the channel within a few ticks");
+    assert_eq!(put("/v1/admin/channels/shop/hours", serde_json::json!({"version": 1, "hours": null})).await.unwrap().status(), 200);
+    let mut shown = None;
+    for _ in 0..30 {
+        let (st, b) = launch(&n2).await;
+        if st == 200 {
+            shown = b["channel"]["guidance"].as_str().map(String::from);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(shown.as_deref(), Some("New greeting\n\nKept 30 days."));
+}

@@ -4,6 +4,7 @@
 mod agents_admin;
 mod assets;
 mod brand;
+mod channel_settings;
 mod cluster;
 mod common;
 mod context;

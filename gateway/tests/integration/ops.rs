@@ -40,7 +40,7 @@ async fn ops_server() -> (Server, PathBuf) {
     (Server::start_toml(&ops_toml(&db)).await, db)
 }
 
-async fn token(s: &Server, id: &str, pw: &str) -> String {
+pub async fn token(s: &Server, id: &str, pw: &str) -> String {
     let (status, token) = s.login(id, pw).await;
     assert_eq!(status, 200, "login {id}");
     token.unwrap()
@@ -55,7 +55,7 @@ fn code_of(body: &str) -> String {
     serde_json::from_str::<Value>(body).map(|v| v["code"].as_str().unwrap_or_default().to_string()).unwrap_or_default()
 }
 
-async fn board(a: &mut Agent) -> (Vec<SessionSummary>, Vec<consult_sdk::protocol::BoardAgent>, Vec<consult_sdk::protocol::BoardQueue>) {
+pub async fn board(a: &mut Agent) -> (Vec<SessionSummary>, Vec<consult_sdk::protocol::BoardAgent>, Vec<consult_sdk::protocol::BoardQueue>) {
     a.cmd(&AgentCommand::Board).await;
     a.until(|e| match e {
         AgentEvent::Board { sessions, agents, queues, .. } => Some((sessions.clone(), agents.clone(), queues.clone())),

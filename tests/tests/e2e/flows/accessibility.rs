@@ -2,7 +2,8 @@
 //! panel on a desktop and on a phone, the agent desk with a chat open, the desk's close dialog
 //! and an admin's view (channels, canned answers, audit log): no serious or critical violation
 //! anywhere, and the admin's top bar fits without a sideways scroll. The admin then adds an
-//! agent by keyboard in the desk, who signs in.
+//! agent by keyboard in the desk, who signs in, and changes the channel's retention notice by
+//! keyboard (an empty one refused beside the form first).
 
 use consult_e2e::{Browser, Device, run, workspace};
 use serde_json::Value;
@@ -70,6 +71,24 @@ fn the_chat_panel_and_the_desk_have_no_serious_accessibility_violations() {
         admin.b.press(&[], consult_e2e::Key::Enter.into()).await;
         admin.b.wait_js("the new agent in the list", "[...document.querySelectorAll('#ag-list > li strong')].some(e => e.textContent === 'Yuna Park')").await;
         admin.b.snap("admin-agent-created").await;
+
+        // The demo channel's guidance by keyboard: an emptied retention notice is refused beside
+        // the form, the field marked and nothing stored; a new notice is saved and read back.
+        admin.b.wait_js("the channel settings", "document.getElementById('gd-notice').value.includes('90')").await;
+        admin.b.find("#gd-notice").await.click().await.expect("focus the retention notice");
+        admin.b.js("document.getElementById('gd-notice').select(); return true", vec![]).await;
+        admin.b.press(&[], consult_e2e::Key::Backspace.into()).await;
+        admin.b.press(&[], consult_e2e::Key::Tab.into()).await;
+        assert_eq!(admin.b.focused().await, "button", "Tab leads from the notice to its Save");
+        admin.b.press(&[], consult_e2e::Key::Enter.into()).await;
+        admin.b.wait_js("the refusal beside the form", "document.getElementById('gd-error').textContent.includes('retention_notice') && document.getElementById('gd-notice').getAttribute('aria-invalid') === 'true'").await;
+        let found = serious_violations(&admin.b).await;
+        assert!(found.is_empty(), "the refused settings form has serious accessibility violations: {found:#?}");
+        admin.b.find("#gd-notice").await.click().await.expect("focus the retention notice again");
+        admin.b.type_text("Chats are kept for 30 days.").await;
+        admin.b.press(&[], consult_e2e::Key::Tab.into()).await;
+        admin.b.press(&[], consult_e2e::Key::Enter.into()).await;
+        admin.b.wait_js("the saved notice, read back", "document.getElementById('gd-status').textContent !== '' && document.getElementById('gd-notice').value === 'Chats are kept for 30 days.' && !document.getElementById('gd-notice').hasAttribute('aria-invalid')").await;
         if std::env::var_os("CONSULT_E2E_SHOTS").is_some() {
             // Screenshots of the agents' admin for the README: both languages, desktop and phone.
             for (phone, lang) in [(false, "ko"), (true, "ko"), (true, "en")] {

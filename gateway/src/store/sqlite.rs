@@ -85,7 +85,7 @@ const CACHE_KIB: i64 = 16 * 1024;
 /// How often the checkpoint thread copies the log into the database: seldom enough that a page
 /// rewritten by many batches is copied once, and its two syncs stay out of the writer's way.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-/// A log this large is reset even if that makes the writer wait for it.
+/// A log holding this much is reset even if that makes the writer wait for it.
 const WAL_RESET_BYTES: u64 = 64 * 1024 * 1024;
 
 pub(super) fn state_str(s: SessionState) -> &'static str {
@@ -233,16 +233,24 @@ fn spawn_checkpoints(file: &Path) -> StoreResult<std::sync::Arc<std::sync::atomi
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stopped = stop.clone();
-    let wal = wal_of(file);
+    let page_bytes: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
     std::thread::Builder::new()
         .name("consult-checkpoint".into())
         .spawn(move || {
+            // What the log holds now, from the last checkpoint's answer. Not the file's length:
+            // SQLite reuses the file from its start without shrinking it, so once the file had
+            // grown past the limit every checkpoint made the writer wait.
+            let mut log_bytes = 0u64;
             while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
                 std::thread::sleep(CHECKPOINT_EVERY);
-                let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESET_BYTES);
-                let mode = if big { "RESTART" } else { "PASSIVE" };
-                if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "checkpointing the database log failed; trying again");
+                let reset = log_bytes > WAL_RESET_BYTES;
+                let mode = if reset { "RESTART" } else { "PASSIVE" };
+                // (blocked, frames in the log, frames copied)
+                match conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))) {
+                    // A finished reset: the writer starts the log again at its next commit.
+                    Ok((0, _)) if reset => log_bytes = 0,
+                    Ok((_, frames)) => log_bytes = u64::try_from(frames.saturating_mul(page_bytes)).unwrap_or(0),
+                    Err(e) => tracing::warn!(error = %e, "checkpointing the database log failed; trying again"),
                 }
             }
         })

@@ -60,6 +60,10 @@ ALTER TABLE attachments ADD COLUMN sha256 TEXT;
     super::sqlite_counsel::RUNTIME_CONFIG_MIGRATION, r#"
 -- The orphan-blob sweep asks which blob keys rows name.
 CREATE INDEX attachments_blob ON attachments(blob_key) WHERE blob_key IS NOT NULL;
+"#, r#"
+-- A session's messages are read through their conversation's key (conversation, seq): one
+-- B-tree fewer for every message to write, and one fewer page per message in each commit's log.
+DROP INDEX messages_session;
 "#];
 
 /// SQLite behind [`Store`].
@@ -125,7 +129,7 @@ pub(super) fn parse_reason(s: &str) -> Option<CloseReason> {
 pub(super) const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.state, s.context, s.category, s.agent, \
     s.opened_ms, s.last_ms, s.last_visitor_ms, s.last_seq, s.close_reason, \
     (SELECT COUNT(*) FROM sessions e WHERE e.channel = s.channel AND e.user_key = s.user_key AND e.rowid < s.rowid), \
-    (SELECT m.body FROM messages m WHERE m.session = s.id AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1), \
+    (SELECT m.body FROM messages m WHERE m.conversation = s.conversation AND m.session = s.id AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1), \
     s.current_page";
 
 pub(super) fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
@@ -413,7 +417,8 @@ impl Store for SqliteStore {
 
     fn session_messages(&mut self, session: &str, after_seq: u64, limit: u32) -> StoreResult<Vec<ChatMessage>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, sender, body, client_id, at_ms FROM messages WHERE session = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            "SELECT seq, sender, body, client_id, at_ms FROM messages
+             WHERE conversation = (SELECT conversation FROM sessions WHERE id = ?1) AND session = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![session, after_seq as i64, limit], message_row)?;
         rows.map(|r| to_message(r?)).collect()
@@ -736,7 +741,7 @@ impl Store for SqliteStore {
                 OR instr(lower(coalesce(json_extract(s.context, '$.member.id'), '')), lower(?2)) > 0
                 OR instr(lower(coalesce(json_extract(s.context, '$.member.name'), '')), lower(?2)) > 0
                 OR EXISTS (SELECT 1 FROM session_tags t WHERE t.session = s.id AND instr(t.tag, lower(?2)) > 0)
-                OR EXISTS (SELECT 1 FROM messages m WHERE m.session = s.id
+                OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation = s.conversation AND m.session = s.id
                            AND instr(lower(coalesce(json_extract(m.body, '$.text'), json_extract(m.body, '$.name'), '')), lower(?2)) > 0))
              ORDER BY s.rowid DESC LIMIT ?3"
         ))?;

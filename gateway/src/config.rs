@@ -56,6 +56,7 @@ struct RawServer {
     durability: Option<String>,
     metrics_token: Option<String>,
     ping_secs: Option<i64>,
+    max_sockets: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +134,9 @@ pub struct Config {
     pub log_json: bool,
     /// After this long without a visitor message, the assigned agent gets a quiet notice.
     pub quiet_after_secs: u64,
+    /// Visitor and agent sockets held at once (`[server] max_sockets`); past it an upgrade is
+    /// refused as `busy`. `None`: the open-file limit less a reserve for everything else.
+    pub max_sockets: Option<u64>,
     /// Where a report's days begin and end (`[server] report_time_zone`, UTC by default).
     pub report_tz: jiff::tz::TimeZone,
     /// `synchronous=FULL` (survives power loss) rather than NORMAL (survives process kills).
@@ -469,6 +473,7 @@ impl RawConfig {
             }
         };
         let quiet_after_secs = positive(&mut p, "server.quiet_after_secs", server.quiet_after_secs, 120, 86_400);
+        let max_sockets = server.max_sockets.map(|n| positive(&mut p, "server.max_sockets", Some(n), 1, 10_000_000));
         let report_tz = match server.report_time_zone.as_deref() {
             None => jiff::tz::TimeZone::UTC,
             Some(name) => jiff::tz::TimeZone::get(name).unwrap_or_else(|_| {
@@ -557,6 +562,7 @@ impl RawConfig {
             trusted_proxies,
             log_json,
             quiet_after_secs,
+            max_sockets,
             report_tz,
             durable_full,
             rate_per_minute,

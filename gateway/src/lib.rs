@@ -259,6 +259,56 @@ pub struct Limits {
     log_refusals: KeyedLimiter<IpAddr>,
     /// Failed Counsel API authentication, per key id and per address.
     pub api_auth: apikeys::AuthLimits,
+    /// Sockets held at once.
+    pub sockets: SocketSlots,
+}
+
+/// Files kept free of sockets for the database, its log, uploads, HTTP requests and PostgreSQL.
+const RESERVED_FILES: u64 = 256;
+
+/// Visitor and agent sockets held at once, against a cap: at the process's open-file limit the
+/// kernel would leave new connections unanswered; below it they get a typed `busy` instead.
+#[derive(Debug)]
+pub struct SocketSlots {
+    held: Arc<std::sync::atomic::AtomicU64>,
+    configured: Option<u64>,
+    /// Read on first use: `consult serve` raises the open-file limit after the state is built.
+    cap: std::sync::OnceLock<u64>,
+}
+
+/// One socket's place; given back when dropped.
+#[derive(Debug)]
+pub struct SocketSlot(Arc<std::sync::atomic::AtomicU64>);
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl SocketSlots {
+    fn new(configured: Option<u64>) -> SocketSlots {
+        SocketSlots { held: Arc::default(), configured, cap: std::sync::OnceLock::new() }
+    }
+
+    /// The cap: as configured, or the open-file limit less [`RESERVED_FILES`].
+    pub fn cap(&self) -> u64 {
+        *self.cap.get_or_init(|| {
+            self.configured.unwrap_or_else(|| {
+                let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap_or((1024, 1024));
+                soft.saturating_sub(RESERVED_FILES).max(1)
+            })
+        })
+    }
+
+    /// A place for one more socket, or `None` at the cap.
+    pub fn take(&self) -> Option<SocketSlot> {
+        let cap = self.cap();
+        self.held
+            .fetch_update(std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed, |n| (n < cap).then_some(n + 1))
+            .ok()
+            .map(|_| SocketSlot(self.held.clone()))
+    }
 }
 
 impl Limits {
@@ -277,6 +327,7 @@ impl Limits {
             password_checks: identity::PasswordChecks::new(cores),
             log_refusals: KeyedLimiter::per_minute(1, 1),
             api_auth: apikeys::AuthLimits::default(),
+            sockets: SocketSlots::new(config.max_sockets),
         }
     }
 

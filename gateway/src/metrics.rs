@@ -15,6 +15,7 @@ pub struct Metrics {
     uploads: AtomicU64,
     upload_bytes: AtomicU64,
     rate_limited: AtomicU64,
+    sockets_full: AtomicU64,
     handoffs: AtomicU64,
 }
 
@@ -43,6 +44,10 @@ impl Metrics {
     /// A request was refused by the rate limiter.
     pub fn rate_limited(&self) {
         self.rate_limited.fetch_add(1, Relaxed);
+    }
+    /// A socket upgrade was refused at the socket cap.
+    pub fn socket_refused(&self) {
+        self.sockets_full.fetch_add(1, Relaxed);
     }
     /// A handoff code was minted.
     pub fn handoff(&self) {
@@ -76,6 +81,7 @@ impl Metrics {
             ("consult_uploads_total", "Uploads stored.", &self.uploads),
             ("consult_upload_bytes_total", "Upload bytes stored.", &self.upload_bytes),
             ("consult_rate_limited_total", "Requests refused by the per-address limiter.", &self.rate_limited),
+            ("consult_sockets_refused_total", "Socket upgrades refused at the socket cap (max_sockets).", &self.sockets_full),
             ("consult_handoffs_total", "Handoff codes minted.", &self.handoffs),
         ] {
             counter(name, help, vec![(String::new(), v.load(Relaxed))]);

@@ -157,16 +157,20 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if let Err(e) = super::visitor::limit_upgrade(&state, state.client_ip(peer, &headers)) {
-        return e.into_response();
-    }
+    let slot = match super::visitor::admit_upgrade(&state, state.client_ip(peer, &headers)) {
+        Ok(slot) => slot,
+        Err(e) => return e.into_response(),
+    };
     // The desk lives on the gateway's own origin.
     if let Some(o) = headers.get("origin").and_then(|v| v.to_str().ok())
         && state.own_origin(&headers).as_deref() != Some(&o.to_ascii_lowercase())
     {
         return AppError::OriginNotAllowed(o.into()).into_response();
     }
-    super::visitor::lean(ws).max_message_size(64 * 1024).on_upgrade(move |socket| run(state, socket))
+    super::visitor::lean(ws).max_message_size(64 * 1024).on_upgrade(move |socket| async move {
+        run(state, socket).await;
+        drop(slot);
+    })
 }
 
 fn text(event: &AgentEvent) -> Message {

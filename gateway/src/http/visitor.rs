@@ -78,14 +78,22 @@ pub fn lean(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.read_buffer_size(1024).write_buffer_size(0).max_write_buffer_size(4 * 1024 * 1024).max_message_size(MAX_READ).max_frame_size(MAX_READ)
 }
 
-/// Upgrades are limited per address (both sockets): reconnecting must not reset any other limit.
+/// Upgrades are limited per address (both sockets): reconnecting must not reset any other limit;
+/// and the sockets held at once are capped below the open-file limit. The slot goes with the socket.
 ///
 /// # Errors
-/// [`AppError::RateLimited`], counted.
-pub fn limit_upgrade(state: &AppState, client: IpAddr) -> Result<(), AppError> {
+/// [`AppError::RateLimited`] or, at the cap, [`AppError::Busy`]; both counted.
+pub fn admit_upgrade(state: &AppState, client: IpAddr) -> Result<crate::SocketSlot, AppError> {
     state.limits.upgrades.check(&client).map_err(|wait| {
         state.core.metrics.rate_limited();
         AppError::RateLimited(wait)
+    })?;
+    state.limits.sockets.take().ok_or_else(|| {
+        state.core.metrics.socket_refused();
+        if state.limits.should_log(client) {
+            tracing::warn!(%client, cap = state.limits.sockets.cap(), "socket refused: the gateway holds as many sockets as it may (server.max_sockets)");
+        }
+        AppError::Busy
     })
 }
 
@@ -96,12 +104,14 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let client = state.client_ip(peer, &headers);
-    if let Err(e) = limit_upgrade(&state, client) {
-        return e.into_response();
-    }
+    let slot = match admit_upgrade(&state, client) {
+        Ok(slot) => slot,
+        Err(e) => return e.into_response(),
+    };
     let base = state.own_origin(&headers).unwrap_or_else(|| "http://localhost".into());
     lean(ws).on_upgrade(move |socket| async move {
         run(state, socket, headers, client, base).await;
+        drop(slot);
     })
 }
 

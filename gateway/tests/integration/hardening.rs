@@ -420,3 +420,45 @@ async fn a_password_hash_with_stray_whitespace_signs_in() {
     let s = Server::start_toml(&toml).await;
     assert_eq!(s.login("sup", "pw3").await.0, 200);
 }
+
+/// At the socket cap an upgrade gets a typed, retryable `busy` (503) instead of a connection the
+/// gateway can't answer, counted in metrics; a socket that closes gives its place back.
+#[tokio::test]
+async fn sockets_past_the_cap_are_refused_as_busy_and_a_closed_one_frees_its_place() {
+    let dir = temp_dir("socket-cap");
+    let toml = config_toml(&dir.join("c.db"), 1000).replace("[server]", "[server]\nmax_sockets = 2");
+    let s = Server::start_toml(&toml).await;
+    let (handle, _) = s.anon("shop").await;
+    let mut first = s.visitor(&handle, 0).await;
+    assert!(matches!(first.next().await, Some(VisitorEvent::Welcome { .. })));
+    let _desk = s.agent("a1", "pw1").await;
+
+    let refused = |url: String| async move {
+        let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+        req.headers_mut().insert("origin", SHOP_ORIGIN.parse().unwrap());
+        match tokio_tungstenite::connect_async(req).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                let body: serde_json::Value = serde_json::from_slice(r.body().as_deref().unwrap_or_default()).unwrap_or_default();
+                Some((r.status().as_u16(), body["code"].as_str().unwrap_or_default().to_string()))
+            }
+            Ok(_) => None,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let visitor_url = format!("ws://{}/v1/visitor/socket", s.addr);
+    assert_eq!(refused(visitor_url.clone()).await, Some((503, "busy".to_string())));
+    assert_eq!(refused(format!("ws://{}/v1/agent/socket", s.addr)).await, Some((503, "busy".to_string())));
+    let metrics = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("consult_sockets_refused_total 2"), "{metrics}");
+
+    drop(first);
+    let mut admitted = false;
+    for _ in 0..50 {
+        if refused(visitor_url.clone()).await.is_none() {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(admitted, "the closed socket's place was not given back");
+}

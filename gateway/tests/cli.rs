@@ -4,10 +4,10 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn consult(args: &[&str], stdin: &str, dir: &Path) -> Output {
+fn consult(args: &[&str], stdin: &str, dir: impl AsRef<Path>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_consult"))
         .args(args)
-        .current_dir(dir)
+        .current_dir(dir.as_ref())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -33,32 +33,8 @@ fn stderr_line(o: &Output) -> String {
 }
 
 /// A test's directory, removed when the test ends.
-struct TempDir(std::path::PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = std::path::Path;
-    fn deref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl AsRef<std::path::Path> for TempDir {
-    fn as_ref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(name: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("consult-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("consult-cli-{name}-")).tempdir().unwrap()
 }
 
 #[test]
@@ -75,7 +51,7 @@ fn keygen_sign_verify_round_trip() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.join("k.json")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("k.json")).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "secret key readable by others: {mode:o}");
     }
     let claims = r#"{"entry":{"button":"product-detail","product":"SKU-42"},"member":{"id":"m-1","tier":"gold","name":"김민지"}}"#;
@@ -140,7 +116,7 @@ fn errors_say_what_was_wrong_and_what_to_do() {
     assert!(err.contains("malformed"), "{err}");
     let err = stderr_line(&consult(&["keygen", "--channel", "Demo Shop", "--out", "x.json"], "", &dir));
     assert!(err.contains("channel contains"), "{err}");
-    assert!(!dir.join("x.json").exists());
+    assert!(!dir.path().join("x.json").exists());
     let err = stderr_line(&consult(&["qr"], &"x".repeat(8000), &dir));
     assert!(err.contains("too long for a QR code"), "{err}");
 }

@@ -116,7 +116,7 @@ impl AppState {
     /// configured.
     pub fn new(config: Config) -> Result<AppState, StartError> {
         let blobs = config.attachments.open()?;
-        let db = Db::open(&config.database, config.durable_full)?;
+        let db = Db::open(&config.database, config.durable_full, config.database_connections)?;
         #[cfg(feature = "postgres")]
         let url = config.database.to_string_lossy().into_owned();
         let state = AppState::with_stores(config, db, blobs);

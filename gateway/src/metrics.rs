@@ -17,6 +17,7 @@ pub struct Metrics {
     rate_limited: AtomicU64,
     sockets_full: AtomicU64,
     handoffs: AtomicU64,
+    gaps_filled: AtomicU64,
 }
 
 impl Metrics {
@@ -54,6 +55,11 @@ impl Metrics {
         self.handoffs.fetch_add(1, Relaxed);
     }
 
+    /// A visitor socket read messages it had not been sent yet (see `http::visitor`).
+    pub fn gap_filled(&self) {
+        self.gaps_filled.fetch_add(1, Relaxed);
+    }
+
     /// The exposition text, with the live gauges given by the caller.
     pub fn render(&self, visitor_sockets: usize, agent_sockets: usize) -> String {
         let mut out = String::new();
@@ -83,6 +89,7 @@ impl Metrics {
             ("consult_rate_limited_total", "Requests refused by the per-address limiter.", &self.rate_limited),
             ("consult_sockets_refused_total", "Socket upgrades refused at the socket cap (max_sockets).", &self.sockets_full),
             ("consult_handoffs_total", "Handoff codes minted.", &self.handoffs),
+            ("consult_socket_gaps_filled_total", "Times a visitor socket read from the database messages published to it out of order or lost.", &self.gaps_filled),
         ] {
             counter(name, help, vec![(String::new(), v.load(Relaxed))]);
         }

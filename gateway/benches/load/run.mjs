@@ -49,6 +49,7 @@ const HELP = `usage: node run.mjs --consult PATH [options]
   --arrivals N          active visitors arriving per second before the relay steps (default 200)
   --threads N           generator worker threads for launches and visitors (default 2)
   --windows N           measured 1 s windows per rate step (default 4)
+  --pg-connections N    PostgreSQL connections per node ([server] database_connections; default the server's)
   --json FILE           also write every measurement as JSON`;
 
 function parseArgs(argv) {
@@ -74,6 +75,7 @@ function parseArgs(argv) {
     launchSecs: 3,
     launchClients: 32,
     perHolder: 9000,
+    pgConnections: null,
     json: null,
   };
   const list = (v) => v.split(",").map((x) => x.trim()).filter(Boolean);
@@ -100,6 +102,7 @@ function parseArgs(argv) {
     else if (a === "--threads") o.threads = Number(v());
     else if (a === "--arrivals") o.arrivals = Number(v());
     else if (a === "--windows") o.windows = Number(v());
+    else if (a === "--pg-connections") o.pgConnections = Number(v());
     else if (a === "--json") o.json = v();
     else throw new Error(`unknown option ${a} (see --help)`);
   }
@@ -211,14 +214,14 @@ async function freePorts(n) {
 
 // ---------------------------------------------------------------- servers
 
-function consultConfig(port, agents, database) {
+function consultConfig(port, agents, database, pgConnections) {
   let s = `[server]
 listen = "127.0.0.1:${port}"
 public_url = "http://127.0.0.1:${port}"
 database = ${JSON.stringify(database)}
 durability = "full"
 log_format = "json"
-
+${pgConnections && database.startsWith("postgres") ? `database_connections = ${pgConnections}\n` : ""}
 [rate_limit]
 per_minute = 1000000
 burst = 1000000
@@ -252,7 +255,7 @@ async function startNode(kind, port, database, n) {
   const logName = isConsult(kind) ? `consult-${n}.log` : `${kind}.log`;
   if (isConsult(kind)) {
     const config = path.join(tmp, `consult-${n}.toml`);
-    fs.writeFileSync(config, consultConfig(port, opts.agents, database));
+    fs.writeFileSync(config, consultConfig(port, opts.agents, database, opts.pgConnections));
     child = startProcess(path.resolve(opts.consult), ["serve", "--config", config], logName);
   } else {
     child = startProcess(process.execPath, [path.join(here, kind === "ws" ? "peer-ws.mjs" : "peer-socketio.mjs"), String(port)], logName);

@@ -227,6 +227,10 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                     if message.seq <= last_sent {
                         continue;
                     }
+                    for missed in missing_before(&state, &conv, last_sent, message.seq).await {
+                        progress.sent(&missed);
+                        ok = ok && sink.send(text(&VisitorEvent::Message { message: missed })).await.is_ok();
+                    }
                     last_sent = message.seq;
                     progress.sent(message);
                 }
@@ -289,6 +293,10 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                         if message.seq <= last_sent {
                             continue;
                         }
+                        for missed in missing_before(&state, &conv, last_sent, message.seq).await {
+                            progress.sent(&missed);
+                            ok = ok && sink.send(text(&VisitorEvent::Message { message: missed })).await.is_ok();
+                        }
                         last_sent = message.seq;
                         progress.sent(message);
                     }
@@ -311,6 +319,29 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
     state.core.hub.remove_visitor(&conv.id, conn_id);
     progress.flush(&state, &conv).await;
 }
+
+/// The messages between the last one this socket sent and `next`, when `next` skips some: an
+/// earlier message is still on its way (another storage worker or node committed it first and
+/// publishes it later) or its notification was lost with a node. Read from the database, so the
+/// visitor sees every message once and in order; the late publish is then skipped as sent.
+async fn missing_before(state: &AppState, conv: &ConversationRef, last_sent: u64, next: u64) -> Vec<ChatMessage> {
+    if next <= last_sent + 1 {
+        return Vec::new();
+    }
+    let (c, limit) = (conv.id.clone(), (next - last_sent - 1).min(MAX_GAP_READ) as u32);
+    state.core.metrics.gap_filled();
+    match state.db.call(move |s| s.messages_after(&c, last_sent, limit)).await {
+        Ok(rows) => rows.into_iter().filter(|m| m.seq < next).collect(),
+        Err(e) => {
+            // The visitor's next reconnect reads the gap as every reconnect does.
+            tracing::warn!(error = %e, conversation = %conv.id, "reading the messages a socket missed failed");
+            Vec::new()
+        }
+    }
+}
+
+/// Most messages one gap read brings; a longer gap is the reconnect's to fill.
+const MAX_GAP_READ: u64 = 1000;
 
 /// What one visitor socket has written and been told was read, reported to storage coalesced:
 /// at most one delivered mark per [`DELIVERED_EVERY`], never for the visitor's own messages.

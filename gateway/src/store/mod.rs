@@ -49,7 +49,20 @@ pub enum StoreError {
     /// PostgreSQL said no (or is unreachable).
     #[cfg(feature = "postgres")]
     #[error("database: {0}")]
-    Postgres(#[from] ::postgres::Error),
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had in time (the pool's own failure; the database's
+    /// own errors are [`StoreError::Postgres`]).
+    #[cfg(feature = "postgres")]
+    #[error("database connection: {0}")]
+    Pool(String),
+    /// A statement answered another number of rows than its caller reads.
+    #[error("the database answered {got} rows where {expected} was expected")]
+    Rows {
+        /// How many were expected.
+        expected: &'static str,
+        /// How many came.
+        got: usize,
+    },
     /// The database URL names a kind this build can't open.
     #[error("{0}")]
     UnsupportedDatabase(String),
@@ -77,6 +90,8 @@ impl StoreError {
         match self {
             #[cfg(feature = "postgres")]
             StoreError::Postgres(e) => e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+            #[cfg(feature = "postgres")]
+            StoreError::Pool(_) => true,
             _ => false,
         }
     }
@@ -311,13 +326,6 @@ pub trait Store: Send {
     /// (SQLite: an `fdatasync` of its write-ahead log). The storage thread then runs it on a
     /// second thread, so the next batch runs while the last one's sync is on the disk.
     fn durable_sync(&mut self) -> Option<DurableSync> {
-        None
-    }
-    /// How long a batch may keep taking jobs before it commits; `None`: until the queue is empty
-    /// or [`MAX_BATCH`] (SQLite's jobs take microseconds, so that bound is enough). A store whose
-    /// every statement is a network round trip sets one, or a full batch would hold every answer
-    /// for a second.
-    fn batch_budget(&self) -> Option<Duration> {
         None
     }
     /// A per-channel secret (`purpose`: `user_key`, `handoff`), created on first use.
@@ -620,7 +628,7 @@ pub fn open_store(path: &Path, durable_full: bool) -> StoreResult<Box<dyn Store>
     let text = path.to_string_lossy();
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
         #[cfg(feature = "postgres")]
-        return Ok(Box::new(PostgresStore::open(&text)?));
+        return Ok(Box::new(PostgresStore::open(&text, 1)?));
         #[cfg(not(feature = "postgres"))]
         return Err(StoreError::UnsupportedDatabase("this consult was built without PostgreSQL support (cargo feature `postgres`)".into()));
     }
@@ -634,14 +642,11 @@ impl Db {
     ///
     /// # Errors
     /// [`StoreError`] when the database cannot be opened or migrated.
-    pub fn open(path: &Path, durable_full: bool) -> StoreResult<Db> {
+    pub fn open(path: &Path, durable_full: bool, connections: usize) -> StoreResult<Db> {
         let text = path.to_string_lossy();
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             #[cfg(feature = "postgres")]
-            {
-                let url = text.to_string();
-                return Db::spawn_opening(move || Ok(Box::new(PostgresStore::open(&url)?)));
-            }
+            return Db::open_postgres(&text, connections);
             #[cfg(not(feature = "postgres"))]
             return Err(StoreError::UnsupportedDatabase("this consult was built without PostgreSQL support (cargo feature `postgres`)".into()));
         }
@@ -649,52 +654,49 @@ impl Db {
         Ok(Db::spawn(Box::new(SqliteStore::open_server(text.as_deref().map_or(path, Path::new), durable_full)?)))
     }
 
-    /// Runs a store on its own thread.
-    pub fn spawn(store: Box<dyn Store>) -> Db {
-        let budget = store.batch_budget();
-        Db::spawn_budgeted(store, budget)
+    /// PostgreSQL: `connections` storage workers, each running one job per transaction on a
+    /// connection it borrows from the pool. The database's locks and constraints keep the rules
+    /// between workers as they do between nodes, and its own group commit shares one WAL flush
+    /// among the transactions that commit together.
+    ///
+    /// # Errors
+    /// The database cannot be reached or migrated.
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(url: &str, connections: usize) -> StoreResult<Db> {
+        let url = url.to_string();
+        // Opened off the caller's thread: the store waits on its own runtime, which may not
+        // be started from inside another.
+        let first = std::thread::spawn(move || PostgresStore::open(&url, connections)).join().map_err(|_| StoreError::Stopped)??;
+        let mut stores: Vec<Box<dyn Store>> = (1..connections.max(1)).map(|_| Box::new(first.worker()) as Box<dyn Store>).collect();
+        stores.push(Box::new(first));
+        Ok(Db::spawn_workers(stores))
     }
 
-    fn spawn_budgeted(mut store: Box<dyn Store>, budget: Option<Duration>) -> Db {
+    /// Runs several stores, one thread each, taking jobs from one queue one at a time.
+    pub fn spawn_workers(stores: Vec<Box<dyn Store>>) -> Db {
         let (jobs, rx) = std_mpsc::sync_channel::<Job>(MAX_QUEUED);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
         let stats = Arc::new(DbStats::default());
-        let thread_stats = stats.clone();
-        std::thread::Builder::new()
-            .name("consult-db".into())
-            .spawn(move || serve_jobs(store.as_mut(), &rx, &thread_stats, budget))
-            .expect("spawning the database thread");
+        for (i, mut store) in stores.into_iter().enumerate() {
+            let (rx, stats) = (rx.clone(), stats.clone());
+            std::thread::Builder::new()
+                .name(format!("consult-db-{i}"))
+                .spawn(move || serve_one_at_a_time(store.as_mut(), &rx, &stats))
+                .expect("spawning a database worker");
+        }
         Db { jobs, stats }
     }
 
-    /// Opens a store on its own thread (the PostgreSQL client must not be made inside the async
-    /// runtime) and runs it there.
-    ///
-    /// # Errors
-    /// What opening the store returned.
-    pub fn spawn_opening(open: impl FnOnce() -> StoreResult<Box<dyn Store>> + Send + 'static) -> StoreResult<Db> {
-        let (opened_tx, opened_rx) = std_mpsc::channel();
+    /// Runs a store on its own thread.
+    pub fn spawn(mut store: Box<dyn Store>) -> Db {
         let (jobs, rx) = std_mpsc::sync_channel::<Job>(MAX_QUEUED);
         let stats = Arc::new(DbStats::default());
         let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("consult-db".into())
-            .spawn(move || {
-                let mut store = match open() {
-                    Ok(store) => {
-                        let _ = opened_tx.send(Ok(()));
-                        store
-                    }
-                    Err(e) => {
-                        let _ = opened_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let budget = store.batch_budget();
-                serve_jobs(store.as_mut(), &rx, &thread_stats, budget);
-            })
+            .spawn(move || serve_jobs(store.as_mut(), &rx, &thread_stats))
             .expect("spawning the database thread");
-        opened_rx.recv().map_err(|_| StoreError::Stopped)??;
-        Ok(Db { jobs, stats })
+        Db { jobs, stats }
     }
 
     /// The storage thread's counters.
@@ -828,15 +830,28 @@ impl Syncer {
 /// a batch open for more jobs.
 const SYNC_POLL: Duration = Duration::from_micros(200);
 
-fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbStats, budget: Option<Duration>) {
+/// A pooled worker's loop: each job its own transaction, answered once it commits.
+fn serve_one_at_a_time(store: &mut dyn Store, rx: &std::sync::Mutex<std_mpsc::Receiver<Job>>, stats: &DbStats) {
+    loop {
+        // The lock is held only while waiting: the next worker waits for the next job.
+        let job = match rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        let mut batch = Batch::begin(store, false);
+        batch.run(store, job, stats);
+        batch.commit(store, stats).finish(Ok(()));
+    }
+}
+
+fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbStats) {
     let syncer = store.durable_sync().map(Syncer::spawn);
     while let Ok(first) = rx.recv() {
-        let opened = Instant::now();
-        let mut batch = Batch::begin(store);
+        let mut batch = Batch::begin(store, true);
         batch.run(store, first, stats);
         // Take what waits; while the last batch's sync is still on the disk, keep taking (the
         // sync costs the same for one job or a thousand), so batches stay large under load.
-        while batch.len < MAX_BATCH && budget.is_none_or(|b| opened.elapsed() < b) {
+        while batch.len < MAX_BATCH {
             match rx.try_recv() {
                 Ok(job) => batch.run(store, job, stats),
                 Err(std_mpsc::TryRecvError::Disconnected) => break,
@@ -857,17 +872,22 @@ fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbSta
     }
 }
 
-/// One batch: a transaction, each job in its own savepoint.
+/// One batch: a transaction, each job in its own savepoint (or, for a batch of one job, none:
+/// a failed job rolls the transaction back).
 struct Batch {
     in_transaction: bool,
+    savepoints: bool,
+    /// A job failed in a batch without savepoints: roll back instead of committing.
+    undo_all: bool,
     len: usize,
     committed: Committed,
 }
 
 impl Batch {
-    fn begin(store: &mut dyn Store) -> Batch {
+    fn begin(store: &mut dyn Store, savepoints: bool) -> Batch {
         let in_transaction = store.batch(BatchStep::Begin).is_ok();
-        Batch { in_transaction, len: 0, committed: Committed { published: Vec::new(), answers: Vec::new(), failed: None } }
+        let committed = Committed { published: Vec::new(), answers: Vec::new(), failed: None };
+        Batch { in_transaction, savepoints, undo_all: false, len: 0, committed }
     }
 
     fn run(&mut self, store: &mut dyn Store, job: Job, stats: &DbStats) {
@@ -878,7 +898,7 @@ impl Batch {
             self.committed.answers.push(((job.run)(store, true)).answer);
             return;
         }
-        let marked = self.in_transaction && store.batch(BatchStep::Mark).is_ok();
+        let marked = self.in_transaction && self.savepoints && store.batch(BatchStep::Mark).is_ok();
         crate::hub::outbox::open();
         let done = (job.run)(store, false);
         let events = crate::hub::outbox::take();
@@ -889,12 +909,21 @@ impl Batch {
             }
         } else if marked {
             let _ = store.batch(BatchStep::Undo);
+        } else if self.in_transaction && !self.savepoints {
+            self.undo_all = true;
         }
         self.committed.answers.push(done.answer);
     }
 
     fn commit(mut self, store: &mut dyn Store, stats: &DbStats) -> Committed {
         stats.jobs.fetch_add(self.len as u64, Relaxed);
+        if self.undo_all {
+            // Only a batch of one job gets here: its rule's own error is its answer.
+            if let Err(e) = store.batch(BatchStep::Abort) {
+                tracing::warn!(error = %e, "rolling back a failed job's transaction failed");
+            }
+            return self.committed;
+        }
         let commit = if self.in_transaction { store.batch(BatchStep::Commit) } else { Ok(()) };
         match commit {
             Ok(()) => {
@@ -954,24 +983,6 @@ mod tests {
             })
             .await
         })
-    }
-
-    /// With a budget, a busy queue commits in slices: no job waits for more than the budget's
-    /// worth of other jobs before its answer (PostgreSQL's case, where a job is round trips).
-    #[tokio::test]
-    async fn a_batch_budget_commits_a_busy_queue_in_slices() {
-        let db = Db::spawn_budgeted(Box::new(SqliteStore::open(Path::new(":memory:"), false).unwrap()), Some(Duration::from_millis(20)));
-        let before = db.stats().commits.load(Relaxed);
-        let held = hold(&db, 30);
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let slow: Vec<_> = (0..10).map(|_| hold(&db, 8)).collect();
-        held.await.unwrap().unwrap();
-        for job in slow {
-            job.await.unwrap().unwrap();
-        }
-        // At most three 8 ms jobs fit in 20 ms (the budget is checked before each job is taken).
-        let commits = db.stats().commits.load(Relaxed) - before;
-        assert!(commits >= 5, "{commits} commits: the budget did not cut the batch");
     }
 
     /// The server's SQLite path: commits synced by the sync thread, batches kept open while a

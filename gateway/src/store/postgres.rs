@@ -7,11 +7,13 @@
 //! Statements run inside the storage thread's batch transaction and the job's savepoint (see
 //! [`super::Db`]), so a method needs no transaction of its own.
 
-use std::collections::HashMap;
-
 use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState};
-use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row, Statement};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
 
 use super::sqlite::{parse_reason, parse_state, reason_str, state_str};
 use super::{
@@ -206,11 +208,40 @@ const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.st
     (SELECT m.body FROM messages m WHERE m.session = s.id AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1), \
     s.current_page";
 
-/// PostgreSQL behind [`Store`].
+/// How long a worker waits for a connection (a new one, or a free one from the pool) before
+/// its job fails as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a statement is run for.
+enum Op {
+    Query,
+    Execute,
+}
+
+/// What a statement answered.
+enum Ran {
+    Rows(Vec<Row>),
+    Count(u64),
+}
+
+fn pool_error(e: PoolError) -> StoreError {
+    match e {
+        PoolError::Backend(e) => StoreError::Postgres(e),
+        other => StoreError::Pool(other.to_string()),
+    }
+}
+
+/// PostgreSQL behind [`Store`]: one storage worker's view of the node's connection pool. A
+/// worker borrows a connection for a transaction and gives it back at its end, so a connection
+/// the database dropped is replaced by the pool instead of failing every later job.
 pub struct PostgresStore {
-    url: String,
-    client: Client,
-    statements: HashMap<String, Statement>,
+    pool: Pool,
+    /// Drives the pool's connections; the worker threads wait on it with `block_on`.
+    io: Arc<tokio::runtime::Runtime>,
+    conn: Option<Object>,
+    /// Transaction steps not sent yet: they go out with the next statement, in the same round
+    /// trip (tokio-postgres pipelines requests made together).
+    pending: String,
 }
 
 fn session_row(r: &Row) -> SessionRow {
@@ -270,59 +301,138 @@ fn key_row(r: &Row) -> super::ApiKeyRow {
 
 impl PostgresStore {
     /// Connects and applies pending migrations (under an advisory lock: safe when several nodes
-    /// start at once).
+    /// start at once). The pool opens up to `connections` connections; [`PostgresStore::worker`]
+    /// makes a store for each further storage worker on the same pool.
+    ///
+    /// Not on an async runtime's thread: the store waits for the database with `block_on`.
     ///
     /// # Errors
-    /// Connection or migration failures.
-    pub fn open(url: &str) -> StoreResult<PostgresStore> {
-        let client = Client::connect(url, NoTls)?;
-        let mut store = PostgresStore { url: url.to_string(), client, statements: HashMap::new() };
+    /// A URL that does not parse, a database that does not answer, a failed migration.
+    pub fn open(url: &str, connections: usize) -> StoreResult<PostgresStore> {
+        let config: tokio_postgres::Config = url.parse()?;
+        let io = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("consult-pg-io")
+            .enable_all()
+            .build()?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = {
+            let _entered = io.enter();
+            Pool::builder(manager)
+                .max_size(connections.max(1))
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .create_timeout(Some(CONNECT_TIMEOUT))
+                .wait_timeout(Some(CONNECT_TIMEOUT))
+                .build()
+                .map_err(|e| StoreError::Pool(e.to_string()))?
+        };
+        let mut store = PostgresStore { pool, io: Arc::new(io), conn: None, pending: String::new() };
         store.migrate()?;
+        store.conn = None;
         Ok(store)
     }
 
+    /// Another storage worker on this store's pool.
+    pub fn worker(&self) -> PostgresStore {
+        PostgresStore { pool: self.pool.clone(), io: self.io.clone(), conn: None, pending: String::new() }
+    }
+
     fn migrate(&mut self) -> StoreResult<()> {
-        let mut tx = self.client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY)")?;
-        let applied: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0);
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-            tx.batch_execute(sql)?;
-            tx.execute("INSERT INTO schema_migrations(version) VALUES ($1)", &[&((i + 1) as i64)])?;
-            tracing::info!(migration = i + 1, "postgres database migrated");
-        }
-        tx.commit()?;
+        let io = self.io.clone();
+        let client = self.client()?;
+        io.block_on(async {
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+            tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY)").await?;
+            let applied: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0);
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+                tx.batch_execute(sql).await?;
+                tx.execute("INSERT INTO schema_migrations(version) VALUES ($1)", &[&((i + 1) as i64)]).await?;
+                tracing::info!(migration = i + 1, "postgres database migrated");
+            }
+            tx.commit().await
+        })?;
         Ok(())
     }
 
-    /// A prepared statement, parsed once per connection.
-    fn prep(&mut self, sql: &str) -> StoreResult<Statement> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
+    /// The connection this worker holds, borrowed from the pool if it holds none.
+    fn client(&mut self) -> StoreResult<&mut Object> {
+        if self.conn.is_none() {
+            let conn = self.io.block_on(self.pool.get()).map_err(pool_error)?;
+            self.conn = Some(conn);
         }
-        let s = self.client.prepare(sql)?;
-        self.statements.insert(sql.to_string(), s.clone());
-        Ok(s)
+        Ok(self.conn.as_mut().expect("just set"))
+    }
+
+    /// Runs one statement (prepared once per connection), sending the pending transaction steps
+    /// ahead of it in the same round trip.
+    fn run(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)], op: Op) -> StoreResult<Ran> {
+        let pending = std::mem::take(&mut self.pending);
+        let io = self.io.clone();
+        let client = &*self.client()?;
+        let statement = async {
+            let s = client.prepare_cached(sql).await?;
+            match op {
+                Op::Query => client.query(&s, params).await.map(Ran::Rows),
+                Op::Execute => client.execute(&s, params).await.map(Ran::Count),
+            }
+        };
+        let ran = io.block_on(async {
+            if pending.is_empty() {
+                statement.await
+            } else {
+                let (steps, ran) = futures_util::future::join(client.batch_execute(&pending), statement).await;
+                steps.and(ran)
+            }
+        });
+        Ok(ran?)
     }
 
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
-        let s = self.prep(sql)?;
-        Ok(self.client.query(&s, params)?)
+        match self.run(sql, params, Op::Query)? {
+            Ran::Rows(rows) => Ok(rows),
+            Ran::Count(_) => unreachable!("a query answers rows"),
+        }
     }
 
     fn query_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
-        let s = self.prep(sql)?;
-        Ok(self.client.query_opt(&s, params)?)
+        let mut rows = self.query(sql, params)?;
+        if rows.len() > 1 {
+            return Err(StoreError::Rows { expected: "at most one", got: rows.len() });
+        }
+        Ok(rows.pop())
     }
 
     fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Row> {
-        let s = self.prep(sql)?;
-        Ok(self.client.query_one(&s, params)?)
+        let mut rows = self.query(sql, params)?;
+        if rows.len() != 1 {
+            return Err(StoreError::Rows { expected: "one", got: rows.len() });
+        }
+        Ok(rows.pop().expect("one row"))
     }
 
     fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
-        let s = self.prep(sql)?;
-        Ok(self.client.execute(&s, params)?)
+        match self.run(sql, params, Op::Execute)? {
+            Ran::Count(n) => Ok(n),
+            Ran::Rows(_) => unreachable!("an execute answers a count"),
+        }
+    }
+
+    /// Sends the pending steps and `last` (a transaction's end), then gives the connection back
+    /// to the pool, or drops it when it broke.
+    fn finish(&mut self, last: &str) -> StoreResult<()> {
+        let mut steps = std::mem::take(&mut self.pending);
+        let Some(conn) = self.conn.take() else {
+            // Nothing ran on a connection: nothing to end.
+            return Ok(());
+        };
+        steps.push_str(last);
+        let ended = self.io.block_on(conn.batch_execute(&steps));
+        if ended.is_err() || conn.is_closed() {
+            // A connection in an unknown state never goes back to the pool.
+            drop(deadpool_postgres::Object::take(conn));
+        }
+        Ok(ended?)
     }
 
     fn sessions(&mut self, filter: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<SessionRow>> {
@@ -399,30 +509,21 @@ fn receipts_of(r: &Row) -> consult_sdk::protocol::Receipts {
     }
 }
 
-/// A batch on PostgreSQL commits after this long: each job is a few round trips, so a batch of
-/// [`super::MAX_BATCH`] jobs would make its first caller wait a second for the commit.
-const BATCH_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
-
 impl Store for PostgresStore {
-    fn batch_budget(&self) -> Option<std::time::Duration> {
-        Some(BATCH_BUDGET)
-    }
-
     fn batch(&mut self, step: BatchStep) -> StoreResult<()> {
-        if step == BatchStep::Begin && self.client.is_closed() {
-            // The database came back (or a node's connection broke): reconnect before the batch.
-            self.client = Client::connect(&self.url, NoTls)?;
-            self.statements.clear();
+        // Steps wait in `pending` for the job's first statement (one round trip for both); a
+        // transaction whose jobs ran no statement costs none.
+        match step {
+            BatchStep::Begin => self.pending.push_str("BEGIN;"),
+            BatchStep::Mark => self.pending.push_str("SAVEPOINT job;"),
+            BatchStep::Keep => self.pending.push_str("RELEASE SAVEPOINT job;"),
+            BatchStep::Undo => self.pending.push_str("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job;"),
+            BatchStep::Commit => return self.finish("COMMIT"),
+            BatchStep::Abort => {
+                self.pending.clear();
+                return self.finish("ROLLBACK");
+            }
         }
-        let sql = match step {
-            BatchStep::Begin => "BEGIN",
-            BatchStep::Mark => "SAVEPOINT job",
-            BatchStep::Keep => "RELEASE SAVEPOINT job",
-            BatchStep::Undo => "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job",
-            BatchStep::Commit => "COMMIT",
-            BatchStep::Abort => "ROLLBACK",
-        };
-        self.client.batch_execute(sql)?;
         Ok(())
     }
 
@@ -1321,6 +1422,8 @@ impl Store for PostgresStore {
 pub(crate) mod tests {
     use std::sync::OnceLock;
 
+    use postgres::Client;
+
     use super::*;
 
     /// A throwaway server for this test process (tests/pg-temp.sh; it stops when the process
@@ -1358,7 +1461,7 @@ pub(crate) mod tests {
     }
 
     fn store() -> Option<Box<dyn Store>> {
-        Some(Box::new(PostgresStore::open(&fresh_database()?).unwrap()))
+        Some(Box::new(PostgresStore::open(&fresh_database()?, 2).unwrap()))
     }
 
     crate::store::conformance::conformance_suite!(store());
@@ -1366,7 +1469,7 @@ pub(crate) mod tests {
     #[test]
     fn migrations_are_safe_when_nodes_start_together() {
         let Some(url) = fresh_database() else { return };
-        let starts: Vec<_> = (0..4).map(|_| { let url = url.clone(); std::thread::spawn(move || PostgresStore::open(&url).map(drop)) }).collect();
+        let starts: Vec<_> = (0..4).map(|_| { let url = url.clone(); std::thread::spawn(move || PostgresStore::open(&url, 1).map(drop)) }).collect();
         for s in starts {
             s.join().unwrap().unwrap();
         }
@@ -1375,13 +1478,59 @@ pub(crate) mod tests {
         assert_eq!(n, MIGRATIONS.len() as i64);
     }
 
-    /// Two nodes (two storage threads, two connections) writing one conversation at once, in
+    /// A node's workers run rules at once, each on its own pooled connection (four jobs that each
+    /// wait for the other three finish only if four run together), and a rule that fails after
+    /// writing leaves nothing: its transaction is rolled back, its seq is not taken.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pooled_workers_run_rules_together_and_a_failed_rule_leaves_nothing() {
+        let Some(url) = std::thread::spawn(fresh_database).join().unwrap() else { return };
+        let db = super::super::Db::open_postgres(&url, 4).unwrap();
+        let waiting = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let jobs: Vec<_> = (0..4)
+            .map(|_| {
+                let (db, waiting) = (db.clone(), waiting.clone());
+                tokio::spawn(async move {
+                    db.call(move |s| {
+                        waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                        while waiting.load(std::sync::atomic::Ordering::SeqCst) < 4 {
+                            assert!(std::time::Instant::now() < deadline, "the jobs did not run at once");
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        s.agent_loads()
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for job in jobs {
+            job.await.unwrap().unwrap();
+        }
+        let handle = db.call(|s| s.launch("shop", "u1", &LaunchContext::default(), 1)).await.unwrap();
+        let conv = db.call(move |s| s.resolve_handle(&handle, 2)).await.unwrap().unwrap().id;
+        let c = conv.clone();
+        let failed = db
+            .call_rule(move |s| {
+                s.visitor_write(&c, "x", &Body::Text { text: "undone".into() }, &OpenAs::Queued(None), 3).map_err(|e| e.to_string())?;
+                Err::<(), String>("refused after writing".into())
+            })
+            .await
+            .unwrap();
+        assert_eq!(failed, Err("refused after writing".to_string()));
+        let c = conv.clone();
+        let kept = db.call(move |s| s.visitor_write(&c, "y", &Body::Text { text: "kept".into() }, &OpenAs::Queued(None), 4)).await.unwrap();
+        assert_eq!(kept.message.seq, 1, "the failed rule's seq was not taken");
+        let stored = db.call(move |s| s.messages_after(&conv, 0, 10)).await.unwrap();
+        assert_eq!(stored.iter().map(|m| m.client_id.clone().unwrap_or_default()).collect::<Vec<_>>(), ["y"]);
+    }
+
+    /// Two nodes (four workers each, each on its own connection) writing one conversation at once, in
     /// batches: one open session, every seq once, every client id once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_nodes_racing_on_one_conversation_keep_every_rule() {
         // The sync client may not be made on a runtime thread.
         let Some(url) = std::thread::spawn(fresh_database).join().unwrap() else { return };
-        let node = || { let url = url.clone(); super::super::Db::spawn_opening(move || Ok(Box::new(PostgresStore::open(&url)?))).unwrap() };
+        let node = || super::super::Db::open_postgres(&url, 4).unwrap();
         let nodes = [node(), node()];
         let handle = nodes[0].call(|s| s.launch("shop", "member-key", &LaunchContext::default(), 1)).await.unwrap();
         let conv = nodes[1].call(move |s| s.resolve_handle(&handle, 2)).await.unwrap().unwrap().id;

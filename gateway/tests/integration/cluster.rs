@@ -417,3 +417,53 @@ async fn channel_settings_changed_on_one_node_apply_on_another_within_a_tick() {
     }
     assert_eq!(shown.as_deref(), Some("New greeting\n\nKept 30 days."));
 }
+
+/// A message whose notification never came (its node died between commit and notify, or the
+/// bus connection dropped) reaches the visitor with the next one: the socket sees the gap in
+/// `seq` and reads what it missed, so the chat shows every message once, in order.
+#[tokio::test]
+async fn a_message_whose_notification_was_lost_reaches_the_visitor_with_the_next() {
+    let Some(db) = fresh_db().await else { return };
+    let toml = config_toml(std::path::Path::new(&db), 100_000);
+    let (n1, n2) = (Server::start_toml(&toml).await, Server::start_toml(&toml).await);
+    let mut agent = n2.agent("a1", "pw1").await;
+    agent.available().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (handle, _) = n1.anon("shop").await;
+    let mut visitor = n1.visitor(&handle, 0).await;
+    visitor.say("v1", "hello").await;
+    let session = assigned(&mut agent, "a1").await;
+    agent.say(&session.id, "a1", "first reply").await;
+    let first = visitor.until(|e| match e { VisitorEvent::Message { message } if message.client_id.as_deref() == Some("a1") => Some(message.seq), _ => None }).await;
+    assert_eq!(first, 2);
+    // A reply stored with no notification at all: a copy of the first under the next seq.
+    let (url, id) = (db.clone(), session.id.clone());
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut tx = c.transaction().unwrap();
+        let conv: String = tx.query_one("UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING conversation", &[&id]).unwrap().get(0);
+        tx.execute("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1", &[&conv]).unwrap();
+        tx.execute(
+            "INSERT INTO messages(conversation, seq, session, author, client_id, sender, body, at_ms)
+             SELECT conversation, 3, session, author, 'unnotified', sender, '{\"kind\":\"text\",\"text\":\"never announced\"}', at_ms
+             FROM messages WHERE conversation = $1 AND seq = 2",
+            &[&conv],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    })
+    .join()
+    .unwrap();
+    agent.say(&session.id, "a2", "second reply").await;
+    let ack = agent.until(|e| match e { AgentEvent::Ack { client_id, seq } if client_id == "a2" => Some(*seq), AgentEvent::Error { .. } => panic!("{e:?}"), _ => None }).await;
+    assert_eq!(ack, 4);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        if let VisitorEvent::Message { message } = tokio::time::timeout(Duration::from_secs(10), visitor.next()).await.expect("the reply arrived").expect("socket open") {
+            seen.push((message.seq, message.client_id.unwrap_or_default()));
+        }
+    }
+    assert_eq!(seen, [(3, "unnotified".to_string()), (4, "a2".to_string())], "the missed message first, then the new one, each once");
+    let metrics = n1.http.get(n1.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("consult_socket_gaps_filled_total 1"), "{metrics}");
+}

@@ -67,7 +67,8 @@ fn put_file(path: &Path, bytes: &[u8]) -> BlobResult<()> {
 }
 
 /// Keys under `root` (two shard levels, then the key) whose files were modified before `before`.
-/// Temporary files (`.KEY.….tmp`) are no keys and are left alone.
+/// Temporary files (`.KEY.….tmp`) are no keys: one as old as that is what a put killed half-way
+/// (a crash, `kill -9`) left, and is removed here.
 fn keys_before(root: &Path, before: SystemTime) -> BlobResult<Vec<String>> {
     let mut keys = Vec::new();
     let entries = |dir: &Path| -> BlobResult<Vec<std::fs::DirEntry>> {
@@ -84,8 +85,16 @@ fn keys_before(root: &Path, before: SystemTime) -> BlobResult<Vec<String>> {
                 let Some(key) = file.file_name().to_str().map(str::to_string) else { continue };
                 let path = file.path();
                 let modified = file.metadata().and_then(|m| m.modified()).map_err(io(&path))?;
-                if check_key(&key).is_ok() && modified < before {
+                if modified >= before {
+                    continue;
+                }
+                if check_key(&key).is_ok() {
                     keys.push(key);
+                } else if key.starts_with('.') && key.ends_with(".tmp") {
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => tracing::info!(path = %path.display(), "removed the temporary file of an upload that never finished"),
+                        Err(e) => tracing::warn!(path = %path.display(), error = %e, "could not remove an unfinished upload's temporary file"),
+                    }
                 }
             }
         }
@@ -163,11 +172,14 @@ mod tests {
         for key in ["a_orphan", "a_used", "a_fresh"] {
             blobs.put(key, Bytes::from_static(b"bytes")).await.unwrap();
         }
-        // Two of them from before the grace period, and a put that died half-way (no key).
+        // Two of them from before the grace period, and a put that died half-way (no key, only a
+        // temporary file).
         let old = SystemTime::now() - crate::blob::ORPHAN_GRACE - std::time::Duration::from_secs(60);
         let shard = blobs.path_of("a_orphan").unwrap().parent().unwrap().to_path_buf();
         let partial = shard.join(".a_gone.x1y2z3.tmp");
         std::fs::write(&partial, b"part").unwrap();
+        let writing = shard.join(".a_now.q1w2e3.tmp");
+        std::fs::write(&writing, b"part").unwrap();
         for path in [blobs.path_of("a_orphan").unwrap(), blobs.path_of("a_used").unwrap(), partial.clone()] {
             std::fs::File::options().write(true).open(path).unwrap().set_modified(old).unwrap();
         }
@@ -189,7 +201,8 @@ mod tests {
         assert!(blobs.get("a_orphan").await.unwrap().is_none());
         assert!(blobs.get("a_used").await.unwrap().is_some(), "a row names it");
         assert!(blobs.get("a_fresh").await.unwrap().is_some(), "maybe an upload whose row is on its way");
-        assert!(partial.exists(), "not a key: never listed, never deleted");
+        assert!(!partial.exists(), "an old temporary file is a put that died: removed");
+        assert!(writing.exists(), "a fresh one may be a put under way: kept");
         // Nothing left to do the next time; a store nobody uploaded to has nothing at all.
         assert!(crate::blob::sweep_orphans(&blobs, &db, SystemTime::now()).await.unwrap().is_empty());
         assert!(crate::blob::sweep_orphans(&DirStore::new(root.join("none")), &db, SystemTime::now()).await.unwrap().is_empty());

@@ -138,7 +138,7 @@ pub struct Config {
     /// Visitor and agent sockets held at once (`[server] max_sockets`); past it an upgrade is
     /// refused as `busy`. `None`: the open-file limit less a reserve for everything else.
     pub max_sockets: Option<u64>,
-    /// PostgreSQL connections this node opens (`[server] database_connections`, 8 by default):
+    /// PostgreSQL connections this node opens (`[server] database_connections`, 4 by default):
     /// each carries one storage worker, so as many rules run at once. SQLite has one writer.
     pub database_connections: usize,
     /// Where a report's days begin and end (`[server] report_time_zone`, UTC by default).
@@ -478,7 +478,7 @@ impl RawConfig {
         };
         let quiet_after_secs = positive(&mut p, "server.quiet_after_secs", server.quiet_after_secs, 120, 86_400);
         let max_sockets = server.max_sockets.map(|n| positive(&mut p, "server.max_sockets", Some(n), 1, 10_000_000));
-        let database_connections = positive(&mut p, "server.database_connections", server.database_connections, 8, 256) as usize;
+        let database_connections = positive(&mut p, "server.database_connections", server.database_connections, 4, 256) as usize;
         let report_tz = match server.report_time_zone.as_deref() {
             None => jiff::tz::TimeZone::UTC,
             Some(name) => jiff::tz::TimeZone::get(name).unwrap_or_else(|_| {

@@ -328,6 +328,13 @@ pub trait Store: Send {
     fn durable_sync(&mut self) -> Option<DurableSync> {
         None
     }
+    /// How long a batch may keep taking jobs before it commits; `None`: until the queue is empty
+    /// or [`MAX_BATCH`] (SQLite's jobs take microseconds, so that bound is enough). A store whose
+    /// every statement is a network round trip sets one, or a full batch would hold every answer
+    /// for a second.
+    fn batch_budget(&self) -> Option<Duration> {
+        None
+    }
     /// A per-channel secret (`purpose`: `user_key`, `handoff`), created on first use.
     fn channel_secret(&mut self, channel: &str, purpose: &str) -> StoreResult<[u8; 32]>;
     /// Finds or creates the conversation of `(channel, user_key)`, records the launch context and
@@ -604,7 +611,7 @@ struct Job {
 /// answers every job of the batch with the error and publishes nothing.
 #[derive(Clone)]
 pub struct Db {
-    jobs: std_mpsc::SyncSender<Job>,
+    jobs: crossbeam_channel::Sender<Job>,
     stats: Arc<DbStats>,
 }
 
@@ -654,10 +661,9 @@ impl Db {
         Ok(Db::spawn(Box::new(SqliteStore::open_server(text.as_deref().map_or(path, Path::new), durable_full)?)))
     }
 
-    /// PostgreSQL: `connections` storage workers, each running one job per transaction on a
-    /// connection it borrows from the pool. The database's locks and constraints keep the rules
-    /// between workers as they do between nodes, and its own group commit shares one WAL flush
-    /// among the transactions that commit together.
+    /// PostgreSQL: `connections` storage workers on one queue, each committing its own batches
+    /// (at most 10 ms of jobs each) on a connection it borrows from the pool for the batch. The
+    /// database's locks and constraints keep the rules between workers as they do between nodes.
     ///
     /// # Errors
     /// The database cannot be reached or migrated.
@@ -672,29 +678,36 @@ impl Db {
         Ok(Db::spawn_workers(stores))
     }
 
-    /// Runs several stores, one thread each, taking jobs from one queue one at a time.
+    /// Runs several stores, one thread each, taking their batches from one queue.
     pub fn spawn_workers(stores: Vec<Box<dyn Store>>) -> Db {
-        let (jobs, rx) = std_mpsc::sync_channel::<Job>(MAX_QUEUED);
-        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let (jobs, rx) = crossbeam_channel::bounded::<Job>(MAX_QUEUED);
         let stats = Arc::new(DbStats::default());
         for (i, mut store) in stores.into_iter().enumerate() {
             let (rx, stats) = (rx.clone(), stats.clone());
             std::thread::Builder::new()
                 .name(format!("consult-db-{i}"))
-                .spawn(move || serve_one_at_a_time(store.as_mut(), &rx, &stats))
+                .spawn(move || {
+                    let budget = store.batch_budget();
+                    serve_jobs(store.as_mut(), &rx, &stats, budget);
+                })
                 .expect("spawning a database worker");
         }
         Db { jobs, stats }
     }
 
     /// Runs a store on its own thread.
-    pub fn spawn(mut store: Box<dyn Store>) -> Db {
-        let (jobs, rx) = std_mpsc::sync_channel::<Job>(MAX_QUEUED);
+    pub fn spawn(store: Box<dyn Store>) -> Db {
+        let budget = store.batch_budget();
+        Db::spawn_budgeted(store, budget)
+    }
+
+    fn spawn_budgeted(mut store: Box<dyn Store>, budget: Option<Duration>) -> Db {
+        let (jobs, rx) = crossbeam_channel::bounded::<Job>(MAX_QUEUED);
         let stats = Arc::new(DbStats::default());
         let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("consult-db".into())
-            .spawn(move || serve_jobs(store.as_mut(), &rx, &thread_stats))
+            .spawn(move || serve_jobs(store.as_mut(), &rx, &thread_stats, budget))
             .expect("spawning the database thread");
         Db { jobs, stats }
     }
@@ -729,11 +742,11 @@ impl Db {
         });
         match self.jobs.try_send(Job { queued: Instant::now(), run }) {
             Ok(()) => {}
-            Err(std_mpsc::TrySendError::Full(_)) => {
+            Err(crossbeam_channel::TrySendError::Full(_)) => {
                 self.stats.busy.fetch_add(1, Relaxed);
                 return Err(StoreError::Busy);
             }
-            Err(std_mpsc::TrySendError::Disconnected(_)) => return Err(StoreError::Stopped),
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => return Err(StoreError::Stopped),
         }
         rx.await.map_err(|_| StoreError::Stopped)?
     }
@@ -830,37 +843,24 @@ impl Syncer {
 /// a batch open for more jobs.
 const SYNC_POLL: Duration = Duration::from_micros(200);
 
-/// A pooled worker's loop: each job its own transaction, answered once it commits.
-fn serve_one_at_a_time(store: &mut dyn Store, rx: &std::sync::Mutex<std_mpsc::Receiver<Job>>, stats: &DbStats) {
-    loop {
-        // The lock is held only while waiting: the next worker waits for the next job.
-        let job = match rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv() {
-            Ok(job) => job,
-            Err(_) => return,
-        };
-        let mut batch = Batch::begin(store, false);
-        batch.run(store, job, stats);
-        batch.commit(store, stats).finish(Ok(()));
-    }
-}
-
-fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbStats) {
+fn serve_jobs(store: &mut dyn Store, rx: &crossbeam_channel::Receiver<Job>, stats: &DbStats, budget: Option<Duration>) {
     let syncer = store.durable_sync().map(Syncer::spawn);
     while let Ok(first) = rx.recv() {
-        let mut batch = Batch::begin(store, true);
+        let opened = Instant::now();
+        let mut batch = Batch::begin(store);
         batch.run(store, first, stats);
         // Take what waits; while the last batch's sync is still on the disk, keep taking (the
         // sync costs the same for one job or a thousand), so batches stay large under load.
-        while batch.len < MAX_BATCH {
+        while batch.len < MAX_BATCH && budget.is_none_or(|b| opened.elapsed() < b) {
             match rx.try_recv() {
                 Ok(job) => batch.run(store, job, stats),
-                Err(std_mpsc::TryRecvError::Disconnected) => break,
-                Err(std_mpsc::TryRecvError::Empty) if syncer.as_ref().is_some_and(Syncer::busy) => match rx.recv_timeout(SYNC_POLL) {
+                Err(crossbeam_channel::TryRecvError::Disconnected) => break,
+                Err(crossbeam_channel::TryRecvError::Empty) if syncer.as_ref().is_some_and(Syncer::busy) => match rx.recv_timeout(SYNC_POLL) {
                     Ok(job) => batch.run(store, job, stats),
-                    Err(std_mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
                 },
-                Err(std_mpsc::TryRecvError::Empty) => break,
+                Err(crossbeam_channel::TryRecvError::Empty) => break,
             }
         }
         let committed = batch.commit(store, stats);
@@ -872,22 +872,17 @@ fn serve_jobs(store: &mut dyn Store, rx: &std_mpsc::Receiver<Job>, stats: &DbSta
     }
 }
 
-/// One batch: a transaction, each job in its own savepoint (or, for a batch of one job, none:
-/// a failed job rolls the transaction back).
+/// One batch: a transaction, each job in its own savepoint.
 struct Batch {
     in_transaction: bool,
-    savepoints: bool,
-    /// A job failed in a batch without savepoints: roll back instead of committing.
-    undo_all: bool,
     len: usize,
     committed: Committed,
 }
 
 impl Batch {
-    fn begin(store: &mut dyn Store, savepoints: bool) -> Batch {
+    fn begin(store: &mut dyn Store) -> Batch {
         let in_transaction = store.batch(BatchStep::Begin).is_ok();
-        let committed = Committed { published: Vec::new(), answers: Vec::new(), failed: None };
-        Batch { in_transaction, savepoints, undo_all: false, len: 0, committed }
+        Batch { in_transaction, len: 0, committed: Committed { published: Vec::new(), answers: Vec::new(), failed: None } }
     }
 
     fn run(&mut self, store: &mut dyn Store, job: Job, stats: &DbStats) {
@@ -898,7 +893,7 @@ impl Batch {
             self.committed.answers.push(((job.run)(store, true)).answer);
             return;
         }
-        let marked = self.in_transaction && self.savepoints && store.batch(BatchStep::Mark).is_ok();
+        let marked = self.in_transaction && store.batch(BatchStep::Mark).is_ok();
         crate::hub::outbox::open();
         let done = (job.run)(store, false);
         let events = crate::hub::outbox::take();
@@ -909,21 +904,12 @@ impl Batch {
             }
         } else if marked {
             let _ = store.batch(BatchStep::Undo);
-        } else if self.in_transaction && !self.savepoints {
-            self.undo_all = true;
         }
         self.committed.answers.push(done.answer);
     }
 
     fn commit(mut self, store: &mut dyn Store, stats: &DbStats) -> Committed {
         stats.jobs.fetch_add(self.len as u64, Relaxed);
-        if self.undo_all {
-            // Only a batch of one job gets here: its rule's own error is its answer.
-            if let Err(e) = store.batch(BatchStep::Abort) {
-                tracing::warn!(error = %e, "rolling back a failed job's transaction failed");
-            }
-            return self.committed;
-        }
         let commit = if self.in_transaction { store.batch(BatchStep::Commit) } else { Ok(()) };
         match commit {
             Ok(()) => {
@@ -983,6 +969,24 @@ mod tests {
             })
             .await
         })
+    }
+
+    /// With a budget, a busy queue commits in slices: no job waits for more than the budget's
+    /// worth of other jobs before its answer (PostgreSQL's case, where a job is round trips).
+    #[tokio::test]
+    async fn a_batch_budget_commits_a_busy_queue_in_slices() {
+        let db = Db::spawn_budgeted(Box::new(SqliteStore::open(Path::new(":memory:"), false).unwrap()), Some(Duration::from_millis(20)));
+        let before = db.stats().commits.load(Relaxed);
+        let held = hold(&db, 30);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let slow: Vec<_> = (0..10).map(|_| hold(&db, 8)).collect();
+        held.await.unwrap().unwrap();
+        for job in slow {
+            job.await.unwrap().unwrap();
+        }
+        // At most three 8 ms jobs fit in 20 ms (the budget is checked before each job is taken).
+        let commits = db.stats().commits.load(Relaxed) - before;
+        assert!(commits >= 5, "{commits} commits: the budget did not cut the batch");
     }
 
     /// The server's SQLite path: commits synced by the sync thread, batches kept open while a

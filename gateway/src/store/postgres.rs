@@ -385,7 +385,17 @@ impl PostgresStore {
                 steps.and(ran)
             }
         });
-        Ok(ran?)
+        ran.map_err(|e| {
+            // Two batches (of two workers or two nodes) waiting on each other's rows: the
+            // database broke the tie by failing this statement. The job is undone alone and its
+            // caller may try again.
+            if e.code() == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) {
+                tracing::warn!(error = %e, "a job lost a deadlock between two batches; answered busy");
+                StoreError::Busy
+            } else {
+                e.into()
+            }
+        })
     }
 
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
@@ -509,7 +519,15 @@ fn receipts_of(r: &Row) -> consult_sdk::protocol::Receipts {
     }
 }
 
+/// A batch on PostgreSQL commits after this long: each job is a round trip or a few, so a batch
+/// of [`super::MAX_BATCH`] jobs would make its first caller wait a second for the commit.
+const BATCH_BUDGET: Duration = Duration::from_millis(10);
+
 impl Store for PostgresStore {
+    fn batch_budget(&self) -> Option<Duration> {
+        Some(BATCH_BUDGET)
+    }
+
     fn batch(&mut self, step: BatchStep) -> StoreResult<()> {
         // Steps wait in `pending` for the job's first statement (one round trip for both); a
         // transaction whose jobs ran no statement costs none.
@@ -1480,7 +1498,7 @@ pub(crate) mod tests {
 
     /// A node's workers run rules at once, each on its own pooled connection (four jobs that each
     /// wait for the other three finish only if four run together), and a rule that fails after
-    /// writing leaves nothing: its transaction is rolled back, its seq is not taken.
+    /// writing leaves nothing: it is undone to its savepoint, its seq is not taken.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pooled_workers_run_rules_together_and_a_failed_rule_leaves_nothing() {
         let Some(url) = std::thread::spawn(fresh_database).join().unwrap() else { return };
@@ -1522,6 +1540,46 @@ pub(crate) mod tests {
         assert_eq!(kept.message.seq, 1, "the failed rule's seq was not taken");
         let stored = db.call(move |s| s.messages_after(&conv, 0, 10)).await.unwrap();
         assert_eq!(stored.iter().map(|m| m.client_id.clone().unwrap_or_default()).collect::<Vec<_>>(), ["y"]);
+    }
+
+    /// Two workers whose jobs wait on each other's conversation rows: PostgreSQL fails one
+    /// statement, that job is undone alone and answered busy (retryable); the other job stands.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deadlock_between_workers_costs_one_job_a_busy_answer_and_nothing_else() {
+        let Some(url) = std::thread::spawn(fresh_database).join().unwrap() else { return };
+        let db = super::super::Db::open_postgres(&url, 2).unwrap();
+        let mut convs = Vec::new();
+        for user in ["u1", "u2"] {
+            let handle = db.call(move |s| s.launch("shop", user, &LaunchContext::default(), 1)).await.unwrap();
+            convs.push(db.call(move |s| s.resolve_handle(&handle, 2)).await.unwrap().unwrap().id);
+        }
+        let crossing = |first: String, second: String, id: &'static str| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.call(move |s| {
+                    let text = Body::Text { text: id.into() };
+                    s.visitor_write(&first, id, &text, &OpenAs::Queued(None), 3)?;
+                    // Both jobs hold their first row before either asks for its second.
+                    std::thread::sleep(Duration::from_millis(300));
+                    s.visitor_write(&second, id, &text, &OpenAs::Queued(None), 3)
+                })
+                .await
+            })
+        };
+        let a = crossing(convs[0].clone(), convs[1].clone(), "a");
+        let b = crossing(convs[1].clone(), convs[0].clone(), "b");
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let (won, lost) = match (&a, &b) {
+            (Ok(_), Err(e)) => ("a", e),
+            (Err(e), Ok(_)) => ("b", e),
+            other => panic!("one job should lose the deadlock: {other:?}"),
+        };
+        assert!(matches!(lost, StoreError::Busy), "{lost:?}");
+        for conv in convs {
+            let stored = db.call(move |s| s.messages_after(&conv, 0, 10)).await.unwrap();
+            let ids: Vec<_> = stored.iter().map(|m| m.client_id.clone().unwrap_or_default()).collect();
+            assert_eq!(ids, [won], "only the winner's writes stand, once in each conversation");
+        }
     }
 
     /// Two nodes (four workers each, each on its own connection) writing one conversation at once, in

@@ -50,11 +50,10 @@ pub enum StoreError {
     #[cfg(feature = "postgres")]
     #[error("database: {0}")]
     Postgres(#[from] tokio_postgres::Error),
-    /// No PostgreSQL connection could be had in time (the pool's own failure; the database's
-    /// own errors are [`StoreError::Postgres`]).
-    #[cfg(feature = "postgres")]
-    #[error("database connection: {0}")]
-    Pool(String),
+    /// The database could not be reached: no connection in time, or it broke during a batch
+    /// (then nothing of the batch was written). Retryable.
+    #[error("database unreachable: {0}")]
+    Unreachable(String),
     /// A statement answered another number of rows than its caller reads.
     #[error("the database answered {got} rows where {expected} was expected")]
     Rows {
@@ -89,9 +88,12 @@ impl StoreError {
     pub fn is_unreachable(&self) -> bool {
         match self {
             #[cfg(feature = "postgres")]
-            StoreError::Postgres(e) => e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
-            #[cfg(feature = "postgres")]
-            StoreError::Pool(_) => true,
+            StoreError::Postgres(e) => {
+                // Class 08: connection exceptions; 57P: the server shutting down or starting up.
+                let code = e.code().map(tokio_postgres::error::SqlState::code).unwrap_or_default();
+                e.is_closed() || code.starts_with("08") || code.starts_with("57P") || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+            }
+            StoreError::Unreachable(_) => true,
             _ => false,
         }
     }
@@ -635,7 +637,7 @@ pub fn open_store(path: &Path, durable_full: bool) -> StoreResult<Box<dyn Store>
     let text = path.to_string_lossy();
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
         #[cfg(feature = "postgres")]
-        return Ok(Box::new(PostgresStore::open(&text, 1)?));
+        return Ok(Box::new(PostgresStore::open(&text)?));
         #[cfg(not(feature = "postgres"))]
         return Err(StoreError::UnsupportedDatabase("this consult was built without PostgreSQL support (cargo feature `postgres`)".into()));
     }
@@ -661,9 +663,10 @@ impl Db {
         Ok(Db::spawn(Box::new(SqliteStore::open_server(text.as_deref().map_or(path, Path::new), durable_full)?)))
     }
 
-    /// PostgreSQL: `connections` storage workers on one queue, each committing its own batches
-    /// (at most 10 ms of jobs each) on a connection it borrows from the pool for the batch. The
-    /// database's locks and constraints keep the rules between workers as they do between nodes.
+    /// PostgreSQL: `connections` storage workers on one queue, each with a connection of its
+    /// own (the node's pool of connections), each committing its own batches of at most 10 ms
+    /// of jobs. The database's locks and constraints keep the rules between workers as they do
+    /// between nodes.
     ///
     /// # Errors
     /// The database cannot be reached or migrated.
@@ -672,8 +675,11 @@ impl Db {
         let url = url.to_string();
         // Opened off the caller's thread: the store waits on its own runtime, which may not
         // be started from inside another.
-        let first = std::thread::spawn(move || PostgresStore::open(&url, connections)).join().map_err(|_| StoreError::Stopped)??;
-        let mut stores: Vec<Box<dyn Store>> = (1..connections.max(1)).map(|_| Box::new(first.worker()) as Box<dyn Store>).collect();
+        let first = std::thread::spawn(move || PostgresStore::open(&url)).join().map_err(|_| StoreError::Stopped)??;
+        let mut stores: Vec<Box<dyn Store>> = Vec::new();
+        for _ in 1..connections.max(1) {
+            stores.push(Box::new(first.worker()?));
+        }
         stores.push(Box::new(first));
         Ok(Db::spawn_workers(stores))
     }
@@ -771,15 +777,16 @@ struct Committed {
     published: Vec<crate::hub::outbox::Publish>,
     answers: Vec<Box<dyn FnOnce(Result<(), StoreError>) + Send>>,
     /// The commit's own failure; such a batch needs no sync.
-    failed: Option<String>,
+    /// The commit's failure, and whether it was the database being unreachable.
+    failed: Option<(String, bool)>,
 }
 
 impl Committed {
     /// Published only now: nobody ever sees a message that a failed commit or sync lost.
     fn finish(self, synced: Result<(), String>) {
         let outcome = match self.failed {
-            Some(e) => Err(e),
-            None => synced,
+            Some(failed) => Err(failed),
+            None => synced.map_err(|e| (e, false)),
         };
         if outcome.is_ok() {
             for publish in self.published {
@@ -787,7 +794,7 @@ impl Committed {
             }
         }
         for answer in self.answers {
-            answer(outcome.clone().map_err(StoreError::Commit));
+            answer(outcome.clone().map_err(|(e, unreachable)| if unreachable { StoreError::Unreachable(e) } else { StoreError::Commit(e) }));
         }
     }
 }
@@ -918,7 +925,7 @@ impl Batch {
             Err(e) => {
                 tracing::error!(error = %e, "committing a batch failed; its jobs are answered with the error");
                 let _ = store.batch(BatchStep::Abort);
-                self.committed.failed = Some(e.to_string());
+                self.committed.failed = Some((e.to_string(), e.is_unreachable()));
             }
         }
         self.committed

@@ -8,12 +8,12 @@
 //! [`super::Db`]), so a method needs no transaction of its own.
 
 use consult_sdk::protocol::{Body, ChatMessage, CloseReason, Sender, SessionState};
-use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
+use std::collections::HashMap;
+
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::sqlite::{parse_reason, parse_state, reason_str, state_str};
 use super::{
@@ -208,8 +208,7 @@ const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.st
     (SELECT m.body FROM messages m WHERE m.session = s.id AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1), \
     s.current_page";
 
-/// How long a worker waits for a connection (a new one, or a free one from the pool) before
-/// its job fails as unreachable.
+/// How long a worker waits for a new connection before its job fails as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a statement is run for.
@@ -224,24 +223,22 @@ enum Ran {
     Count(u64),
 }
 
-fn pool_error(e: PoolError) -> StoreError {
-    match e {
-        PoolError::Backend(e) => StoreError::Postgres(e),
-        other => StoreError::Pool(other.to_string()),
-    }
-}
-
-/// PostgreSQL behind [`Store`]: one storage worker's view of the node's connection pool. A
-/// worker borrows a connection for a transaction and gives it back at its end, so a connection
-/// the database dropped is replaced by the pool instead of failing every later job.
+/// PostgreSQL behind [`Store`]: one storage worker's own connection (a node's workers are its
+/// pool of connections, [`super::Db::open_postgres`]). The connection is driven on the worker's
+/// thread, inside its waits (a small runtime of its own), so a round trip costs no hand-over to
+/// another thread; a connection that broke is replaced before the next batch.
 pub struct PostgresStore {
-    pool: Pool,
-    /// Drives the pool's connections; the worker threads wait on it with `block_on`.
-    io: Arc<tokio::runtime::Runtime>,
-    conn: Option<Object>,
+    config: tokio_postgres::Config,
+    io: tokio::runtime::Runtime,
+    client: Option<Client>,
+    /// Statements prepared on this connection, by their text.
+    statements: HashMap<String, Statement>,
     /// Transaction steps not sent yet: they go out with the next statement, in the same round
     /// trip (tokio-postgres pipelines requests made together).
     pending: String,
+    /// The server holds a transaction of ours: a lost connection must fail the batch, not be
+    /// replaced under it.
+    in_transaction: bool,
 }
 
 fn session_row(r: &Row) -> SessionRow {
@@ -301,46 +298,36 @@ fn key_row(r: &Row) -> super::ApiKeyRow {
 
 impl PostgresStore {
     /// Connects and applies pending migrations (under an advisory lock: safe when several nodes
-    /// start at once). The pool opens up to `connections` connections; [`PostgresStore::worker`]
-    /// makes a store for each further storage worker on the same pool.
+    /// start at once). [`PostgresStore::worker`] makes a store for each further storage worker.
     ///
     /// Not on an async runtime's thread: the store waits for the database with `block_on`.
     ///
     /// # Errors
     /// A URL that does not parse, a database that does not answer, a failed migration.
-    pub fn open(url: &str, connections: usize) -> StoreResult<PostgresStore> {
-        let config: tokio_postgres::Config = url.parse()?;
-        let io = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("consult-pg-io")
-            .enable_all()
-            .build()?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = {
-            let _entered = io.enter();
-            Pool::builder(manager)
-                .max_size(connections.max(1))
-                .runtime(deadpool_postgres::Runtime::Tokio1)
-                .create_timeout(Some(CONNECT_TIMEOUT))
-                .wait_timeout(Some(CONNECT_TIMEOUT))
-                .build()
-                .map_err(|e| StoreError::Pool(e.to_string()))?
-        };
-        let mut store = PostgresStore { pool, io: Arc::new(io), conn: None, pending: String::new() };
+    pub fn open(url: &str) -> StoreResult<PostgresStore> {
+        let mut store = PostgresStore::unconnected(url.parse()?)?;
         store.migrate()?;
-        store.conn = None;
         Ok(store)
     }
 
-    /// Another storage worker on this store's pool.
-    pub fn worker(&self) -> PostgresStore {
-        PostgresStore { pool: self.pool.clone(), io: self.io.clone(), conn: None, pending: String::new() }
+    fn unconnected(config: tokio_postgres::Config) -> StoreResult<PostgresStore> {
+        let io = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Ok(PostgresStore { config, io, client: None, statements: HashMap::new(), pending: String::new(), in_transaction: false })
+    }
+
+    /// Another storage worker on the same database, with a connection of its own (made at its
+    /// first statement).
+    ///
+    /// # Errors
+    /// Its runtime could not be made.
+    pub fn worker(&self) -> StoreResult<PostgresStore> {
+        PostgresStore::unconnected(self.config.clone())
     }
 
     fn migrate(&mut self) -> StoreResult<()> {
-        let io = self.io.clone();
-        let client = self.client()?;
-        io.block_on(async {
+        self.client()?;
+        let client = self.client.as_mut().expect("connected");
+        self.io.block_on(async {
             let tx = client.transaction().await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
             tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY)").await?;
@@ -355,36 +342,69 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// The connection this worker holds, borrowed from the pool if it holds none.
-    fn client(&mut self) -> StoreResult<&mut Object> {
-        if self.conn.is_none() {
-            let conn = self.io.block_on(self.pool.get()).map_err(pool_error)?;
-            self.conn = Some(conn);
+    /// This worker's connection, made (again) when it has none or the last one broke outside a
+    /// transaction.
+    fn client(&mut self) -> StoreResult<&Client> {
+        if !self.in_transaction && self.client.is_some() {
+            // The connection is only driven while this worker waits on its runtime: let it read
+            // what came while the worker was idle, so a connection the server closed meanwhile
+            // (a restart, a failover) is seen as closed and replaced before the batch, not after.
+            self.io.block_on(tokio::task::yield_now());
         }
-        Ok(self.conn.as_mut().expect("just set"))
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            if self.in_transaction {
+                // The transaction died with the connection: the batch fails as unreachable.
+                return Err(StoreError::Unreachable("the database connection was lost during the batch".into()));
+            }
+            self.statements.clear();
+            let config = &self.config;
+            let (client, connection) = self
+                .io
+                .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, config.connect(NoTls)).await })
+                .map_err(|_| StoreError::Unreachable(format!("no connection within {} s", CONNECT_TIMEOUT.as_secs())))??;
+            // Runs while this thread waits on the runtime: whenever the worker talks to the database.
+            self.io.spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, "a database connection ended");
+                }
+            });
+            self.client = Some(client);
+        }
+        Ok(self.client.as_ref().expect("connected"))
     }
 
     /// Runs one statement (prepared once per connection), sending the pending transaction steps
     /// ahead of it in the same round trip.
     fn run(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)], op: Op) -> StoreResult<Ran> {
+        self.client()?;
         let pending = std::mem::take(&mut self.pending);
-        let io = self.io.clone();
-        let client = &*self.client()?;
-        let statement = async {
-            let s = client.prepare_cached(sql).await?;
-            match op {
-                Op::Query => client.query(&s, params).await.map(Ran::Rows),
-                Op::Execute => client.execute(&s, params).await.map(Ran::Count),
-            }
-        };
-        let ran = io.block_on(async {
+        self.in_transaction |= pending.contains("BEGIN");
+        let client = self.client.as_ref().expect("connected");
+        let cached = self.statements.get(sql).cloned();
+        let (statement, ran) = self.io.block_on(async {
+            let statement = async {
+                let s = match cached {
+                    Some(s) => s,
+                    None => client.prepare(sql).await?,
+                };
+                let ran = match op {
+                    Op::Query => client.query(&s, params).await.map(Ran::Rows),
+                    Op::Execute => client.execute(&s, params).await.map(Ran::Count),
+                };
+                Ok::<_, tokio_postgres::Error>((s, ran))
+            };
             if pending.is_empty() {
-                statement.await
+                statement.await.map(|(s, ran)| (Some(s), ran))
             } else {
                 let (steps, ran) = futures_util::future::join(client.batch_execute(&pending), statement).await;
-                steps.and(ran)
+                steps?;
+                ran.map(|(s, ran)| (Some(s), ran))
             }
-        });
+        })
+        .map_or_else(|e| (None, Err(e)), |(s, ran)| (s, ran));
+        if let Some(s) = statement {
+            self.statements.entry(sql.to_string()).or_insert(s);
+        }
         ran.map_err(|e| {
             // Two batches (of two workers or two nodes) waiting on each other's rows: the
             // database broke the tie by failing this statement. The job is undone alone and its
@@ -393,9 +413,17 @@ impl PostgresStore {
                 tracing::warn!(error = %e, "a job lost a deadlock between two batches; answered busy");
                 StoreError::Busy
             } else {
-                e.into()
+                self.forget_if_unreachable(e.into())
             }
         })
+    }
+
+    /// A connection that failed as unreachable is not used again: the next batch makes another.
+    fn forget_if_unreachable(&mut self, e: StoreError) -> StoreError {
+        if e.is_unreachable() {
+            self.client = None;
+        }
+        e
     }
 
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
@@ -428,21 +456,19 @@ impl PostgresStore {
         }
     }
 
-    /// Sends the pending steps and `last` (a transaction's end), then gives the connection back
-    /// to the pool, or drops it when it broke.
+    /// Sends the pending steps and `last` (a transaction's end) in one round trip.
     fn finish(&mut self, last: &str) -> StoreResult<()> {
         let mut steps = std::mem::take(&mut self.pending);
-        let Some(conn) = self.conn.take() else {
-            // Nothing ran on a connection: nothing to end.
+        let began = std::mem::take(&mut self.in_transaction);
+        if !began {
+            // Nothing of this transaction reached the server: nothing to end.
             return Ok(());
-        };
-        steps.push_str(last);
-        let ended = self.io.block_on(conn.batch_execute(&steps));
-        if ended.is_err() || conn.is_closed() {
-            // A connection in an unknown state never goes back to the pool.
-            drop(deadpool_postgres::Object::take(conn));
         }
-        Ok(ended?)
+        steps.push_str(last);
+        let Some(client) = self.client.as_ref() else {
+            return Err(StoreError::Unreachable("the database connection was lost during the batch".into()));
+        };
+        self.io.block_on(client.batch_execute(&steps)).map_err(|e| self.forget_if_unreachable(e.into()))
     }
 
     fn sessions(&mut self, filter: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<SessionRow>> {
@@ -1479,7 +1505,7 @@ pub(crate) mod tests {
     }
 
     fn store() -> Option<Box<dyn Store>> {
-        Some(Box::new(PostgresStore::open(&fresh_database()?, 2).unwrap()))
+        Some(Box::new(PostgresStore::open(&fresh_database()?).unwrap()))
     }
 
     crate::store::conformance::conformance_suite!(store());
@@ -1487,7 +1513,7 @@ pub(crate) mod tests {
     #[test]
     fn migrations_are_safe_when_nodes_start_together() {
         let Some(url) = fresh_database() else { return };
-        let starts: Vec<_> = (0..4).map(|_| { let url = url.clone(); std::thread::spawn(move || PostgresStore::open(&url, 1).map(drop)) }).collect();
+        let starts: Vec<_> = (0..4).map(|_| { let url = url.clone(); std::thread::spawn(move || PostgresStore::open(&url).map(drop)) }).collect();
         for s in starts {
             s.join().unwrap().unwrap();
         }

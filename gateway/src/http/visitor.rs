@@ -223,20 +223,9 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                     VisitorOut::Event(e) => (e, false),
                     VisitorOut::Last(e) => (e, true),
                 };
-                if let VisitorEvent::Message { message } = &*event {
-                    if message.seq <= last_sent {
-                        continue;
-                    }
-                    for missed in missing_before(&state, &conv, last_sent, message.seq).await {
-                        progress.sent(&missed);
-                        ok = ok && sink.send(text(&VisitorEvent::Message { message: missed })).await.is_ok();
-                    }
-                    last_sent = message.seq;
-                    progress.sent(message);
-                }
-                ok = sink.send(text(&event)).await.is_ok();
-                if let Some(w) = wait_hint(&state, &conv, &event).await {
-                    ok = ok && sink.send(text(&w)).await.is_ok();
+                match write_event(&state, &conv, &mut sink, &mut progress, &mut last_sent, &event, ok).await {
+                    None => continue,
+                    Some(sent) => ok = sent,
                 }
                 if last {
                     let _ = sink.send(Message::Close(Some(CloseFrame { code: close_code::POLICY, reason: "ended".into() }))).await;
@@ -289,20 +278,9 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
                         VisitorOut::Event(e) => (e, false),
                         VisitorOut::Last(e) => (e, true),
                     };
-                    if let VisitorEvent::Message { message } = &*e {
-                        if message.seq <= last_sent {
-                            continue;
-                        }
-                        for missed in missing_before(&state, &conv, last_sent, message.seq).await {
-                            progress.sent(&missed);
-                            ok = ok && sink.send(text(&VisitorEvent::Message { message: missed })).await.is_ok();
-                        }
-                        last_sent = message.seq;
-                        progress.sent(message);
-                    }
-                    ok = ok && sink.send(text(&e)).await.is_ok();
-                    if let Some(w) = wait_hint(&state, &conv, &e).await {
-                        ok = ok && sink.send(text(&w)).await.is_ok();
+                    match write_event(&state, &conv, &mut sink, &mut progress, &mut last_sent, &e, ok).await {
+                        None => continue,
+                        Some(sent) => ok = sent,
                     }
                     ended |= last;
                 }
@@ -318,6 +296,39 @@ async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, client: IpA
     }
     state.core.hub.remove_visitor(&conv.id, conn_id);
     progress.flush(&state, &conv).await;
+}
+
+/// Writes one published event to the visitor's socket, with the wait hint it calls for, if the
+/// socket still writes (`ok`). A message this socket already sent is skipped (`None`); one past
+/// the next is preceded by the messages it missed. Answers whether the socket still writes.
+async fn write_event<S>(
+    state: &AppState,
+    conv: &ConversationRef,
+    sink: &mut S,
+    progress: &mut Progress,
+    last_sent: &mut u64,
+    event: &VisitorEvent,
+    mut ok: bool,
+) -> Option<bool>
+where
+    S: SinkExt<Message> + Unpin,
+{
+    if let VisitorEvent::Message { message } = event {
+        if message.seq <= *last_sent {
+            return None;
+        }
+        for missed in missing_before(state, conv, *last_sent, message.seq).await {
+            progress.sent(&missed);
+            ok = ok && sink.send(text(&VisitorEvent::Message { message: missed })).await.is_ok();
+        }
+        *last_sent = message.seq;
+        progress.sent(message);
+    }
+    ok = ok && sink.send(text(event)).await.is_ok();
+    if let Some(w) = wait_hint(state, conv, event).await {
+        ok = ok && sink.send(text(&w)).await.is_ok();
+    }
+    Some(ok)
 }
 
 /// The messages between the last one this socket sent and `next`, when `next` skips some: an

@@ -684,37 +684,28 @@ impl Db {
         Ok(Db::spawn_workers(stores))
     }
 
-    /// Runs several stores, one thread each, taking their batches from one queue.
+    /// Runs several stores of one kind, one thread each, taking their batches from one queue.
     pub fn spawn_workers(stores: Vec<Box<dyn Store>>) -> Db {
-        let (jobs, rx) = crossbeam_channel::bounded::<Job>(MAX_QUEUED);
-        let stats = Arc::new(DbStats::default());
-        for (i, mut store) in stores.into_iter().enumerate() {
-            let (rx, stats) = (rx.clone(), stats.clone());
-            std::thread::Builder::new()
-                .name(format!("consult-db-{i}"))
-                .spawn(move || {
-                    let budget = store.batch_budget();
-                    serve_jobs(store.as_mut(), &rx, &stats, budget);
-                })
-                .expect("spawning a database worker");
-        }
-        Db { jobs, stats }
+        let budget = stores.first().and_then(|s| s.batch_budget());
+        Db::spawn_budgeted(stores, budget)
     }
 
     /// Runs a store on its own thread.
     pub fn spawn(store: Box<dyn Store>) -> Db {
-        let budget = store.batch_budget();
-        Db::spawn_budgeted(store, budget)
+        Db::spawn_workers(vec![store])
     }
 
-    fn spawn_budgeted(mut store: Box<dyn Store>, budget: Option<Duration>) -> Db {
+    fn spawn_budgeted(stores: Vec<Box<dyn Store>>, budget: Option<Duration>) -> Db {
         let (jobs, rx) = crossbeam_channel::bounded::<Job>(MAX_QUEUED);
         let stats = Arc::new(DbStats::default());
-        let thread_stats = stats.clone();
-        std::thread::Builder::new()
-            .name("consult-db".into())
-            .spawn(move || serve_jobs(store.as_mut(), &rx, &thread_stats, budget))
-            .expect("spawning the database thread");
+        let one = stores.len() == 1;
+        for (i, mut store) in stores.into_iter().enumerate() {
+            let (rx, stats) = (rx.clone(), stats.clone());
+            std::thread::Builder::new()
+                .name(if one { "consult-db".into() } else { format!("consult-db-{i}") })
+                .spawn(move || serve_jobs(store.as_mut(), &rx, &stats, budget))
+                .expect("spawning a database worker");
+        }
         Db { jobs, stats }
     }
 
@@ -776,8 +767,8 @@ pub type DurableSync = Box<dyn FnMut() -> StoreResult<()> + Send>;
 struct Committed {
     published: Vec<crate::hub::outbox::Publish>,
     answers: Vec<Box<dyn FnOnce(Result<(), StoreError>) + Send>>,
-    /// The commit's own failure; such a batch needs no sync.
-    /// The commit's failure, and whether it was the database being unreachable.
+    /// The commit's own failure (such a batch needs no sync), and whether it was the database
+    /// being unreachable.
     failed: Option<(String, bool)>,
 }
 
@@ -982,7 +973,7 @@ mod tests {
     /// worth of other jobs before its answer (PostgreSQL's case, where a job is round trips).
     #[tokio::test]
     async fn a_batch_budget_commits_a_busy_queue_in_slices() {
-        let db = Db::spawn_budgeted(Box::new(SqliteStore::open(Path::new(":memory:"), false).unwrap()), Some(Duration::from_millis(20)));
+        let db = Db::spawn_budgeted(vec![Box::new(SqliteStore::open(Path::new(":memory:"), false).unwrap())], Some(Duration::from_millis(20)));
         let before = db.stats().commits.load(Relaxed);
         let held = hold(&db, 30);
         tokio::time::sleep(Duration::from_millis(5)).await;

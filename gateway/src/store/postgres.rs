@@ -373,49 +373,52 @@ impl PostgresStore {
         Ok(self.client.as_ref().expect("connected"))
     }
 
-    /// Runs one statement (prepared once per connection), sending the pending transaction steps
-    /// ahead of it in the same round trip.
-    fn run(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)], op: Op) -> StoreResult<Ran> {
+    /// The statement for `sql`, prepared once per connection.
+    fn prepared(&mut self, sql: &str) -> StoreResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
         self.client()?;
+        let client = self.client.as_ref().expect("connected");
+        let s = self.io.block_on(client.prepare(sql)).map_err(|e| self.failed(e))?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    /// Runs one statement, sending the pending transaction steps ahead of it in the same round
+    /// trip.
+    fn run(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)], op: Op) -> StoreResult<Ran> {
+        let statement = self.prepared(sql)?;
         let pending = std::mem::take(&mut self.pending);
         self.in_transaction |= pending.contains("BEGIN");
-        let client = self.client.as_ref().expect("connected");
-        let cached = self.statements.get(sql).cloned();
-        let (statement, ran) = self.io.block_on(async {
-            let statement = async {
-                let s = match cached {
-                    Some(s) => s,
-                    None => client.prepare(sql).await?,
-                };
-                let ran = match op {
-                    Op::Query => client.query(&s, params).await.map(Ran::Rows),
-                    Op::Execute => client.execute(&s, params).await.map(Ran::Count),
-                };
-                Ok::<_, tokio_postgres::Error>((s, ran))
+        let client = self.client.as_ref().expect("prepared on it");
+        let ran = self.io.block_on(async {
+            let ran = async {
+                match op {
+                    Op::Query => client.query(&statement, params).await.map(Ran::Rows),
+                    Op::Execute => client.execute(&statement, params).await.map(Ran::Count),
+                }
             };
             if pending.is_empty() {
-                statement.await.map(|(s, ran)| (Some(s), ran))
+                ran.await
             } else {
-                let (steps, ran) = futures_util::future::join(client.batch_execute(&pending), statement).await;
-                steps?;
-                ran.map(|(s, ran)| (Some(s), ran))
+                let (steps, ran) = futures_util::future::join(client.batch_execute(&pending), ran).await;
+                steps.and(ran)
             }
-        })
-        .map_or_else(|e| (None, Err(e)), |(s, ran)| (s, ran));
-        if let Some(s) = statement {
-            self.statements.entry(sql.to_string()).or_insert(s);
+        });
+        ran.map_err(|e| self.failed(e))
+    }
+
+    /// What a failed statement answers. Two batches (of two workers or two nodes) waiting on
+    /// each other's rows: the database broke the tie by failing this one; its job is undone
+    /// alone and its caller may try again. A connection that failed as unreachable is not used
+    /// again: the next batch makes another.
+    fn failed(&mut self, e: tokio_postgres::Error) -> StoreError {
+        if e.code() == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) {
+            tracing::warn!(error = %e, "a job lost a deadlock between two batches; answered busy");
+            return StoreError::Busy;
         }
-        ran.map_err(|e| {
-            // Two batches (of two workers or two nodes) waiting on each other's rows: the
-            // database broke the tie by failing this statement. The job is undone alone and its
-            // caller may try again.
-            if e.code() == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) {
-                tracing::warn!(error = %e, "a job lost a deadlock between two batches; answered busy");
-                StoreError::Busy
-            } else {
-                self.forget_if_unreachable(e.into())
-            }
-        })
+        self.forget_if_unreachable(e.into())
     }
 
     /// A connection that failed as unreachable is not used again: the next batch makes another.

@@ -212,6 +212,7 @@ const SESSION_COLUMNS: &str = "s.id, s.conversation, s.channel, s.user_key, s.st
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a statement is run for.
+#[derive(Clone, Copy)]
 enum Op {
     Query,
     Execute,
@@ -373,13 +374,12 @@ impl PostgresStore {
         Ok(self.client.as_ref().expect("connected"))
     }
 
-    /// The statement for `sql`, prepared once per connection.
+    /// The statement for `sql`, prepared once per connection (the caller made sure of one).
     fn prepared(&mut self, sql: &str) -> StoreResult<Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        self.client()?;
-        let client = self.client.as_ref().expect("connected");
+        let client = self.client.as_ref().expect("connected by the caller");
         let s = self.io.block_on(client.prepare(sql)).map_err(|e| self.failed(e))?;
         self.statements.insert(sql.to_string(), s.clone());
         Ok(s)
@@ -388,10 +388,25 @@ impl PostgresStore {
     /// Runs one statement, sending the pending transaction steps ahead of it in the same round
     /// trip.
     fn run(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)], op: Op) -> StoreResult<Ran> {
+        // A batch's first statement, on a connection that died while the worker was idle, is
+        // tried once more on a new one: the transaction it would have begun never existed.
+        let retry = (!self.in_transaction && self.pending.contains("BEGIN")).then(|| self.pending.clone());
+        match self.run_once(sql, params, op) {
+            Err(e) if e.is_unreachable() && retry.is_some() => {
+                self.in_transaction = false;
+                self.pending = retry.unwrap_or_default();
+                self.run_once(sql, params, op)
+            }
+            ran => ran,
+        }
+    }
+
+    fn run_once(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)], op: Op) -> StoreResult<Ran> {
+        self.client()?;
         let statement = self.prepared(sql)?;
         let pending = std::mem::take(&mut self.pending);
         self.in_transaction |= pending.contains("BEGIN");
-        let client = self.client.as_ref().expect("prepared on it");
+        let client = self.client.as_ref().expect("connected above");
         let ran = self.io.block_on(async {
             let ran = async {
                 match op {
